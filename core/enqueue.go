@@ -1,0 +1,113 @@
+package core
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+)
+
+// Action says what a successful enqueue did.
+type Action uint8
+
+const (
+	// Added: a new message, or a pending requeue copy of a locked or done one.
+	Added Action = iota + 1
+	// Updated: the content (or the pending copy, or the delay) was replaced.
+	Updated
+)
+
+func (a Action) String() string {
+	switch a {
+	case Added:
+		return "added"
+	case Updated:
+		return "updated"
+	}
+	return "none"
+}
+
+// EnqueueRequest is one message to enqueue, as the backend and publisher
+// middleware see it. Publisher middleware may change Headers (copy the map
+// first if the caller may reuse it).
+type EnqueueRequest struct {
+	Queue   string
+	ID      string // empty: the publisher assigns a fresh random id
+	Payload []byte
+	Headers map[string]string
+
+	// Delay is the initial backoff: the message is not handled before it.
+	Delay time.Duration
+	// LockDuration overrides the worker's default lock for this message.
+	LockDuration time.Duration
+	// CanUpdate lets the enqueue replace the content of a queued message
+	// with the same id (or of its pending requeue copy).
+	CanUpdate bool
+	// CanRequeue lets the enqueue of an id that is locked or done (with
+	// backoff) store a copy that is queued once the handler is done.
+	CanRequeue bool
+	// ResetDelay restarts the initial backoff of a queued message with the
+	// same id at Delay from now (debounce).
+	ResetDelay bool
+}
+
+// EnqueueResult is the answer for one message of an enqueue.
+type EnqueueResult struct {
+	ID     string
+	Action Action // zero when Err is set
+	// Err is nil on success; a refusal ([ErrAlreadyQueued], [ErrLocked],
+	// [ErrBackoff]), an [*InvalidError], or a backend failure.
+	Err error
+}
+
+// EnqueueOption sets an option of one enqueue.
+type EnqueueOption func(*EnqueueRequest)
+
+// WithID sets the message id, for de-duplication, update and requeue.
+func WithID(id string) EnqueueOption { return func(r *EnqueueRequest) { r.ID = id } }
+
+// WithDelay sets the initial backoff.
+func WithDelay(d time.Duration) EnqueueOption { return func(r *EnqueueRequest) { r.Delay = d } }
+
+// WithLockDuration sets the message's own lock duration.
+func WithLockDuration(d time.Duration) EnqueueOption {
+	return func(r *EnqueueRequest) { r.LockDuration = d }
+}
+
+// WithUpdate lets the enqueue replace a queued message with the same id.
+func WithUpdate() EnqueueOption { return func(r *EnqueueRequest) { r.CanUpdate = true } }
+
+// WithRequeue lets the enqueue requeue a locked or done message with the same id.
+func WithRequeue() EnqueueOption { return func(r *EnqueueRequest) { r.CanRequeue = true } }
+
+// WithResetDelay restarts the initial backoff of a queued message with the
+// same id (debounce). It needs [WithDelay].
+func WithResetDelay() EnqueueOption { return func(r *EnqueueRequest) { r.ResetDelay = true } }
+
+// WithHeader sets one header.
+func WithHeader(key, value string) EnqueueOption {
+	return func(r *EnqueueRequest) {
+		if r.Headers == nil {
+			r.Headers = make(map[string]string, 1)
+		}
+		r.Headers[key] = value
+	}
+}
+
+// WithHeaders sets several headers.
+func WithHeaders(h map[string]string) EnqueueOption {
+	return func(r *EnqueueRequest) {
+		if r.Headers == nil {
+			r.Headers = make(map[string]string, len(h))
+		}
+		for k, v := range h {
+			r.Headers[k] = v
+		}
+	}
+}
+
+// NewID returns a fresh random message id (128 random bits, 22 characters).
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

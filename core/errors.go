@@ -1,0 +1,49 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Refusals of an enqueue. They are answers, not failures: nothing was
+// changed and nothing is lost; the caller decides what to do.
+var (
+	// ErrAlreadyQueued: a message with this id is waiting (or a requeue
+	// copy is already pending) and the enqueue may not update it.
+	ErrAlreadyQueued = errors.New("redghost: already queued")
+	// ErrLocked: a message with this id is with a handler now and the
+	// enqueue may not requeue it.
+	ErrLocked = errors.New("redghost: locked")
+	// ErrBackoff: a message with this id was handled and its id is held
+	// (de-dup window) and the enqueue may not requeue it.
+	ErrBackoff = errors.New("redghost: done, id held by backoff")
+)
+
+var (
+	// ErrInvalid is matched by every [*InvalidError].
+	ErrInvalid = errors.New("redghost: invalid input")
+	// ErrLockLost: an acknowledgement or lock extension carried a token
+	// that no longer owns the message's lock (the lock expired and the
+	// message was handed to another handler, or it is gone). Nothing was
+	// changed.
+	ErrLockLost = errors.New("redghost: lock lost")
+	// ErrClosed: the publisher, worker or backend was closed.
+	ErrClosed = errors.New("redghost: closed")
+)
+
+// InvalidError says which input was rejected and why. Nothing was written.
+type InvalidError struct {
+	Field  string // "queue", "id", "payload", "headers", "delay", ...
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("redghost: invalid %s: %s", e.Field, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrInvalid) true for every InvalidError.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
