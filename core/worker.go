@@ -1,0 +1,426 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Worker handles the messages of one queue with a bounded number of
+// concurrent handlers.
+//
+// One polling loop takes batches of up to the number of free handler slots
+// (at most the max batch) in one backend call each; handlers run in a fixed
+// pool of goroutines; one acknowledger sends outcomes in batches (what
+// piles up while one acknowledgement is in flight goes in the next); a
+// heartbeat extends the locks of every in-flight message in one call. When
+// the queue is empty the loop blocks in [Backend.Wait], which an enqueue
+// interrupts, so an idle worker costs next to nothing and still picks up new
+// work within milliseconds.
+type Worker struct {
+	q   *Queue
+	h   Handler
+	cfg workerConfig
+	err error
+
+	mu      sync.Mutex
+	started bool
+	stopped chan struct{} // closed when everything has drained
+
+	stopFetch  context.CancelFunc
+	hardCancel context.CancelFunc
+
+	slots    chan struct{}
+	work     chan Delivery
+	acks     chan Ack
+	inflight sync.Map // lockKey -> LockRef
+	nflight  atomic.Int64
+
+	queueing, handling *reservoir
+	queueSize          atomic.Int64
+	success, retry     atomic.Int64
+	errorN, backoff    atomic.Int64
+	sleeps, lockLost   atomic.Int64
+	backendErrors      atomic.Int64
+}
+
+type lockKey struct {
+	id    string
+	token uint64
+}
+
+// NewWorker returns a worker for q that hands each message to h. Options
+// are checked here; an invalid one makes Start fail with an [*InvalidError].
+func NewWorker(q *Queue, h Handler, opts ...WorkerOption) *Worker {
+	cfg := defaultWorkerConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w := &Worker{q: q, h: h, cfg: cfg}
+	w.err = w.cfg.validate()
+	if w.err == nil {
+		w.err = ValidateQueueName(q.Name())
+	}
+	if w.err == nil && h == nil {
+		w.err = invalid("handler", "nil")
+	}
+	w.queueing = newReservoir(cfg.samples)
+	w.handling = newReservoir(cfg.samples)
+	return w
+}
+
+// Start starts the worker and returns at once. ctx carries values to the
+// handlers; its cancellation does not stop the worker: call [Worker.Stop]
+// (or use [Worker.Run]).
+func (w *Worker) Start(ctx context.Context) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("redghost: worker already started")
+	}
+	w.started = true
+	w.stopped = make(chan struct{})
+
+	base := context.WithoutCancel(ctx)
+	fetchCtx, stopFetch := context.WithCancel(base)
+	hctx, hardCancel := context.WithCancel(base)
+	w.stopFetch, w.hardCancel = stopFetch, hardCancel
+
+	c := w.cfg.concurrency
+	w.slots = make(chan struct{}, c)
+	w.work = make(chan Delivery, c)
+	w.acks = make(chan Ack, c)
+
+	var handlers sync.WaitGroup
+	for range c {
+		handlers.Add(1)
+		go func() {
+			defer handlers.Done()
+			for d := range w.work {
+				w.handle(hctx, d)
+				<-w.slots
+			}
+		}()
+	}
+	ackerDone := make(chan struct{})
+	go func() { defer close(ackerDone); w.acknowledge(hctx) }()
+	bgDone := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); w.heartbeat(hctx, bgDone) }()
+	go func() { defer bg.Done(); w.monitor(hctx, bgDone) }()
+
+	go func() {
+		w.poll(fetchCtx)
+		close(w.work)
+		handlers.Wait()
+		close(w.acks)
+		<-ackerDone
+		close(bgDone)
+		bg.Wait()
+		hardCancel()
+		close(w.stopped)
+	}()
+	return nil
+}
+
+// Stop stops taking messages and waits until every in-flight handler has
+// returned and its outcome has been acknowledged. If ctx ends first, Stop
+// cancels the handlers' context, stops extending their locks and returns
+// ctx.Err(): a handler that still does not return loses its lock when it
+// expires and its message is handled again elsewhere; its late answer is
+// fenced off. No message is dropped either way.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if !started {
+		return nil
+	}
+	w.stopFetch()
+	select {
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		w.hardCancel()
+		return ctx.Err()
+	}
+}
+
+// Run starts the worker, blocks until ctx is done, then stops it, waiting
+// for in-flight handlers without a deadline. Use Start and Stop for a
+// shutdown deadline.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return w.Stop(context.Background())
+}
+
+// Stats is a snapshot of the worker's statistics.
+func (w *Worker) Stats() WorkerStats {
+	return WorkerStats{
+		QueueSize:     w.queueSize.Load(),
+		Queueing:      w.queueing.summary(),
+		Handling:      w.handling.summary(),
+		Success:       w.success.Load(),
+		Retry:         w.retry.Load(),
+		Error:         w.errorN.Load(),
+		Backoff:       w.backoff.Load(),
+		Sleeps:        w.sleeps.Load(),
+		LockLost:      w.lockLost.Load(),
+		BackendErrors: w.backendErrors.Load(),
+		InFlight:      w.nflight.Load(),
+	}
+}
+
+// poll takes batches while there are free handler slots, and waits for a
+// wake-up when the queue is empty.
+func (w *Worker) poll(ctx context.Context) {
+	name := w.q.Name()
+	// Dequeue runs on a context that shutdown does not cancel: a call cut
+	// short after the backend locked messages would strand them until their
+	// locks expire.
+	callCtx := context.WithoutCancel(ctx)
+	failures := 0
+	for {
+		select {
+		case w.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		n := 1
+	grab:
+		for n < w.cfg.maxBatch {
+			select {
+			case w.slots <- struct{}{}:
+				n++
+			default:
+				break grab
+			}
+		}
+		res, err := w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
+		got := 0
+		if err == nil {
+			got = len(res.Messages)
+		}
+		for range n - got {
+			<-w.slots
+		}
+		if err != nil {
+			w.backendErrors.Add(1)
+			failures++
+			d := w.errorBackoff(failures)
+			w.cfg.logger.Warn("redghost: dequeue failed", "queue", name, "error", err, "retry_in", d)
+			if !sleepCtx(ctx, d) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		for _, d := range res.Messages {
+			w.nflight.Add(1)
+			w.inflight.Store(lockKey{d.ID, d.Token}, LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration})
+			w.work <- d
+		}
+		if got == 0 {
+			w.sleeps.Add(1)
+			wait := w.cfg.maxWait
+			if res.NextDue > 0 && res.NextDue < wait {
+				wait = res.NextDue
+			}
+			if err := w.q.b.Wait(ctx, name, wait); err != nil && ctx.Err() == nil {
+				w.backendErrors.Add(1)
+				failures++
+				if !sleepCtx(ctx, w.errorBackoff(failures)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (w *Worker) handle(ctx context.Context, d Delivery) {
+	m := d.Message
+	start := w.cfg.clock.Now()
+	if m.Attempt == 1 {
+		w.queueing.add(max(0, start.Sub(m.EnqueuedAt)))
+	}
+	res := w.call(ctx, &m)
+	w.handling.add(w.cfg.clock.Now().Sub(start))
+
+	a := Ack{ID: d.ID, Token: d.Token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
+	switch res.Outcome {
+	case OutcomeSuccess:
+		w.success.Add(1)
+	case OutcomeRetry:
+		w.retry.Add(1)
+	default:
+		w.errorN.Add(1)
+		a.Outcome = OutcomeError
+		a.Error = "error outcome without an error"
+		if res.Err != nil {
+			a.Error = res.Err.Error()
+		} else if res.Outcome != OutcomeError {
+			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)
+		}
+	}
+	if a.Backoff > 0 && a.Outcome != OutcomeError {
+		w.backoff.Add(1)
+	}
+	w.acks <- a
+}
+
+// call runs the handler; a panic is an error outcome, never a crash.
+func (w *Worker) call(ctx context.Context, m *Message) (res Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = Fail(&PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
+	return w.h.Handle(ctx, m)
+}
+
+// acknowledge sends outcomes in batches until the acks channel is closed
+// and drained. It gives up on a batch only when ctx (hard stop) ends: the
+// messages then come back when their locks expire.
+func (w *Worker) acknowledge(ctx context.Context) {
+	name := w.q.Name()
+	callCtx := context.WithoutCancel(ctx)
+	batch := make([]Ack, 0, w.cfg.maxBatch)
+	for a := range w.acks {
+		batch = append(batch[:0], a)
+	fill:
+		for len(batch) < w.cfg.maxBatch {
+			select {
+			case a, ok := <-w.acks:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, a)
+			default:
+				break fill
+			}
+		}
+		for failures := 1; ; failures++ {
+			errs, err := w.q.b.Ack(callCtx, name, batch)
+			if err == nil {
+				for i, e := range errs {
+					if e != nil {
+						w.lockLost.Add(1)
+						w.cfg.logger.Warn("redghost: acknowledgement refused", "queue", name, "id", batch[i].ID, "error", e)
+					}
+				}
+				break
+			}
+			w.backendErrors.Add(1)
+			d := w.errorBackoff(failures)
+			w.cfg.logger.Warn("redghost: acknowledgement failed", "queue", name, "messages", len(batch), "error", err, "retry_in", d)
+			if !sleepCtx(ctx, d) {
+				break
+			}
+		}
+		for _, a := range batch {
+			w.inflight.Delete(lockKey{a.ID, a.Token})
+		}
+		w.nflight.Add(-int64(len(batch)))
+	}
+}
+
+// heartbeat extends the locks of every in-flight message until done is
+// closed or ctx (hard stop) ends.
+func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
+	name := w.q.Name()
+	t := time.NewTicker(w.cfg.heartbeat)
+	defer t.Stop()
+	var refs []LockRef
+	for {
+		select {
+		case <-t.C:
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		}
+		refs = refs[:0]
+		w.inflight.Range(func(_, v any) bool {
+			refs = append(refs, v.(LockRef))
+			return true
+		})
+		if len(refs) == 0 {
+			continue
+		}
+		errs, err := w.q.b.ExtendLocks(ctx, name, refs)
+		if err != nil {
+			w.backendErrors.Add(1)
+			w.cfg.logger.Warn("redghost: lock heartbeat failed", "queue", name, "messages", len(refs), "error", err)
+			continue
+		}
+		for i, e := range errs {
+			if e != nil {
+				w.lockLost.Add(1)
+				w.cfg.logger.Warn("redghost: lock lost while handling", "queue", name, "id", refs[i].ID, "error", e)
+			}
+		}
+	}
+}
+
+// monitor reads the queue's size every interval and reports it.
+func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
+	name := w.q.Name()
+	t := time.NewTicker(w.cfg.monitorEvery)
+	defer t.Stop()
+	var lastWarn time.Time
+	for {
+		select {
+		case <-t.C:
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		}
+		st, err := w.q.b.QueueStats(ctx, name)
+		if err == nil {
+			w.queueSize.Store(st.Total)
+		}
+		info := MonitorInfo{Queue: name, QueueSize: st.Total, Stats: st, Err: err}
+		if w.cfg.monitor != nil {
+			w.cfg.monitor(info)
+			continue
+		}
+		now := w.cfg.clock.Now()
+		if err == nil && st.Total > 1000 && (lastWarn.IsZero() || now.Sub(lastWarn) >= 6*time.Hour) {
+			lastWarn = now
+			w.cfg.logger.Warn("redghost: queue is growing", "queue", name, "size", st.Total)
+		}
+	}
+}
+
+func (w *Worker) errorBackoff(failures int) time.Duration {
+	d := w.cfg.errMin << min(failures-1, 30)
+	if d <= 0 || d > w.cfg.errMax {
+		d = w.cfg.errMax
+	}
+	// Full jitter on the upper half keeps many workers from retrying in step.
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,121 @@
+package core
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Worker defaults.
+const (
+	DefaultConcurrency  = 10
+	DefaultLockDuration = 30 * time.Second
+	DefaultMaxBatch     = 100
+	DefaultMaxWait      = time.Second
+	DefaultMonitorEvery = 10 * time.Second
+)
+
+type workerConfig struct {
+	concurrency  int
+	maxBatch     int
+	lock         time.Duration
+	heartbeat    time.Duration
+	maxWait      time.Duration
+	errMin       time.Duration
+	errMax       time.Duration
+	monitor      func(MonitorInfo)
+	monitorEvery time.Duration
+	logger       *slog.Logger
+	clock        Clock
+	samples      int
+}
+
+func defaultWorkerConfig() workerConfig {
+	return workerConfig{
+		concurrency:  DefaultConcurrency,
+		lock:         DefaultLockDuration,
+		maxWait:      DefaultMaxWait,
+		errMin:       10 * time.Millisecond,
+		errMax:       5 * time.Second,
+		monitorEvery: DefaultMonitorEvery,
+		logger:       slog.Default(),
+		clock:        SystemClock{},
+		samples:      4096,
+	}
+}
+
+// WorkerOption configures a [Worker].
+type WorkerOption func(*workerConfig)
+
+// WithConcurrency bounds how many handlers run at once (default 10).
+func WithConcurrency(n int) WorkerOption { return func(c *workerConfig) { c.concurrency = n } }
+
+// WithMaxBatch bounds how many messages one dequeue takes (default
+// min(concurrency, 100)). Acknowledgements are batched up to the same size.
+func WithMaxBatch(n int) WorkerOption { return func(c *workerConfig) { c.maxBatch = n } }
+
+// WithLock sets the default lock of a handling (default 30 s). The lock is
+// extended by a heartbeat while the handler runs, so it can be short: it is
+// how long a crashed worker's messages take to come back.
+func WithLock(d time.Duration) WorkerOption { return func(c *workerConfig) { c.lock = d } }
+
+// WithHeartbeat sets how often the locks of in-flight messages are
+// extended (default a third of the lock).
+func WithHeartbeat(d time.Duration) WorkerOption { return func(c *workerConfig) { c.heartbeat = d } }
+
+// WithMaxWait bounds how long an idle worker waits for a wake-up before it
+// looks at the queue again (default 1 s). An enqueue wakes it at once.
+func WithMaxWait(d time.Duration) WorkerOption { return func(c *workerConfig) { c.maxWait = d } }
+
+// WithErrorBackoff sets the exponential back-off after consecutive backend
+// errors (default 10 ms doubling up to 5 s).
+func WithErrorBackoff(min, max time.Duration) WorkerOption {
+	return func(c *workerConfig) { c.errMin, c.errMax = min, max }
+}
+
+// WithMonitor calls fn every interval (default 10 s) with the queue's size
+// and the worker's counters. Without it the worker logs a warning when the
+// queue holds more than 1000 messages, at most every 6 hours.
+func WithMonitor(interval time.Duration, fn func(MonitorInfo)) WorkerOption {
+	return func(c *workerConfig) { c.monitorEvery, c.monitor = interval, fn }
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) WorkerOption { return func(c *workerConfig) { c.logger = l } }
+
+// WithClock sets the clock the worker's statistics use. The queue's own
+// time is the backend's.
+func WithClock(clk Clock) WorkerOption { return func(c *workerConfig) { c.clock = clk } }
+
+func (c *workerConfig) validate() error {
+	if c.concurrency < 1 {
+		return invalid("concurrency", "must be at least 1, got %d", c.concurrency)
+	}
+	if c.maxBatch == 0 {
+		c.maxBatch = min(c.concurrency, DefaultMaxBatch)
+	}
+	if c.maxBatch < 1 {
+		return invalid("max batch", "must be at least 1, got %d", c.maxBatch)
+	}
+	if err := ValidateLock(c.lock); err != nil {
+		return err
+	}
+	if c.heartbeat == 0 {
+		c.heartbeat = c.lock / 3
+	}
+	if c.heartbeat <= 0 || c.heartbeat >= c.lock {
+		return invalid("heartbeat", "must be positive and shorter than the lock (%s), got %s", c.lock, c.heartbeat)
+	}
+	if c.maxWait <= 0 {
+		return invalid("max wait", "must be positive, got %s", c.maxWait)
+	}
+	if c.errMin <= 0 || c.errMax < c.errMin {
+		return invalid("error backoff", "needs 0 < min <= max, got %s and %s", c.errMin, c.errMax)
+	}
+	if c.monitorEvery <= 0 {
+		return invalid("monitor interval", "must be positive, got %s", c.monitorEvery)
+	}
+	if c.logger == nil || c.clock == nil {
+		return invalid("options", "nil logger or clock")
+	}
+	return nil
+}
