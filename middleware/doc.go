@@ -1,0 +1,71 @@
+// Package middleware holds the handler and publisher middleware of Red
+// Ghost: [Recover], [Timeout], [CircuitBreaker], [Retry] and [Logging] for
+// handlers, [SetHeaders] for publishers, and [Chain] and [ChainPublish] to
+// compose them. Every handler middleware has one shape,
+//
+//	func Name(required args, opts ...NameOption) core.Middleware
+//
+// with options as WithX functions, resolved once when the middleware is
+// built. Invalid settings panic there, at start-up, never per message.
+//
+// # Order
+//
+// [Chain] puts the first middleware outermost. The recommended order, from
+// the outside in:
+//
+//	tracing (otel), metrics, Logging, Recover, Retry, CircuitBreaker, Timeout, handler
+//
+// and why:
+//
+//   - Tracing outermost, so the span covers the whole handling and every
+//     other middleware (and the log lines) find the trace in the context.
+//   - Metrics next, so they count the outcome the worker acknowledges: a
+//     panic already turned into an error, an exhausted retry already turned
+//     into an error, a rejection by the breaker as the retry it is.
+//   - Logging sees the same final outcome and times the whole handling.
+//   - Recover inside Logging and metrics, so a panic reaches them as an
+//     ordinary error outcome; outside the rest, so a panic in any of them
+//     is caught too. (Timeout runs the handler on its own goroutine and
+//     recovers a panic there itself.)
+//   - Retry outside CircuitBreaker: it must see the breaker's rejections
+//     (errors matching [ErrBreakerOpen]) to keep them from counting as
+//     attempts. Outside Timeout, so that a timeout counts as an attempt and
+//     gets the exponential backoff.
+//   - CircuitBreaker outside Timeout, so that a timeout reaches it as a
+//     failure (the retry's error matches [ErrTimeout]) and an open breaker
+//     answers at once without starting a goroutine.
+//   - Timeout innermost, so its deadline bounds the handler's own work only.
+//
+// In code:
+//
+//	h := middleware.Chain(
+//		middleware.Logging(logger),
+//		middleware.Recover(),
+//		middleware.Retry(middleware.WithMaxAttempts(8)),
+//		middleware.CircuitBreaker(middleware.WithOpenTimeout(30*time.Second)),
+//		middleware.Timeout(10*time.Second),
+//	)(handler)
+//	w := core.NewWorker(q, h)
+//
+// Build the chain once per worker. A CircuitBreaker value is one breaker
+// and a Timeout value has one bound on abandoned handlers: share a value
+// between workers only if they should share that state.
+//
+// # Outcomes, attempts and dead letters
+//
+// The backend keeps a copy of every error outcome in the queue's
+// dead-letter list, with the error text: recovered panics, exhausted
+// retries and any error a handler answers. A retry is never lost: the
+// message is handled again after its backoff. Timeouts and breaker
+// rejections are retries. The backend counts every handling in
+// [core.Message.Attempt]; Retry subtracts the breaker's rejections (see
+// [Retry] for the limits of that bookkeeping).
+//
+// # Publisher middleware
+//
+// Publisher middleware wraps a [core.Sender], which sends a whole batch:
+// [ChainPublish] orders it as Chain does (first outermost, sees the
+// requests first), and so does [core.WithPublishMiddleware]. Tracing that
+// injects its context into the headers goes outermost there too, so that
+// middleware inside it see the headers it set.
+package middleware

@@ -1,0 +1,212 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redghost/redghost/core"
+)
+
+var (
+	// ErrTimeout is matched by the error of every retry [Timeout] answers
+	// for a handler that ran past its deadline. It is also the cause
+	// (context.Cause) of the handler's context when the deadline passes.
+	// [CircuitBreaker] counts it as a failure by default.
+	ErrTimeout = errors.New("redghost: handler timed out")
+
+	// ErrTooManyAbandoned is the error of the retry [Timeout] answers
+	// without starting the handler, because as many handlers as its bound
+	// allows ran past their deadline and still have not returned (see
+	// [WithMaxAbandoned]). It matches [ErrTimeout], so a breaker counts it
+	// as a failure and opens while a dependency is stuck.
+	ErrTooManyAbandoned = fmt.Errorf("%w: too many abandoned handlers still running", ErrTimeout)
+)
+
+// DefaultMaxAbandoned is the default bound on a [Timeout]'s abandoned
+// handlers.
+const DefaultMaxAbandoned = 100
+
+// TimeoutOption configures [Timeout].
+type TimeoutOption func(*timeoutConfig)
+
+type timeoutConfig struct {
+	backoff      time.Duration
+	maxAbandoned int
+	onLate       func(m *core.Message, res core.Result)
+}
+
+// WithTimeoutBackoff sets the backoff of the retry answered for a handler
+// past its deadline (default 0: as soon as a worker is free, or what an
+// outer [Retry] computes). A backoff gives an abandoned handler time to
+// finish before its message is handled again.
+func WithTimeoutBackoff(d time.Duration) TimeoutOption {
+	return func(c *timeoutConfig) { c.backoff = d }
+}
+
+// WithMaxAbandoned bounds how many handlers that ran past their deadline
+// and were abandoned may still be running (default [DefaultMaxAbandoned]).
+// At the bound, Timeout answers a retry with [ErrTooManyAbandoned] without
+// starting the handler, until one of them returns. The bound is per
+// middleware instance: build the chain once per worker, or once for
+// several workers that should share it.
+func WithMaxAbandoned(n int) TimeoutOption {
+	return func(c *timeoutConfig) { c.maxAbandoned = n }
+}
+
+// WithOnLateResult calls fn with the answer of an abandoned handler when it
+// finally returns, on that handler's goroutine. The answer itself is
+// discarded; fn is for logs and metrics. fn must not block for long.
+func WithOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
+	return func(c *timeoutConfig) { c.onLate = fn }
+}
+
+// Timeout gives the handler d to answer. The handler's context gets a
+// deadline whose cause is [ErrTimeout].
+//
+// Policy:
+//
+//   - A handler that answers in time is answered as is.
+//   - A handler that honours its context and answers anything but success
+//     after the deadline is answered with a retry: its error, most likely
+//     caused by the cancellation, is wrapped with [ErrTimeout]. A success
+//     is kept, even late: the work was done.
+//   - A handler that ignores cancellation is abandoned at the deadline:
+//     Timeout answers the retry at once (the message is not lost and not
+//     marked done; it is handled again after the backoff) and leaves the
+//     handler's goroutine to finish. Its late answer is discarded: the
+//     worker acknowledges each handling exactly once, and that was the
+//     retry, so nothing the late handler says changes the queue. What it
+//     did meanwhile (sent an email, wrote a row) it did, so it may overlap
+//     with the message's next handling: honour ctx, or make the work
+//     idempotent. At most [WithMaxAbandoned] abandoned handlers run per
+//     Timeout; past that, messages are answered with a retry without
+//     starting their handler, so a stuck dependency cannot leak goroutines
+//     without bound.
+//   - The worker's shutdown cancellation is not the deadline. When the
+//     context Timeout is given ends first, the handler's context ends with
+//     it (with that context's cause, not ErrTimeout) and Timeout keeps
+//     waiting for its answer until the deadline, then abandons it as
+//     above. A handler that honours the shutdown answers for itself
+//     (usually a retry), and [CircuitBreaker] does not count the outcome.
+//
+// The handler runs on its own goroutine; a panic there is turned into an
+// error outcome with a [*core.PanicError] (the worker's recover cannot reach
+// that goroutine), or discarded if the handler was abandoned.
+//
+// The deadline is real time (time.Now), not a [core.Clock]. Timeout panics
+// if d is not positive or the bound is below 1.
+func Timeout(d time.Duration, opts ...TimeoutOption) core.Middleware {
+	cfg := timeoutConfig{maxAbandoned: DefaultMaxAbandoned}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if d <= 0 {
+		panic(fmt.Sprintf("middleware: Timeout: duration must be positive, got %s", d))
+	}
+	if cfg.maxAbandoned < 1 {
+		panic(fmt.Sprintf("middleware: Timeout: WithMaxAbandoned must be at least 1, got %d", cfg.maxAbandoned))
+	}
+	if cfg.backoff < 0 {
+		panic(fmt.Sprintf("middleware: Timeout: WithTimeoutBackoff must not be negative, got %s", cfg.backoff))
+	}
+	t := &timeouter{d: d, cfg: cfg, cause: fmt.Errorf("%w after %s", ErrTimeout, d)}
+	return func(next core.Handler) core.Handler {
+		return core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+			return t.handle(ctx, next, m)
+		})
+	}
+}
+
+type timeouter struct {
+	d         time.Duration
+	cfg       timeoutConfig
+	cause     error
+	abandoned atomic.Int64
+}
+
+// States of one handling.
+const (
+	running int32 = iota
+	finished
+	abandoned
+)
+
+func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Message) core.Result {
+	if t.abandoned.Load() >= int64(t.cfg.maxAbandoned) {
+		return core.RetryErr(t.cfg.backoff, ErrTooManyAbandoned)
+	}
+	deadline := time.Now().Add(t.d)
+	tctx, cancel := context.WithDeadlineCause(ctx, deadline, t.cause)
+	defer cancel()
+
+	done := make(chan core.Result, 1) // buffered: a late answer never blocks
+	var state atomic.Int32
+	go func() {
+		res := t.call(tctx, next, m)
+		done <- res
+		if !state.CompareAndSwap(running, finished) {
+			// Abandoned: the answer was a retry already.
+			t.abandoned.Add(-1)
+			if t.cfg.onLate != nil {
+				t.cfg.onLate(m, res)
+			}
+		}
+	}()
+
+	select {
+	case res := <-done:
+		return t.finish(tctx, deadline, res)
+	case <-tctx.Done():
+	}
+	if context.Cause(tctx) != t.cause {
+		// The caller's context ended first (shutdown): the handler was told
+		// through its context; wait for its answer until our own deadline.
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		select {
+		case res := <-done:
+			return t.finish(tctx, deadline, res)
+		case <-timer.C:
+		}
+	}
+	t.abandoned.Add(1)
+	if !state.CompareAndSwap(running, abandoned) {
+		// It answered just now; use the answer.
+		t.abandoned.Add(-1)
+		return t.finish(tctx, deadline, <-done)
+	}
+	return core.RetryErr(t.cfg.backoff, t.cause)
+}
+
+// call runs the handler, turning a panic into an error outcome.
+func (t *timeouter) call(ctx context.Context, next core.Handler, m *core.Message) (res core.Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = core.Fail(panicError(v))
+		}
+	}()
+	return next.Handle(ctx, m)
+}
+
+// finish answers res, or a timeout retry in its place when the deadline
+// passed and res is not a success.
+func (t *timeouter) finish(tctx context.Context, deadline time.Time, res core.Result) core.Result {
+	if res.Outcome == core.OutcomeSuccess || !t.expired(tctx, deadline) {
+		return res
+	}
+	err := t.cause
+	if res.Err != nil && !errors.Is(res.Err, ErrTimeout) {
+		err = fmt.Errorf("%w: %w", t.cause, res.Err)
+	} else if res.Err != nil {
+		err = res.Err
+	}
+	return core.RetryErr(t.cfg.backoff, err)
+}
+
+// expired tells whether this Timeout's own deadline has passed.
+func (t *timeouter) expired(tctx context.Context, deadline time.Time) bool {
+	return context.Cause(tctx) == t.cause || !time.Now().Before(deadline)
+}
