@@ -1,0 +1,79 @@
+package otel
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redghost/redghost/core"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// Attribute keys Red Ghost adds to the semantic conventions.
+const (
+	// AttemptKey is the handling attempt, starting at 1.
+	AttemptKey = attribute.Key("redghost.message.attempt")
+	// OutcomeKey is the handler's outcome: success, retry or error.
+	OutcomeKey = attribute.Key("redghost.outcome")
+	// BackoffKey is the backoff the handler asked for, in seconds.
+	BackoffKey = attribute.Key("redghost.backoff")
+	// EnqueueResultKey is what an enqueue did: added, updated,
+	// already_queued, locked, backoff, invalid or failed.
+	EnqueueResultKey = attribute.Key("redghost.enqueue.result")
+)
+
+// messagingSystem is the messaging.system value: the semantic conventions
+// have no constant for Redis, and name it as a custom value.
+var messagingSystem = semconv.MessagingSystemKey.String("redis")
+
+// ErrorType classifies err into a low-cardinality error.type value: "panic"
+// for a [*core.PanicError], "timeout" for a deadline, "canceled" for a
+// cancellation, "decode" for a [*core.DecodeError], "invalid" for an
+// [*core.InvalidError], otherwise what [semconv.ErrorType] says (an
+// ErrorType() method of the error, or its Go type). A nil error is "_OTHER".
+func ErrorType(err error) string {
+	var (
+		pe *core.PanicError
+		de *core.DecodeError
+	)
+	switch {
+	case err == nil:
+		return semconv.ErrorTypeOther.Value.AsString()
+	case errors.As(err, &pe):
+		return "panic"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.As(err, &de):
+		return "decode"
+	case errors.Is(err, core.ErrInvalid):
+		return "invalid"
+	}
+	return semconv.ErrorType(err).Value.AsString()
+}
+
+// enqueueResult classifies one enqueue answer into a fixed set.
+func enqueueResult(r core.EnqueueResult) string {
+	switch {
+	case r.Err == nil && r.Action == core.Updated:
+		return "updated"
+	case r.Err == nil:
+		return "added"
+	case errors.Is(r.Err, core.ErrAlreadyQueued):
+		return "already_queued"
+	case errors.Is(r.Err, core.ErrLocked):
+		return "locked"
+	case errors.Is(r.Err, core.ErrBackoff):
+		return "backoff"
+	case errors.Is(r.Err, core.ErrInvalid):
+		return "invalid"
+	}
+	return "failed"
+}
+
+// refusal reports whether an enqueue error is an answer (nothing changed,
+// nothing lost) rather than a failure.
+func refusal(err error) bool {
+	return errors.Is(err, core.ErrAlreadyQueued) || errors.Is(err, core.ErrLocked) || errors.Is(err, core.ErrBackoff)
+}

@@ -1,0 +1,71 @@
+package otel
+
+import (
+	otelapi "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the spans this package starts.
+const ScopeName = "github.com/redghost/redghost/otel"
+
+// Option configures [Middleware] and [PublishMiddleware].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	tp     trace.TracerProvider
+	prop   propagation.TextMapPropagator
+	child  bool
+	attrs  []attribute.KeyValue
+	tracer trace.Tracer
+}
+
+// newConfig resolves the options once, when the middleware is built.
+func newConfig(opts []Option) *config {
+	c := &config{}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	if c.tp == nil {
+		c.tp = otelapi.GetTracerProvider()
+	}
+	if c.prop == nil {
+		c.prop = otelapi.GetTextMapPropagator()
+	}
+	c.tracer = c.tp.Tracer(ScopeName)
+	return c
+}
+
+// WithTracerProvider sets the tracer provider (default: the global one, as
+// of when the middleware is built; the global provider delegates to one set
+// later).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tp = tp })
+}
+
+// WithPropagators sets the propagator that writes and reads the trace
+// context in the message headers (default: the global one).
+func WithPropagators(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c *config) { c.prop = p })
+}
+
+// WithChildOfProducer makes each process span a child of the message's send
+// span, so that the whole life of a message is one trace. By default the
+// process span starts a new trace and links to the send span.
+func WithChildOfProducer() Option {
+	return optionFunc(func(c *config) { c.child = true })
+}
+
+// WithAttributes adds attributes to every span.
+func WithAttributes(attrs ...attribute.KeyValue) Option {
+	return optionFunc(func(c *config) { c.attrs = append(c.attrs, attrs...) })
+}

@@ -1,0 +1,59 @@
+// Package otel traces Red Ghost messages with OpenTelemetry, from the
+// publisher through the message headers to every handling attempt.
+//
+// The package is named otel after its directory. A program that also imports
+// go.opentelemetry.io/otel names one of the two, for example:
+//
+//	import (
+//		"go.opentelemetry.io/otel"
+//		rgotel "github.com/redghost/redghost/otel"
+//	)
+//
+// # Spans
+//
+// [PublishMiddleware] starts one PRODUCER span named "send <queue>" per
+// message of a batch and injects its context into the message headers with
+// the configured propagator (W3C traceparent and tracestate, plus baggage,
+// by default). The caller's header map is copied first, never written.
+//
+// [Middleware] starts one CONSUMER span named "process <queue>" per handling
+// attempt. A message may be handled hours after it was sent, so by default
+// the process span starts a trace of its own and LINKS to the send span;
+// [WithChildOfProducer] makes it a child of the send span instead, so that
+// publisher and handlers share one trace.
+//
+// Attributes follow the OpenTelemetry semantic conventions v1.43.0 for
+// messaging: messaging.system ("redis"), messaging.destination.name,
+// messaging.operation.type and messaging.operation.name, messaging.message.id
+// and messaging.message.body.size. Red Ghost adds redghost.message.attempt,
+// redghost.outcome (success, retry, error) and, when the handler asks for
+// one, redghost.backoff (seconds).
+//
+// An error outcome sets the span status to Error and error.type to a low
+// cardinality class: "panic" for a handler that panicked, "timeout" for a
+// deadline, "canceled", "decode" for a payload that did not decode, or the Go
+// type of the error. A retry that carries an error marks the attempt the same
+// way and adds a "retry" event with the backoff; a retry without an error
+// (not yet, try later) only adds the event. Enqueue refusals (already queued,
+// locked, backoff) are answers, not failures: they are recorded as the
+// redghost.enqueue.result attribute and leave the status unset.
+//
+// # Order in a middleware chain
+//
+// Put [Middleware] first (outermost), so that its span covers the other
+// middleware (retry, timeout, circuit breaker) and the span is in the context
+// the metrics middleware reads its exemplars from:
+//
+//	middleware.Chain(rgotel.Middleware(), m.Middleware(), middleware.Recover(), ...)
+//
+// [Middleware] also sees a handler's panic: it ends the span as an error and
+// panics again, for the recover middleware or the worker to turn into an
+// error outcome.
+//
+// # Setup
+//
+// [Setup] is a small helper for applications: an OTLP exporter configured by
+// the standard OTEL_* environment variables, a resource with the service
+// name, a batch span processor, and the global tracer provider and W3C
+// propagators. Libraries never call it.
+package otel
