@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/middleware"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
@@ -27,10 +28,13 @@ const (
 var messagingSystem = semconv.MessagingSystemKey.String("redis")
 
 // ErrorType classifies err into a low-cardinality error.type value: "panic"
-// for a [*core.PanicError], "timeout" for a deadline, "canceled" for a
-// cancellation, "decode" for a [*core.DecodeError], "invalid" for an
-// [*core.InvalidError], otherwise what [semconv.ErrorType] says (an
-// ErrorType() method of the error, or its Go type). A nil error is "_OTHER".
+// for a [*core.PanicError], "retries_exhausted" for the middleware's
+// [middleware.ErrRetriesExhausted], "circuit_open" for
+// [middleware.ErrBreakerOpen], "timeout" for [middleware.ErrTimeout] or a
+// deadline, "canceled" for a cancellation, "decode" for a
+// [*core.DecodeError], "invalid" for an [*core.InvalidError], otherwise what
+// [semconv.ErrorType] says (an ErrorType() method of the error, or its Go
+// type). A nil error is "_OTHER".
 func ErrorType(err error) string {
 	var (
 		pe *core.PanicError
@@ -41,7 +45,11 @@ func ErrorType(err error) string {
 		return semconv.ErrorTypeOther.Value.AsString()
 	case errors.As(err, &pe):
 		return "panic"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, middleware.ErrRetriesExhausted):
+		return "retries_exhausted"
+	case errors.Is(err, middleware.ErrBreakerOpen):
+		return "circuit_open"
+	case errors.Is(err, middleware.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "canceled"

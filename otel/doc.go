@@ -30,9 +30,9 @@
 // one, redghost.backoff (seconds).
 //
 // An error outcome sets the span status to Error and error.type to a low
-// cardinality class: "panic" for a handler that panicked, "timeout" for a
-// deadline, "canceled", "decode" for a payload that did not decode, or the Go
-// type of the error. A retry that carries an error marks the attempt the same
+// cardinality class (see [ErrorType]): "panic", "retries_exhausted",
+// "circuit_open", "timeout", "canceled", "decode", "invalid", or the Go type
+// of the error. A retry that carries an error marks the attempt the same
 // way and adds a "retry" event with the backoff; a retry without an error
 // (not yet, try later) only adds the event. Enqueue refusals (already queued,
 // locked, backoff) are answers, not failures: they are recorded as the

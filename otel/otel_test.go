@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/middleware"
 	rgotel "github.com/redghost/redghost/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -353,7 +354,10 @@ func TestErrorType(t *testing.T) {
 		nil:                        "_OTHER",
 		context.Canceled:           "canceled",
 		&core.PanicError{Value: 1}: "panic",
-		fmt.Errorf("w: %w", &core.InvalidError{}): "invalid",
+		fmt.Errorf("w: %w", &core.InvalidError{}):                            "invalid",
+		middleware.ErrTimeout:                                                "timeout",
+		fmt.Errorf("%w: x", middleware.ErrBreakerOpen):                       "circuit_open",
+		&middleware.ExhaustedError{Attempts: 3, Last: middleware.ErrTimeout}: "retries_exhausted",
 	} {
 		if got := rgotel.ErrorType(err); got != want {
 			t.Errorf("ErrorType(%v) = %q, want %q", err, got, want)
