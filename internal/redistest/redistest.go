@@ -7,6 +7,9 @@
 //
 // When redis-server is not on PATH the test is skipped, unless the CI
 // environment variable is set: in CI a missing server fails the test.
+//
+// [Shared] gives all tests of a package one server (stopped by
+// [StopShared] in TestMain), for tests that keep apart by key prefix.
 package redistest
 
 import (
@@ -70,32 +73,87 @@ const (
 // t.Cleanup. It fails t if the server does not answer PING in time.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := start(t.TempDir(), opts)
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+var shared struct {
+	mu  sync.Mutex
+	srv *Server
+	dir string
+	err error
+}
+
+// Shared answers the test binary's shared server, starting it on first
+// use (the options of later calls are ignored). Tests sharing it must keep
+// apart by key prefix or name. It skips or fails t as Start does; stop it
+// with [StopShared] from TestMain, after m.Run.
+func Shared(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.srv == nil && shared.err == nil {
+		shared.dir, shared.err = os.MkdirTemp("", "redistest-")
+		if shared.err == nil {
+			shared.srv, shared.err = start(shared.dir, opts)
+		}
+	}
+	if shared.err != nil {
+		skipOrFail(t, shared.err)
+	}
+	return shared.srv
+}
+
+// StopShared stops the shared server, if one was started, and removes its
+// directory.
+func StopShared() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.srv != nil {
+		shared.srv.Stop()
+		shared.srv = nil
+	}
+	if shared.dir != "" {
+		_ = os.RemoveAll(shared.dir)
+		shared.dir = ""
+	}
+}
+
+var errNoServer = errors.New("redis-server is not on PATH")
+
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, errNoServer) && os.Getenv("CI") == "" {
+		t.Skip("redistest: redis-server is not on PATH (install it, e.g. apt-get install redis-server); skipping")
+	}
+	t.Fatalf("redistest: %v", err)
+}
+
+func start(dir string, opts []Option) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("redistest: redis-server is not on PATH (install it, e.g. apt-get install redis-server); skipping")
-		}
-		t.Fatalf("redistest: redis-server is not on PATH and CI is set: %v", err)
+		return nil, fmt.Errorf("%w (CI=%q): %v", errNoServer, os.Getenv("CI"), err)
 	}
-	s := &Server{bin: bin, dir: t.TempDir()}
+	s := &Server{bin: bin, dir: dir}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	t.Cleanup(s.Stop)
-
 	var lastErr error
 	for range startAttempts {
 		port, err := freePort()
 		if err != nil {
-			t.Fatalf("redistest: find a free port: %v", err)
+			return nil, fmt.Errorf("find a free port: %w", err)
 		}
 		s.port = port
 		if lastErr = s.launch(); lastErr == nil {
-			return s
+			return s, nil
 		}
 	}
-	t.Fatalf("redistest: redis-server did not start after %d attempts: %v", startAttempts, lastErr)
-	return nil
+	return nil, fmt.Errorf("redis-server did not start after %d attempts: %w", startAttempts, lastErr)
 }
 
 // Addr is the server's host:port.

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 )
@@ -72,4 +73,21 @@ func TestKillWithoutAppendOnlyLosesData(t *testing.T) {
 	if n := c.Exists(ctx, "k").Val(); n != 0 {
 		t.Fatalf("key survived a kill without append-only (EXISTS %d)", n)
 	}
+}
+
+func TestShared(t *testing.T) {
+	t.Parallel()
+	a, b := Shared(t), Shared(t)
+	if a != b {
+		t.Fatal("Shared started two servers")
+	}
+	if err := a.Client(t).Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
 }
