@@ -276,9 +276,3 @@ func (r *rejections) remove(e *list.Element) {
 	r.order.Remove(e)
 	r.size.Store(int64(len(r.m)))
 }
-
-func (r *rejections) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.m)
-}

@@ -34,6 +34,8 @@ type TimeoutOption func(*timeoutConfig)
 
 type timeoutConfig struct {
 	backoff      time.Duration
+	grace        time.Duration
+	graceSet     bool
 	maxAbandoned int
 	onLate       func(m *core.Message, res core.Result)
 }
@@ -44,6 +46,14 @@ type timeoutConfig struct {
 // finish before its message is handled again.
 func WithTimeoutBackoff(d time.Duration) TimeoutOption {
 	return func(c *timeoutConfig) { c.backoff = d }
+}
+
+// WithGrace sets how long after the deadline a handler has to answer once
+// its context is cancelled, before it is abandoned (default a tenth of the
+// timeout, at most a second). An answer in the grace is used as described
+// at [Timeout]; a handler that honours its context answers well within it.
+func WithGrace(d time.Duration) TimeoutOption {
+	return func(c *timeoutConfig) { c.grace, c.graceSet = d, true }
 }
 
 // WithMaxAbandoned bounds how many handlers that ran past their deadline
@@ -73,18 +83,21 @@ func WithOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
 //     after the deadline is answered with a retry: its error, most likely
 //     caused by the cancellation, is wrapped with [ErrTimeout]. A success
 //     is kept, even late: the work was done.
-//   - A handler that ignores cancellation is abandoned at the deadline:
-//     Timeout answers the retry at once (the message is not lost and not
-//     marked done; it is handled again after the backoff) and leaves the
+//   - A handler that ignores cancellation is abandoned at the deadline
+//     (after a short grace, see [WithGrace]): Timeout answers the retry
+//     then (the message is not lost and not marked done; it is handled
+//     again after the backoff) and leaves the
 //     handler's goroutine to finish. Its late answer is discarded: the
 //     worker acknowledges each handling exactly once, and that was the
 //     retry, so nothing the late handler says changes the queue. What it
 //     did meanwhile (sent an email, wrote a row) it did, so it may overlap
 //     with the message's next handling: honour ctx, or make the work
 //     idempotent. At most [WithMaxAbandoned] abandoned handlers run per
-//     Timeout; past that, messages are answered with a retry without
-//     starting their handler, so a stuck dependency cannot leak goroutines
-//     without bound.
+//     Timeout; at the bound, new messages are answered with a retry without
+//     starting their handler, and a handler that started before the bound
+//     was reached and then runs past its deadline is waited for instead of
+//     abandoned. So a stuck dependency cannot leak goroutines: at most the
+//     bound plus the worker's concurrency handlers run at once.
 //   - The worker's shutdown cancellation is not the deadline. When the
 //     context Timeout is given ends first, the handler's context ends with
 //     it (with that context's cause, not ErrTimeout) and Timeout keeps
@@ -108,6 +121,12 @@ func Timeout(d time.Duration, opts ...TimeoutOption) core.Middleware {
 	}
 	if cfg.maxAbandoned < 1 {
 		panic(fmt.Sprintf("middleware: Timeout: WithMaxAbandoned must be at least 1, got %d", cfg.maxAbandoned))
+	}
+	if !cfg.graceSet {
+		cfg.grace = min(d/10, time.Second)
+	}
+	if cfg.grace < 0 {
+		panic(fmt.Sprintf("middleware: Timeout: WithGrace must not be negative, got %s", cfg.grace))
 	}
 	if cfg.backoff < 0 {
 		panic(fmt.Sprintf("middleware: Timeout: WithTimeoutBackoff must not be negative, got %s", cfg.backoff))
@@ -161,24 +180,40 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 		return t.finish(tctx, deadline, res)
 	case <-tctx.Done():
 	}
-	if context.Cause(tctx) != t.cause {
-		// The caller's context ended first (shutdown): the handler was told
-		// through its context; wait for its answer until our own deadline.
-		timer := time.NewTimer(time.Until(deadline))
-		defer timer.Stop()
-		select {
-		case res := <-done:
-			return t.finish(tctx, deadline, res)
-		case <-timer.C:
-		}
+	// When the caller's context ended first (shutdown), the handler was
+	// told through its context: wait for its answer until our own deadline.
+	// Then give it the grace to answer.
+	timer := time.NewTimer(time.Until(deadline.Add(t.cfg.grace)))
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		return t.finish(tctx, deadline, res)
+	case <-timer.C:
 	}
-	t.abandoned.Add(1)
+	if !t.reserve() {
+		// Handlers that started before the bound was reached and are now
+		// past their deadline too: waited for, so the bound is strict.
+		return t.finish(tctx, deadline, <-done)
+	}
 	if !state.CompareAndSwap(running, abandoned) {
 		// It answered just now; use the answer.
 		t.abandoned.Add(-1)
 		return t.finish(tctx, deadline, <-done)
 	}
 	return core.RetryErr(t.cfg.backoff, t.cause)
+}
+
+// reserve counts one more abandoned handler, unless that would pass the bound.
+func (t *timeouter) reserve() bool {
+	for {
+		n := t.abandoned.Load()
+		if n >= int64(t.cfg.maxAbandoned) {
+			return false
+		}
+		if t.abandoned.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // call runs the handler, turning a panic into an error outcome.
