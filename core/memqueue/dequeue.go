@@ -1,0 +1,217 @@
+package memqueue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redghost/redghost/core"
+)
+
+// Dequeue takes up to max ready messages from queue in FIFO order and locks
+// each for its own lock duration or, if it has none, for lock. First it does
+// the maintenance that is due: messages whose delay, backoff or lock expired
+// go to the back of the ready list, done messages are collected or, with a
+// pending requeue copy, queued again.
+func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+	if err := checkCall(ctx, queue); err != nil {
+		return core.DequeueResult{}, err
+	}
+	if max <= 0 {
+		return core.DequeueResult{}, &core.InvalidError{Field: "max", Reason: fmt.Sprintf("must be positive, got %d", max)}
+	}
+	if err := core.ValidateLock(lock); err != nil {
+		return core.DequeueResult{}, err
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[queue]
+	if q == nil {
+		return core.DequeueResult{}, nil
+	}
+	now := b.clock.Now()
+	b.maintain(q, now)
+
+	var res core.DequeueResult
+	if q.ready.Len() > 0 {
+		b.token++
+		token := b.token
+		n := min(max, q.ready.Len())
+		res.Messages = make([]core.Delivery, 0, n)
+		for range n {
+			r := q.ready.Front().Value.(*record)
+			d := r.lockDur
+			if d <= 0 {
+				d = lock
+			}
+			r.attempts++
+			r.token = token
+			r.lockUntil = now.Add(d)
+			q.place(r, stLocked, r.lockUntil)
+			res.Messages = append(res.Messages, core.Delivery{
+				Message: core.Message{
+					ID:           r.id,
+					Queue:        queue,
+					Payload:      clonePayload(r.payload),
+					Headers:      cloneHeaders(r.headers),
+					Attempt:      r.attempts,
+					LockDuration: d,
+					EnqueuedAt:   r.enqueuedAt,
+				},
+				Token: token,
+			})
+		}
+	}
+	if len(q.due) > 0 {
+		res.NextDue = q.due[0].dueAt.Sub(now)
+	}
+	b.tidy(q)
+	return res, nil
+}
+
+// maintain does what is due at now. Call with b.mu held.
+func (b *Backend) maintain(q *queue, now time.Time) {
+	for len(q.due) > 0 && !q.due[0].dueAt.After(now) {
+		r := q.due[0]
+		switch {
+		case r.state != stDone: // delay, backoff or lock expired
+			r.lockUntil, r.backoffUntil = time.Time{}, time.Time{}
+			q.place(r, stReady, time.Time{})
+		case r.requeue != nil: // the pending copy becomes the message
+			r.content, r.requeue = *r.requeue, nil
+			r.attempts = 0
+			r.enqueuedAt = now
+			r.backoffUntil = time.Time{}
+			q.place(r, stReady, time.Time{})
+		default: // done: collect it
+			q.remove(r)
+		}
+	}
+}
+
+// Ack applies handler outcomes. An ack applies when its message exists, is
+// not done and holds its token (even if the lock expired, as long as no
+// other Dequeue took the message); otherwise it answers [core.ErrLockLost].
+// An applied ack spends the token. A bad ack gets its
+// [*core.InvalidError]; the others apply.
+func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]error, error) {
+	if err := checkCall(ctx, queue); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(acks))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[queue]
+	now := b.clock.Now()
+	for i := range acks {
+		a := &acks[i]
+		if err := core.ValidateAck(a); err != nil {
+			errs[i] = err
+			continue
+		}
+		r := q.owned(a.ID, a.Token)
+		if r == nil {
+			errs[i] = lockLost("ack", a.ID, a.Token)
+			continue
+		}
+		b.apply(q, r, a, now)
+	}
+	if q != nil {
+		b.tidy(q)
+	}
+	return errs, nil
+}
+
+// owned is the record id whose lock token is token, or nil.
+func (q *queue) owned(id string, token uint64) *record {
+	if q == nil {
+		return nil
+	}
+	r := q.msgs[id]
+	if r == nil || r.state == stDone || r.token == 0 || r.token != token {
+		return nil
+	}
+	return r
+}
+
+func lockLost(what, id string, token uint64) error {
+	return fmt.Errorf("memqueue: %s of %q with token %d: %w", what, id, token, core.ErrLockLost)
+}
+
+// apply applies one outcome to r, which a holds. Call with b.mu held.
+func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
+	r.token = 0
+	r.lockUntil = time.Time{}
+	r.backoffUntil = time.Time{}
+	switch a.Outcome {
+	case core.OutcomeRetry:
+		if a.Backoff > 0 {
+			r.backoffUntil = now.Add(a.Backoff)
+			q.place(r, stBackoff, r.backoffUntil)
+			return
+		}
+		q.place(r, stReady, time.Time{})
+		b.wake(q.name)
+		return
+	case core.OutcomeError:
+		q.dead.push(deadEntry{
+			DeadLetter: core.DeadLetter{
+				ID:       r.id,
+				Queue:    q.name,
+				Payload:  r.payload, // stored bytes are never changed in place: share them
+				Headers:  r.headers,
+				Attempt:  r.attempts,
+				Error:    a.Error,
+				FailedAt: now,
+			},
+			lockDur: r.lockDur,
+		}, b.deadLimit)
+	case core.OutcomeSuccess:
+		if a.Backoff > 0 {
+			r.backoffUntil = now.Add(a.Backoff)
+			q.place(r, stDone, r.backoffUntil)
+			return
+		}
+	}
+	// Success without backoff, or error.
+	if r.requeue != nil {
+		q.place(r, stDone, now) // the next Dequeue queues the copy
+		b.wake(q.name)
+		return
+	}
+	q.remove(r)
+}
+
+// ExtendLocks extends the locks of in-flight messages to now + their
+// Duration (the heartbeat). A lock applies on the same terms as an ack;
+// otherwise it answers [core.ErrLockLost].
+func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.LockRef) ([]error, error) {
+	if err := checkCall(ctx, queue); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(locks))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[queue]
+	now := b.clock.Now()
+	for i, l := range locks {
+		if err := core.ValidateID(l.ID); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := core.ValidateLock(l.Duration); err != nil {
+			errs[i] = err
+			continue
+		}
+		r := q.owned(l.ID, l.Token)
+		if r == nil {
+			errs[i] = lockLost("lock extension", l.ID, l.Token)
+			continue
+		}
+		r.backoffUntil = time.Time{}
+		r.lockUntil = now.Add(l.Duration)
+		q.place(r, stLocked, r.lockUntil)
+	}
+	return errs, nil
+}
