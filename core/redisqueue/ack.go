@@ -1,0 +1,138 @@
+package redisqueue
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/redghost/redghost/core"
+)
+
+// maxErrorBytes bounds the error text kept with a dead letter.
+const maxErrorBytes = 4 << 10
+
+// Ack applies the outcomes in one script call (more when the batch is very
+// large or names an id twice: each call's ids are distinct, applied in
+// order). An ack whose token no longer owns the message answers
+// [core.ErrLockLost] and changes nothing; an invalid one answers an
+// [*core.InvalidError] and is not sent.
+func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]error, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(acks))
+	valid := make([]int, 0, len(acks))
+	for i := range acks {
+		if err := core.ValidateAck(&acks[i]); err != nil {
+			errs[i] = err
+			continue
+		}
+		valid = append(valid, i)
+	}
+	k := b.keys(queue)
+	keys := []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx}
+	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
+		args := make([]any, 0, 1+5*len(call))
+		args = append(args, b.cfg.deadLimit)
+		for _, i := range call {
+			a := &acks[i]
+			errText := ""
+			if a.Outcome == core.OutcomeError {
+				errText = truncate(a.Error, maxErrorBytes)
+			}
+			args = append(args, a.ID, a.Token, int(a.Outcome), millis(a.Backoff), errText)
+		}
+		reply, err := b.run(ctx, scriptAck, keys, args...)
+		if err != nil {
+			return nil, fmt.Errorf("redisqueue: ack on %q: %w", queue, err)
+		}
+		codes, err := replyInts(reply, len(call))
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range call {
+			if codes[j] != 1 {
+				errs[i] = core.ErrLockLost
+			}
+		}
+	}
+	return errs, nil
+}
+
+// ExtendLocks extends each lock to now + its duration (by the server's
+// clock) in one script call (more when the batch is very large or names an
+// id twice).
+func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.LockRef) ([]error, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(locks))
+	valid := make([]int, 0, len(locks))
+	for i := range locks {
+		err := core.ValidateID(locks[i].ID)
+		if err == nil {
+			err = core.ValidateLock(locks[i].Duration)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		valid = append(valid, i)
+	}
+	k := b.keys(queue)
+	for _, call := range distinctCalls(valid, func(i int) string { return locks[i].ID }) {
+		args := make([]any, 0, 3*len(call))
+		for _, i := range call {
+			l := &locks[i]
+			args = append(args, l.ID, l.Token, millis(l.Duration))
+		}
+		reply, err := b.run(ctx, scriptExtend, []string{k.msgs, k.locks}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("redisqueue: extend locks on %q: %w", queue, err)
+		}
+		codes, err := replyInts(reply, len(call))
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range call {
+			if codes[j] != 1 {
+				errs[i] = core.ErrLockLost
+			}
+		}
+	}
+	return errs, nil
+}
+
+// distinctCalls splits idx, in order, into calls of at most maxBatch
+// entries whose ids are distinct: a repeated id starts a new call, so that
+// it sees the effect of the earlier one.
+func distinctCalls(idx []int, id func(int) string) [][]int {
+	var calls [][]int
+	var cur []int
+	seen := make(map[string]struct{}, len(idx))
+	for _, i := range idx {
+		_, dup := seen[id(i)]
+		if dup || len(cur) == maxBatch {
+			calls = append(calls, cur)
+			cur = nil
+			clear(seen)
+		}
+		cur = append(cur, i)
+		seen[id(i)] = struct{}{}
+	}
+	if len(cur) > 0 {
+		calls = append(calls, cur)
+	}
+	return calls
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,248 @@
+package redisqueue
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redghost/redghost/core"
+)
+
+// maxPage bounds the page of a listing call.
+const maxPage = 1000
+
+// MessageStatus derives the status of one message with the server's clock.
+func (b *Backend) MessageStatus(ctx context.Context, queue, id string) (core.Status, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return core.StatusNone, err
+	}
+	if err := core.ValidateID(id); err != nil {
+		return core.StatusNone, err
+	}
+	reply, err := b.run(ctx, scriptStatus, []string{b.keys(queue).msgs}, id)
+	if err != nil {
+		return core.StatusNone, fmt.Errorf("redisqueue: status of %q in %q: %w", id, queue, err)
+	}
+	code, err := replyInt(reply)
+	if err != nil {
+		return core.StatusNone, err
+	}
+	return core.Status(code), nil
+}
+
+// QueueStats counts in O(1) from the sizes of the queue's keys: Total is
+// every stored message, Locked, Backoff and Done the sizes of the lock,
+// delay and done indexes (they may hold entries that expired a moment
+// ago), Queued the rest.
+func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return core.QueueStats{}, err
+	}
+	k := b.keys(queue)
+	var total, locked, backoff, done, dead *redis.IntCmd
+	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		total = p.HLen(ctx, k.msgs)
+		locked = p.ZCard(ctx, k.locks)
+		backoff = p.ZCard(ctx, k.delay)
+		done = p.ZCard(ctx, k.done)
+		dead = p.ZCard(ctx, k.deadidx)
+		return nil
+	})
+	if err != nil {
+		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
+	}
+	s := core.QueueStats{
+		Total:   total.Val(),
+		Locked:  locked.Val(),
+		Backoff: backoff.Val(),
+		Done:    done.Val(),
+		Dead:    dead.Val(),
+	}
+	s.Queued = max(s.Total-s.Locked-s.Backoff-s.Done, 0)
+	return s, nil
+}
+
+// QueueContent lists a page of the queue's messages (HSCAN order). The
+// cursor is opaque; "" starts, and the last page answers "". At most 1000
+// messages are listed per page.
+func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit int) ([]core.MessageInfo, string, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return nil, "", err
+	}
+	limit, err := pageLimit(limit)
+	if err != nil {
+		return nil, "", err
+	}
+	scan, skip, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	reply, err := b.run(ctx, scriptContent, []string{b.keys(queue).msgs}, scan, skip, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("redisqueue: content of %q: %w", queue, err)
+	}
+	a, err := replyArray(reply)
+	if err != nil || len(a) < 3 || len(a)%2 != 1 {
+		return nil, "", fmt.Errorf("redisqueue: content of %q: malformed reply (%v)", queue, err)
+	}
+	nextScan, err := replyString(a[0])
+	if err != nil {
+		return nil, "", err
+	}
+	nextSkip, err := replyInt(a[1])
+	if err != nil {
+		return nil, "", err
+	}
+	now, err := replyInt(a[2])
+	if err != nil {
+		return nil, "", err
+	}
+	msgs := make([]core.MessageInfo, 0, (len(a)-3)/2)
+	for i := 3; i < len(a); i += 2 {
+		id, err := replyString(a[i])
+		if err != nil {
+			return nil, "", err
+		}
+		v, err := replyString(a[i+1])
+		if err != nil {
+			return nil, "", err
+		}
+		h, m, err := decodeMessage(queue, id, v)
+		if err != nil {
+			return nil, "", err
+		}
+		info := core.MessageInfo{
+			ID:      id,
+			Status:  h.status(now),
+			Payload: m.Payload,
+			Headers: m.Headers,
+			Attempt: m.Attempt,
+			Age:     msDuration(max(now-h.first, 0)),
+			Requeue: h.flags&flagRequeue != 0,
+		}
+		if h.boExp > now {
+			info.Backoff = msDuration(h.boExp - now)
+		}
+		if h.flags&flagDone == 0 && h.lockExp > now {
+			info.LockLeft = msDuration(h.lockExp - now)
+		}
+		msgs = append(msgs, info)
+	}
+	return msgs, formatCursor(nextScan, nextSkip), nil
+}
+
+// A content cursor is the HSCAN cursor, followed by "/n" when the page
+// ended after the first n entries of that cursor's batch.
+func parseCursor(c string) (scan string, skip int64, err error) {
+	if c == "" {
+		return "0", 0, nil
+	}
+	scan, rest, hasSkip := strings.Cut(c, "/")
+	if _, err := strconv.ParseUint(scan, 10, 64); err != nil {
+		return "", 0, &core.InvalidError{Field: "cursor", Reason: fmt.Sprintf("%q is not a cursor of this backend", c)}
+	}
+	if hasSkip {
+		if skip, err = strconv.ParseInt(rest, 10, 64); err != nil || skip < 0 {
+			return "", 0, &core.InvalidError{Field: "cursor", Reason: fmt.Sprintf("%q is not a cursor of this backend", c)}
+		}
+	}
+	return scan, skip, nil
+}
+
+func formatCursor(scan string, skip int64) string {
+	switch {
+	case skip > 0:
+		return scan + "/" + strconv.FormatInt(skip, 10)
+	case scan == "0":
+		return ""
+	}
+	return scan
+}
+
+func pageLimit(limit int) (int, error) {
+	if limit < 1 {
+		return 0, &core.InvalidError{Field: "limit", Reason: fmt.Sprintf("must be positive, got %d", limit)}
+	}
+	return min(limit, maxPage), nil
+}
+
+// QueueNames scans for the queues that hold messages or dead letters (on a
+// cluster, every master). The names are sorted.
+func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
+	var mu sync.Mutex
+	names := make(map[string]struct{})
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		for _, suffix := range []string{sfxMsgs, sfxDeadIdx} {
+			it := c.Scan(ctx, 0, globEscape(b.cfg.prefix)+":{*}:"+suffix, 1000).Iterator()
+			for it.Next(ctx) {
+				if name, ok := queueFromKey(b.cfg.prefix, it.Val(), suffix); ok {
+					mu.Lock()
+					names[name] = struct{}{}
+					mu.Unlock()
+				}
+			}
+			if err := it.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	switch c := b.client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return scan(ctx, n) })
+	case *redis.Ring:
+		err = c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return scan(ctx, n) })
+	default:
+		err = scan(ctx, b.client)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisqueue: queue names: %w", err)
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// globEscape escapes the glob characters of a SCAN pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ClearQueues deletes every key of the named queues, dead letters
+// included: one DEL per queue, pipelined. All names are validated first.
+func (b *Backend) ClearQueues(ctx context.Context, queues ...string) error {
+	for _, q := range queues {
+		if err := core.ValidateQueueName(q); err != nil {
+			return err
+		}
+	}
+	if len(queues) == 0 {
+		return nil
+	}
+	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, q := range queues {
+			p.Del(ctx, b.keys(q).all()...)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisqueue: clear queues: %w", err)
+	}
+	return nil
+}

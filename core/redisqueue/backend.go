@@ -1,0 +1,34 @@
+package redisqueue
+
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redghost/redghost/core"
+)
+
+// Backend is a [core.Backend] on Redis. It is safe for concurrent use and
+// holds no state of its own besides its configuration: any number of
+// Backends (in any number of processes) may share the same queues.
+type Backend struct {
+	client redis.UniversalClient
+	cfg    config
+}
+
+var _ core.Backend = (*Backend)(nil)
+
+// New returns a Backend that uses client. The client may be a
+// *redis.Client, a *redis.ClusterClient (every key of a queue shares a hash
+// tag) or a failover client. New panics on an invalid option (an empty or
+// braced prefix, a negative dead-letter limit): that is a programming error.
+//
+// The backend needs Redis 6.2 or later (LPOP with a count).
+func New(client redis.UniversalClient, opts ...Option) *Backend {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		panic(err)
+	}
+	return &Backend{client: client, cfg: cfg}
+}

@@ -1,0 +1,72 @@
+package redisqueue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redghost/redghost/core"
+)
+
+// Dequeue runs one worker step on queue in one script call: maintenance
+// bounded by max (expired backoffs and locks back to ready, due done
+// messages requeued or garbage-collected), then up to max ready messages
+// locked and handed out. max above 1000 is treated as 1000.
+func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return core.DequeueResult{}, err
+	}
+	if err := core.ValidateLock(lock); err != nil {
+		return core.DequeueResult{}, err
+	}
+	if max < 1 {
+		return core.DequeueResult{}, &core.InvalidError{Field: "max", Reason: fmt.Sprintf("must be positive, got %d", max)}
+	}
+	max = min(max, maxBatch)
+
+	k := b.keys(queue)
+	reply, err := b.run(ctx, scriptDequeue,
+		[]string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq},
+		max, millis(lock))
+	if err != nil {
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
+	}
+	a, err := replyArray(reply)
+	if err != nil || len(a) < 2 || len(a)%2 != 0 {
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: malformed reply (%v)", queue, err)
+	}
+	token, err := replyInt(a[0])
+	if err != nil {
+		return core.DequeueResult{}, err
+	}
+	nextDue, err := replyInt(a[1])
+	if err != nil {
+		return core.DequeueResult{}, err
+	}
+	res := core.DequeueResult{NextDue: msDuration(nextDue)}
+	if n := (len(a) - 2) / 2; n > 0 {
+		res.Messages = make([]core.Delivery, 0, n)
+	}
+	for i := 2; i < len(a); i += 2 {
+		id, err := replyString(a[i])
+		if err != nil {
+			return core.DequeueResult{}, err
+		}
+		v, err := replyString(a[i+1])
+		if err != nil {
+			return core.DequeueResult{}, err
+		}
+		h, m, err := decodeMessage(queue, id, v)
+		if err != nil {
+			// The message is locked now; it comes back when the lock
+			// expires, and fails the same way. Say so loudly.
+			return core.DequeueResult{}, err
+		}
+		m.LockDuration = lock
+		if h.lockMs > 0 {
+			m.LockDuration = msDuration(h.lockMs)
+		}
+		res.Messages = append(res.Messages, core.Delivery{Message: m, Token: uint64(token)})
+	}
+	return res, nil
+}

@@ -1,0 +1,46 @@
+// Package redisqueue is the Redis backend of Red Ghost: a [core.Backend]
+// that keeps each queue in a handful of Redis keys and does every queue
+// operation in one Lua script call, with the Redis server's clock.
+//
+// # Storage
+//
+// Every key of a queue shares one hash tag, "<prefix>:{<queue>}:<suffix>",
+// so a queue lives on one slot and the backend runs on Redis Cluster;
+// different queues spread over the cluster. Per queue:
+//
+//	msgs     hash   mid -> packed header (flags, attempts, lock token, lock
+//	                expiry, backoff expiry, own lock duration, first
+//	                enqueued) followed by the body (headers and payload)
+//	ready    list   mids waiting for a handler, FIFO
+//	delay    zset   mid -> backoff expiry (initial delay, retry backoff)
+//	locks    zset   mid -> lock expiry
+//	done     zset   mid -> when a done message is due for gc or requeue
+//	requeue  hash   mid -> pending requeue copy (lock duration and body)
+//	wake     list   at most one token; [Backend.Wait] blocks on it
+//	seq      string lock token counter (one token per dequeued batch)
+//	dead     hash   mid -> dead letter (attempts, failed-at, error, body)
+//	deadidx  zset   mid -> failed-at, for order and the size bound
+//
+// Status is derived from the header as SEMANTICS.md §2 says. The sorted
+// sets find the next expired backoff, lock or done hold directly, so a
+// dequeue does bounded maintenance instead of a lap of the queue.
+//
+// # Time and fencing
+//
+// Every script reads the time with TIME; the client's clock is never sent.
+// Each dequeued batch gets a fresh lock token; acknowledgements and lock
+// extensions carry it and change nothing (answering [core.ErrLockLost]) when
+// another handling owns the message.
+//
+// # Batching
+//
+// Enqueue makes one script call per queue of the batch; Dequeue, Ack and
+// ExtendLocks make one call each. Large batches are split into calls of at
+// most 1000 messages.
+//
+// # Failures
+//
+// An unreachable Redis makes calls fail with the client's error; nothing is
+// retried here (the worker backs off and retries). Invalid input is
+// answered with a [*core.InvalidError] before anything is sent.
+package redisqueue

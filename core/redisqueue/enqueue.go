@@ -1,0 +1,118 @@
+package redisqueue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redghost/redghost/core"
+)
+
+// Batch bounds of one script call.
+const (
+	maxBatch      = 1000
+	maxBatchBytes = 16 << 20 // bodies of one enqueue call
+)
+
+// Enqueue option bits, as lua/lib_enqueue.lua reads them.
+const (
+	optUpdate  = 1
+	optRequeue = 2
+	optReset   = 4
+)
+
+// enqueueChunk is one script call's worth of requests of one queue.
+type enqueueChunk struct {
+	queue string
+	idx   []int // indexes into the request slice
+	args  []any
+	bytes int
+}
+
+// Enqueue enqueues the batch with one script call per queue (more for
+// very large batches). Invalid requests are answered with an
+// [*core.InvalidError] and not sent; the rest go ahead. If every call
+// fails, Enqueue answers the error and nil results; if only some fail, the
+// requests of those calls carry the error in their results.
+func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
+	results := make([]core.EnqueueResult, len(reqs))
+	var chunks []*enqueueChunk
+	open := make(map[string]*enqueueChunk) // the queue's chunk being filled
+	for i := range reqs {
+		r := reqs[i]
+		if r.ID == "" {
+			r.ID = core.NewID()
+		}
+		results[i].ID = r.ID
+		if err := b.cfg.limits.Validate(&r); err != nil {
+			results[i].Err = err
+			continue
+		}
+		body := packBody(r.Headers, r.Payload)
+		c := open[r.Queue]
+		if c == nil || len(c.idx) == maxBatch || c.bytes+len(body) > maxBatchBytes {
+			c = &enqueueChunk{queue: r.Queue}
+			open[r.Queue] = c
+			chunks = append(chunks, c)
+		}
+		var opts int
+		if r.CanUpdate {
+			opts |= optUpdate
+		}
+		if r.CanRequeue {
+			opts |= optRequeue
+		}
+		if r.ResetDelay {
+			opts |= optReset
+		}
+		c.idx = append(c.idx, i)
+		c.bytes += len(body)
+		c.args = append(c.args, r.ID, opts, millis(r.Delay), millis(r.LockDuration), body)
+	}
+
+	var firstErr error
+	failed := 0
+	for _, c := range chunks {
+		if err := b.enqueueChunk(ctx, c, results); err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			for _, i := range c.idx {
+				results[i].Err = err
+			}
+		}
+	}
+	if failed > 0 && failed == len(chunks) {
+		return nil, firstErr
+	}
+	return results, nil
+}
+
+func (b *Backend) enqueueChunk(ctx context.Context, c *enqueueChunk, results []core.EnqueueResult) error {
+	k := b.keys(c.queue)
+	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake}, c.args...)
+	if err != nil {
+		return fmt.Errorf("redisqueue: enqueue to %q: %w", c.queue, err)
+	}
+	codes, err := replyInts(reply, len(c.idx))
+	if err != nil {
+		return err
+	}
+	for j, i := range c.idx {
+		switch codes[j] {
+		case 1:
+			results[i].Action = core.Added
+		case 2:
+			results[i].Action = core.Updated
+		case -1:
+			results[i].Err = core.ErrAlreadyQueued
+		case -2:
+			results[i].Err = core.ErrLocked
+		case -3:
+			results[i].Err = core.ErrBackoff
+		default:
+			results[i].Err = fmt.Errorf("redisqueue: enqueue to %q: unexpected answer %d", c.queue, codes[j])
+		}
+	}
+	return nil
+}

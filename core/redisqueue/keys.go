@@ -1,0 +1,46 @@
+package redisqueue
+
+// queueKeys are the Redis keys of one queue, all under the hash tag
+// "{<queue>}" so that they share one cluster slot. Queue names cannot hold
+// braces (core.ValidateQueueName), so the tag is exactly the name.
+type queueKeys struct {
+	msgs, ready, delay, locks, done, requeue, wake, seq, dead, deadidx string
+}
+
+// Key suffixes.
+const (
+	sfxMsgs    = "msgs"
+	sfxDeadIdx = "deadidx"
+)
+
+func (b *Backend) keys(queue string) queueKeys {
+	p := b.cfg.prefix + ":{" + queue + "}:"
+	return queueKeys{
+		msgs:    p + sfxMsgs,
+		ready:   p + "ready",
+		delay:   p + "delay",
+		locks:   p + "locks",
+		done:    p + "done",
+		requeue: p + "requeue",
+		wake:    p + "wake",
+		seq:     p + "seq",
+		dead:    p + "dead",
+		deadidx: p + sfxDeadIdx,
+	}
+}
+
+// all lists every key of the queue.
+func (k queueKeys) all() []string {
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx}
+}
+
+// queueFromKey answers the queue name of key if key is the given suffix's
+// key of a queue under prefix.
+func queueFromKey(prefix, key, suffix string) (string, bool) {
+	head, tail := prefix+":{", "}:"+suffix
+	if len(key) < len(head)+len(tail) || key[:len(head)] != head || key[len(key)-len(tail):] != tail {
+		return "", false
+	}
+	name := key[len(head) : len(key)-len(tail)]
+	return name, name != ""
+}
