@@ -43,7 +43,7 @@ func (d *deadList) push(e deadEntry, limit int) {
 	}
 }
 
-// keep drops the entries for which keep answers false.
+// filter drops the entries for which keep answers false.
 func (d *deadList) filter(keep func(*deadEntry) bool) {
 	var kept []deadEntry
 	for i := d.head; i < len(d.entries); i++ {
