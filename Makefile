@@ -1,0 +1,19 @@
+# `make test` is the project's one test command (README.md; .ci/run runs it).
+# It needs redis-server on PATH (and prometheus for the e2e module);
+# .ci/run installs both with apt-get when they are missing.
+
+GO ?= go
+
+.PHONY: test check unit
+
+test: check unit
+
+# Formatting and vet across the library module.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# The library: conformance suite on both backends, worker, middleware,
+# observability, examples, all against real redis-server processes.
+unit:
+	$(GO) test -race -count=1 ./...

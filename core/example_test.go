@@ -1,0 +1,69 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/memqueue"
+)
+
+// A publisher enqueues to any queue by name; a worker bound to one queue
+// handles it. Here on the in-memory backend; core/redisqueue is the same
+// with a Redis client.
+func Example() {
+	ctx := context.Background()
+	b := memqueue.New()
+
+	type Email struct{ UserID, Body string }
+	pub := core.NewPublisher(b)
+	res, _ := pub.Publish(ctx, "users.email", Email{UserID: "abc", Body: "hi!"}, core.WithID("welcome-abc"))
+	fmt.Println(res.ID, res.Action)
+
+	done := make(chan struct{})
+	h := core.Typed(func(ctx context.Context, e Email) core.Result {
+		fmt.Printf("to %s: %s (attempt %d)\n", e.UserID, e.Body, core.MessageFrom(ctx).Attempt)
+		close(done)
+		return core.Success()
+	})
+	w := core.NewWorker(core.NewQueue(b, "users.email"), h)
+	_ = w.Start(ctx)
+	<-done
+	_ = w.Stop(ctx)
+	// Output:
+	// welcome-abc added
+	// to abc: hi! (attempt 1)
+}
+
+// Enqueueing an id that is already waiting is refused unless the enqueue
+// may update it; refusals are errors.Is-able answers that lose nothing.
+func Example_deduplication() {
+	ctx := context.Background()
+	pub := core.NewPublisher(memqueue.New())
+
+	_, err := pub.Enqueue(ctx, "reports", []byte("v1"), core.WithID("daily"))
+	fmt.Println(err)
+	_, err = pub.Enqueue(ctx, "reports", []byte("v2"), core.WithID("daily"))
+	fmt.Println(errors.Is(err, core.ErrAlreadyQueued))
+	res, _ := pub.Enqueue(ctx, "reports", []byte("v3"), core.WithID("daily"), core.WithUpdate())
+	fmt.Println(res.Action)
+	// Output:
+	// <nil>
+	// true
+	// updated
+}
+
+// A handler answers success, retry (optionally with a backoff) or error.
+func ExampleResult() {
+	fmt.Println(core.Success())
+	fmt.Println(core.SuccessWithBackoff(time.Minute))
+	fmt.Println(core.Retry(2 * time.Second))
+	fmt.Println(core.Fail(errors.New("mailbox full")))
+	// Output:
+	// success
+	// success (backoff 1m0s)
+	// retry (backoff 2s)
+	// error: mailbox full
+}

@@ -1,0 +1,427 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/memqueue"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func publishN(t *testing.T, b core.Backend, queue string, n int) []string {
+	t.Helper()
+	reqs := make([]core.EnqueueRequest, n)
+	for i := range reqs {
+		reqs[i] = core.EnqueueRequest{Queue: queue, ID: fmt.Sprintf("m%05d", i), Payload: []byte(fmt.Sprint(i))}
+	}
+	res, err := core.NewPublisher(b).EnqueueBatch(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i, r := range res {
+		if r.Err != nil || r.Action != core.Added {
+			t.Fatalf("enqueue %d: %+v", i, r)
+		}
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func stop(t *testing.T, w *core.Worker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+func TestWorkerHandlesEveryMessageOnce(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "every-once")
+	ids := publishN(t, b, q.Name(), 2000)
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var running, peak atomic.Int64
+	h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		mu.Lock()
+		seen[m.ID]++
+		mu.Unlock()
+		running.Add(-1)
+		return core.Success()
+	})
+	w := core.NewWorker(q, h, core.WithConcurrency(8), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "all handled", 10*time.Second, func() bool { return w.Stats().Success == int64(len(ids)) })
+	stop(t, w)
+
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("message %s handled %d times", id, seen[id])
+		}
+	}
+	if p := peak.Load(); p > 8 {
+		t.Errorf("peak concurrency %d exceeds 8", p)
+	}
+	st, err := q.Stats(context.Background())
+	if err != nil || st.Total != 0 {
+		t.Fatalf("queue after: %+v %v", st, err)
+	}
+	ws := w.Stats()
+	if ws.Handling.Count != int64(len(ids)) || ws.Queueing.Count != int64(len(ids)) || ws.InFlight != 0 {
+		t.Errorf("stats: %+v", ws)
+	}
+}
+
+func TestWorkerStopWaitsForInFlight(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "stop-waits")
+	publishN(t, b, q.Name(), 1)
+	started, release := make(chan struct{}), make(chan struct{})
+	h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		close(started)
+		<-release
+		return core.Success()
+	})
+	w := core.NewWorker(q, h, core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) while a handler was running", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := q.MessageStatus(context.Background(), "m00000"); st != core.StatusNone {
+		t.Fatalf("after stop the message is %s, want it acknowledged (none)", st)
+	}
+}
+
+// A handler that ignores cancellation past Stop's deadline keeps nothing:
+// its lock stops being extended, the message comes back to another worker,
+// and the late answer is fenced off.
+func TestWorkerStopDeadlineLosesNothing(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "stop-deadline")
+	publishN(t, b, q.Name(), 1)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	stuck := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		once.Do(func() { close(started) })
+		<-release // ignores ctx
+		return core.Success()
+	})
+	w1 := core.NewWorker(q, stuck, core.WithLock(200*time.Millisecond), core.WithLogger(quiet))
+	if err := w1.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w1.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop = %v, want deadline exceeded", err)
+	}
+
+	got := make(chan *core.Message, 1)
+	w2 := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		got <- m
+		return core.Success()
+	}), core.WithLock(time.Second), core.WithLogger(quiet))
+	if err := w2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m.ID != "m00000" || m.Attempt != 2 {
+			t.Fatalf("second worker got %s attempt %d", m.ID, m.Attempt)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the stuck handler's message never came back")
+	}
+	stop(t, w2)
+	close(release) // the late answer of the first handler is fenced off
+	waitFor(t, "late ack refused", 2*time.Second, func() bool { return w1.Stats().LockLost == 1 })
+	if w2.Stats().Success != 1 {
+		t.Fatalf("w2 stats %+v", w2.Stats())
+	}
+}
+
+func TestWorkerHeartbeatKeepsLongHandlerLocked(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "heartbeat")
+	publishN(t, b, q.Name(), 1)
+	var calls atomic.Int64
+	h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		calls.Add(1)
+		time.Sleep(600 * time.Millisecond) // four lock lengths
+		return core.Success()
+	})
+	// Two workers: without the heartbeat the other one would take the
+	// message when the 150 ms lock expires.
+	var ws []*core.Worker
+	for range 2 {
+		w := core.NewWorker(q, h, core.WithLock(150*time.Millisecond), core.WithMaxWait(20*time.Millisecond), core.WithLogger(quiet))
+		if err := w.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	waitFor(t, "handled", 5*time.Second, func() bool { return ws[0].Stats().Success+ws[1].Stats().Success == 1 })
+	time.Sleep(100 * time.Millisecond)
+	for _, w := range ws {
+		stop(t, w)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("handler called %d times, want 1", n)
+	}
+}
+
+func TestWorkerWakesOnEnqueue(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "wakes")
+	got := make(chan time.Time, 1)
+	w := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		got <- time.Now()
+		return core.Success()
+	}), core.WithMaxWait(time.Minute), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, w)
+	waitFor(t, "worker idle", 2*time.Second, func() bool { return w.Stats().Sleeps > 0 })
+	sent := time.Now()
+	publishN(t, b, q.Name(), 1)
+	select {
+	case at := <-got:
+		if d := at.Sub(sent); d > 500*time.Millisecond {
+			t.Fatalf("woke after %s; the wait should end on enqueue", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an idle worker with a one-minute wait was not woken by the enqueue")
+	}
+}
+
+// flaky fails the first n Dequeue calls, as a Redis outage would.
+type flaky struct {
+	core.Backend
+	fails atomic.Int64
+}
+
+func (f *flaky) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+	if f.fails.Add(-1) >= 0 {
+		return core.DequeueResult{}, errors.New("connection refused")
+	}
+	return f.Backend.Dequeue(ctx, queue, max, lock)
+}
+
+func TestWorkerBacksOffOnBackendErrorsAndRecovers(t *testing.T) {
+	t.Parallel()
+	f := &flaky{Backend: memqueue.New()}
+	f.fails.Store(5)
+	q := core.NewQueue(f, "flaky")
+	publishN(t, f, q.Name(), 10)
+	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
+		core.WithErrorBackoff(time.Millisecond, 20*time.Millisecond), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "recovery", 5*time.Second, func() bool { return w.Stats().Success == 10 })
+	stop(t, w)
+	if e := w.Stats().BackendErrors; e != 5 {
+		t.Fatalf("backend errors = %d, want 5", e)
+	}
+}
+
+func TestWorkerPanicIsAnErrorOutcome(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "panics")
+	publishN(t, b, q.Name(), 3)
+	w := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		if m.ID == "m00001" {
+			panic("boom")
+		}
+		return core.Success()
+	}), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "all handled", 5*time.Second, func() bool { st := w.Stats(); return st.Success == 2 && st.Error == 1 })
+	stop(t, w)
+	dead, err := q.DeadLetters(context.Background(), 0, 10)
+	if err != nil || len(dead) != 1 || dead[0].ID != "m00001" || dead[0].Error != "redghost: handler panicked: boom" {
+		t.Fatalf("dead letters %+v %v", dead, err)
+	}
+}
+
+type email struct {
+	UserID string `json:"user_id"`
+	Body   string `json:"body"`
+}
+
+func TestTypedHandlerDecodesAndReportsBadPayloads(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "users.email")
+	pub := core.NewPublisher(b)
+	ctx := context.Background()
+	if _, err := pub.Publish(ctx, q.Name(), email{UserID: "abc", Body: "hi!"}, core.WithID("good")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Enqueue(ctx, q.Name(), []byte("{not json"), core.WithID("bad")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan email, 2)
+	w := core.NewWorker(q, core.Typed(func(ctx context.Context, e email) core.Result {
+		if core.MessageFrom(ctx).ID != "good" {
+			t.Errorf("MessageFrom = %+v", core.MessageFrom(ctx))
+		}
+		got <- e
+		return core.Success()
+	}), core.WithConcurrency(1), core.WithLogger(quiet))
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both handled", 5*time.Second, func() bool { st := w.Stats(); return st.Success+st.Error == 2 })
+	stop(t, w)
+	if e := <-got; e != (email{UserID: "abc", Body: "hi!"}) {
+		t.Fatalf("decoded %+v", e)
+	}
+	dead, err := q.DeadLetters(ctx, 0, 10)
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %+v %v", dead, err)
+	}
+	for _, want := range []string{`queue "users.email"`, `message "bad"`, "core_test.email"} {
+		if !strings.Contains(dead[0].Error, want) {
+			t.Errorf("decode error %q does not name %s", dead[0].Error, want)
+		}
+	}
+}
+
+func TestWorkerRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	q := core.NewQueue(memqueue.New(), "opts")
+	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
+	for name, opts := range map[string][]core.WorkerOption{
+		"zero concurrency":  {core.WithConcurrency(0)},
+		"negative batch":    {core.WithMaxBatch(-1)},
+		"zero lock":         {core.WithLock(0)},
+		"heartbeat >= lock": {core.WithLock(time.Second), core.WithHeartbeat(time.Second)},
+		"zero wait":         {core.WithMaxWait(0)},
+		"backoff min > max": {core.WithErrorBackoff(time.Second, time.Millisecond)},
+	} {
+		err := core.NewWorker(q, h, opts...).Start(context.Background())
+		var ie *core.InvalidError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: Start = %v, want *InvalidError", name, err)
+		}
+	}
+	bad := core.NewQueue(memqueue.New(), "bad{name}")
+	if err := core.NewWorker(bad, h).Start(context.Background()); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("bad queue name: Start = %v", err)
+	}
+}
+
+// The worker's own clock feeds statistics only: a worker whose clock is an
+// hour ahead does not handle a delayed message early.
+func TestWorkerClockSkewChangesNothing(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "skew")
+	if _, err := core.NewPublisher(b).Enqueue(context.Background(), q.Name(), []byte("x"), core.WithDelay(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	enqueued := time.Now()
+	got := make(chan time.Time, 1)
+	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		got <- time.Now()
+		return core.Success()
+	}), core.WithClock(skewed{time.Hour}), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, w)
+	select {
+	case at := <-got:
+		if d := at.Sub(enqueued); d < 300*time.Millisecond {
+			t.Fatalf("handled after %s, before its 300ms delay", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("never handled")
+	}
+}
+
+type skewed struct{ d time.Duration }
+
+func (s skewed) Now() time.Time { return time.Now().Add(s.d) }
+
+func TestWorkerMonitorReportsQueueSize(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "monitor")
+	publishN(t, b, q.Name(), 5)
+	infos := make(chan core.MonitorInfo, 16)
+	release := make(chan struct{})
+	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		<-release
+		return core.Success()
+	}), core.WithConcurrency(1), core.WithMonitor(10*time.Millisecond, func(i core.MonitorInfo) {
+		select {
+		case infos <- i:
+		default:
+		}
+	}), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	i := <-infos
+	close(release)
+	stop(t, w)
+	if i.Queue != "monitor" || i.QueueSize != 5 || i.Err != nil {
+		t.Fatalf("monitor info %+v", i)
+	}
+}
