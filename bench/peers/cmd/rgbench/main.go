@@ -1,0 +1,97 @@
+// Command rgbench benchmarks Red Ghost against asynq on a private
+// redis-server that it starts on a free loopback port, and prints one
+// table of medians with ours/asynq ratios. Progress goes to stderr, the
+// table to stdout.
+//
+//	go run ./cmd/rgbench                 # the full table (about 6 minutes)
+//	go run ./cmd/rgbench -quick          # CI-sized numbers, one run
+//	go run ./cmd/rgbench -rows e2e-10,e2e-100 -runs 5
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redghost/redghost/bench/peers"
+)
+
+func main() {
+	def := peers.Config{}.WithDefaults()
+	quick := flag.Bool("quick", false, "CI-sized numbers: 5,000 messages, 1 run, short latency and idle rows (flags given explicitly still apply)")
+	n := flag.Int("n", def.Messages, "messages per run for the 50-goroutine, batch, end-to-end and memory rows")
+	n1 := flag.Int("n1", 0, "messages per run for the 1-goroutine enqueue row (default n/5)")
+	runs := flag.Int("runs", def.Runs, "interleaved runs per row (ours, asynq, ours, asynq, ...); the table shows medians")
+	rows := flag.String("rows", "", "comma-separated rows to run (default all): "+strings.Join(peers.Workloads(), ","))
+	systems := flag.String("systems", "ours,asynq", "comma-separated systems to run")
+	rate := flag.Int("rate", def.Rate, "messages per second of the latency row")
+	latFor := flag.Duration("latency-for", def.LatencyFor, "how long the latency row sends")
+	idleFor := flag.Duration("idle-for", def.IdleFor, "how long the idle row measures")
+	timeout := flag.Duration("run-timeout", def.RunTimeout, "bound on the handling of one run")
+	detail := flag.Bool("detail", false, "add round trips, Redis command calls and Redis CPU per message under each row")
+	server := flag.String("redis-server", "redis-server", "redis-server binary")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+
+	cfg := peers.Config{}
+	if *quick {
+		cfg = peers.Quick()
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !*quick || set["n"] {
+		cfg.Messages = *n
+	}
+	if !*quick || set["n1"] {
+		cfg.Single = *n1
+	}
+	if !*quick || set["runs"] {
+		cfg.Runs = *runs
+	}
+	if !*quick || set["latency-for"] {
+		cfg.LatencyFor = *latFor
+	}
+	if !*quick || set["idle-for"] {
+		cfg.IdleFor = *idleFor
+	}
+	if !*quick || set["run-timeout"] {
+		cfg.RunTimeout = *timeout
+	}
+	cfg.Rate = *rate
+	cfg.Detail = *detail
+	cfg.RedisServer = *server
+	if *rows != "" {
+		cfg.Rows = strings.Split(*rows, ",")
+	}
+	cfg.Systems = strings.Split(*systems, ",")
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rgbench:", err)
+			os.Exit(2)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	rep, err := peers.Run(ctx, cfg)
+	if rep != nil {
+		rep.WriteTable(os.Stdout)
+		fmt.Fprintf(os.Stderr, "rgbench: done in %s\n", time.Since(start).Round(time.Second))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rgbench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}

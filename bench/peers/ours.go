@@ -1,0 +1,76 @@
+package peers
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/redisqueue"
+	"github.com/redis/go-redis/v9"
+)
+
+// Ours is Red Ghost's Redis backend with its defaults.
+type Ours struct {
+	rdb     *redis.Client
+	counter *Counter
+	pub     *core.Publisher
+	b       *redisqueue.Backend
+	log     *slog.Logger
+}
+
+// NewOurs connects Red Ghost to the server at addr.
+func NewOurs(addr string) System {
+	rdb, n := newClient(addr)
+	b := redisqueue.New(rdb)
+	return &Ours{rdb: rdb, counter: n, b: b, pub: core.NewPublisher(b),
+		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
+
+// Name is "ours".
+func (o *Ours) Name() string { return "ours" }
+
+// Counter counts our round trips.
+func (o *Ours) Counter() *Counter { return o.counter }
+
+// SupportsBatch is true: [core.Publisher.EnqueueBatch].
+func (o *Ours) SupportsBatch() bool { return true }
+
+// Enqueue enqueues one message with [core.Publisher.Enqueue].
+func (o *Ours) Enqueue(ctx context.Context, queue string, payload []byte) error {
+	_, err := o.pub.Enqueue(ctx, queue, payload)
+	return err
+}
+
+// EnqueueBatch enqueues payloads with one [core.Publisher.EnqueueBatch].
+func (o *Ours) EnqueueBatch(ctx context.Context, queue string, payloads [][]byte) error {
+	reqs := make([]core.EnqueueRequest, len(payloads))
+	for i, p := range payloads {
+		reqs[i] = core.EnqueueRequest{Queue: queue, Payload: p}
+	}
+	res, err := o.pub.EnqueueBatch(ctx, reqs)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// StartWorker starts a [core.Worker] with its defaults but the concurrency.
+func (o *Ours) StartWorker(ctx context.Context, queue string, concurrency int, h func([]byte)) (Worker, error) {
+	w := core.NewWorker(core.NewQueue(o.b, queue), core.HandlerFunc(func(_ context.Context, m *core.Message) core.Result {
+		h(m.Payload)
+		return core.Success()
+	}), core.WithConcurrency(concurrency), core.WithLogger(o.log))
+	if err := w.Start(ctx); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Close closes the client.
+func (o *Ours) Close() error { return o.rdb.Close() }

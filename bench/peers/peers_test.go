@@ -1,0 +1,80 @@
+package peers
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTinyRun runs every row once on both systems with a few thousand
+// messages, to prove the harness works: every workload that handles
+// messages must see each one, on both systems, and the table must have a
+// value in both columns of every row.
+func TestTinyRun(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("redis-server is not on PATH")
+		}
+		t.Fatal("redis-server is not on PATH and CI is set")
+	}
+	var progress bytes.Buffer
+	cfg := Quick()
+	cfg.Messages = 3000
+	cfg.Single = 500
+	cfg.LatencyFor = 500 * time.Millisecond
+	cfg.IdleFor = 500 * time.Millisecond
+	cfg.Detail = true
+	cfg.Progress = &progress
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
+	}
+
+	handling := map[string]bool{"e2e-10": true, "e2e-100": true, "latency": true}
+	seen := map[string]int{}
+	for _, r := range rep.Records {
+		seen[r.System]++
+		if !handling[r.Workload] {
+			continue
+		}
+		if r.Expected == 0 || r.Handled != r.Expected || r.Distinct != r.Expected {
+			t.Errorf("%s on %s: handled %d (distinct %d) of %d messages", r.Workload, r.System, r.Handled, r.Distinct, r.Expected)
+		}
+	}
+	if want := len(Workloads()); seen["ours"] != want || seen["asynq"] != want {
+		t.Errorf("runs per system = %v, want %d each", seen, want)
+	}
+
+	var table bytes.Buffer
+	rep.WriteTable(&table)
+	t.Logf("\n%s", table.String())
+	for _, row := range rep.Rows {
+		if row.oursN == 0 && !strings.HasPrefix(row.Label, "  ↳") {
+			t.Errorf("row %q has no value for ours", row.Label)
+		}
+		if row.peerN == 0 && !strings.HasPrefix(row.Label, "  ↳") {
+			t.Errorf("row %q has no value for asynq", row.Label)
+		}
+	}
+}
+
+func TestMedianAndFormat(t *testing.T) {
+	if m := median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median odd = %v", m)
+	}
+	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+		t.Errorf("median even = %v", m)
+	}
+	if s := perSec.format(1234567.4); s != "1,234,567 msgs/s" {
+		t.Errorf("format = %q", s)
+	}
+	if s := millis.format(1.234); s != "1.23 ms" {
+		t.Errorf("format = %q", s)
+	}
+}
