@@ -36,6 +36,13 @@
 //     answers at once without starting a goroutine.
 //   - Timeout innermost, so its deadline bounds the handler's own work only.
 //
+// Other orders lose something. With Retry inside CircuitBreaker, every
+// handling the open breaker turns away counts as an attempt and an outage
+// dead-letters messages that were never tried. With Timeout outside
+// CircuitBreaker, the breaker never sees a timeout (the handler's late
+// answer reaches it after Timeout has answered) and an open breaker still
+// costs a goroutine per message.
+//
 // In code:
 //
 //	h := middleware.Chain(
