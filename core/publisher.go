@@ -73,8 +73,8 @@ func (p *Publisher) Publish(ctx context.Context, queue string, v any, opts ...En
 
 // EnqueueBatch enqueues several messages, possibly to several queues, in
 // as few round trips as the backend can. Requests without an id get a fresh
-// one before the middleware sees them. It answers one result per request;
-// the error is for a failure of the whole call.
+// one, written into reqs, before the middleware sees them. It answers one
+// result per request; the error is for a failure of the whole call.
 func (p *Publisher) EnqueueBatch(ctx context.Context, reqs []EnqueueRequest) ([]EnqueueResult, error) {
 	if len(reqs) == 0 {
 		return nil, nil

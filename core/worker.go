@@ -311,6 +311,11 @@ func (w *Worker) acknowledge(ctx context.Context) {
 				break fill
 			}
 		}
+		// Out of the heartbeat's set before the ack is sent: extending a lock
+		// the ack has just released would read as a lost lock.
+		for _, a := range batch {
+			w.inflight.Delete(lockKey{a.ID, a.Token})
+		}
 		for failures := 1; ; failures++ {
 			errs, err := w.q.b.Ack(callCtx, name, batch)
 			if err == nil {
@@ -328,9 +333,6 @@ func (w *Worker) acknowledge(ctx context.Context) {
 			if !sleepCtx(ctx, d) {
 				break
 			}
-		}
-		for _, a := range batch {
-			w.inflight.Delete(lockKey{a.ID, a.Token})
 		}
 		w.nflight.Add(-int64(len(batch)))
 	}
@@ -366,7 +368,12 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			continue
 		}
 		for i, e := range errs {
-			if e != nil {
+			if e == nil {
+				continue
+			}
+			// An entry whose ack went out since the snapshot was released,
+			// not lost.
+			if _, waiting := w.inflight.Load(lockKey{refs[i].ID, refs[i].Token}); waiting {
 				w.lockLost.Add(1)
 				w.cfg.logger.Warn("redghost: lock lost while handling", "queue", name, "id", refs[i].ID, "error", e)
 			}
