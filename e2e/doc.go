@@ -1,0 +1,22 @@
+// Package e2e holds the end-to-end tests of Red Ghost's observability: the
+// demo service (examples/demo) runs against a real redis-server, exports its
+// spans to a real Jaeger (built from github.com/jaegertracing/jaeger as a Go
+// tool, in e2e/tools) and is scraped by a real Prometheus (Debian's
+// prometheus package); the tests then read Jaeger's query API and run every
+// query of the Grafana dashboard against Prometheus. They also validate
+// docker-compose.yml with compose-go and decode the dashboard strictly with
+// the Grafana Foundation SDK.
+//
+// This is its own module, so that Jaeger, compose-go and the Grafana SDK
+// never enter the library's go.mod; Jaeger has a module of its own again
+// (e2e/tools), because its dependencies are older than the library's.
+//
+// Every process runs on free loopback ports and is stopped when its test
+// ends. Run everything with e2e/run.sh, which installs what is missing.
+//
+// Environment:
+//
+//	JAEGER_BIN      a jaeger binary (default: go tool -n jaeger in e2e/tools)
+//	PROMETHEUS_BIN  a prometheus binary (default: prometheus on PATH)
+//	CI              when set, a missing program fails the tests instead of skipping them
+package e2e

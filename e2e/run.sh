@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# End-to-end tests of Red Ghost's observability against real programs:
+# redis-server, Jaeger (built from its Go module as a tool of e2e/tools) and
+# Prometheus (Debian's package). Installs what is missing, then runs
+# `go test ./...` in e2e/. Called from the repository's .ci/run; runs on its
+# own as well:
+#
+#	bash e2e/run.sh [go test flags...]
+#
+# The first Jaeger build takes several minutes on two cores; later runs take
+# it from the Go build cache.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+apt_install() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "e2e/run.sh: $* missing and not root; install it" >&2
+		exit 1
+	fi
+	if [ -z "${APT_UPDATED:-}" ]; then
+		apt-get update -qq
+		APT_UPDATED=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+command -v redis-server >/dev/null || apt_install redis-server
+# Debian's package would also start a service on :9090 where systemd runs;
+# the tests start their own Prometheus on a free loopback port either way.
+command -v prometheus >/dev/null || apt_install prometheus
+
+echo "e2e: building jaeger (go tool, cached after the first build)..."
+start=$(date +%s)
+JAEGER_BIN=$(cd tools && go tool -n jaeger)
+export JAEGER_BIN
+echo "e2e: jaeger ready in $(($(date +%s) - start))s: $JAEGER_BIN"
+
+# CI=1 makes a missing program fail the tests instead of skipping them.
+CI=${CI:-1} go test -count=1 -timeout 15m "$@" ./...
