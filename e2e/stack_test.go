@@ -41,12 +41,15 @@ func TestStack(t *testing.T) {
 	demoBin := goBuild(t, repoRoot(t), "./examples/demo")
 	redis := redistest.Start(t)
 
-	s := startStack(t, redis.Addr(), jaeger, promBin, demoBin)
+	s := startStack(t, stackConfig{
+		redisAddr: redis.Addr(), jaegerBin: jaeger, promBin: promBin, demoBin: demoBin,
+		service: "redghost-demo", protocol: "http/protobuf", messages: demoMessages,
+	})
 	t.Logf("demo metrics %s, prometheus %s, jaeger %s", s.metricsURL, s.promURL, s.jaegerQueryURL)
 
 	// The demo publishes its messages, handles them, retries some, dead-letters some.
 	waitFor(t, "the demo to publish and finish every message", 90*time.Second, s.demo, func() error {
-		return drained(s.metricsURL)
+		return drained(s.metricsURL, demoMessages)
 	})
 
 	t.Run("dashboard queries", func(t *testing.T) { checkDashboardQueries(t, s.promURL) })
@@ -56,22 +59,60 @@ func TestStack(t *testing.T) {
 			return nonEmpty(s.promURL, `sum(redghost_circuit_breaker_transitions_total{name="smtp",to="open"}) > 0`)
 		})
 	})
-	t.Run("exemplars", func(t *testing.T) { checkExemplars(t, s.promURL) })
+	var exemplarTraceIDs []string
+	t.Run("exemplars", func(t *testing.T) { exemplarTraceIDs = checkExemplars(t, s.promURL) })
 
 	// A graceful stop flushes the last spans.
 	if err := s.demo.stop(30 * time.Second); err != nil {
 		t.Fatalf("demo did not stop cleanly: %v\n%s", err, tail(s.demo.out.String(), 4000))
 	}
-	t.Run("traces", func(t *testing.T) { checkTraces(t, s.jaegerQueryURL) })
+	t.Run("traces", func(t *testing.T) { checkTraces(t, s.jaegerQueryURL, "redghost-demo", demoMessages, false) })
+	t.Run("exemplar traces", func(t *testing.T) {
+		// The exemplars Prometheus kept point at traces Jaeger has.
+		for _, id := range exemplarTraceIDs[:min(5, len(exemplarTraceIDs))] {
+			if _, err := get(context.Background(), s.jaegerQueryURL+"/api/traces/"+id); err != nil {
+				t.Errorf("exemplar trace %s not in jaeger: %v", id, err)
+			}
+		}
+	})
 }
 
-func startStack(t *testing.T, redisAddr, jaegerBin, promBin, demoBin string) *stack {
+// TestChildSpansOverGRPC runs the demo with process spans as children of
+// their send spans, exporting over OTLP/gRPC, and checks the parentage in
+// Jaeger.
+func TestChildSpansOverGRPC(t *testing.T) {
+	jaeger := jaegerBin(t)
+	demoBin := goBuild(t, repoRoot(t), "./examples/demo")
+	redis := redistest.Start(t)
+	const n = 60
+	s := startStack(t, stackConfig{
+		redisAddr: redis.Addr(), jaegerBin: jaeger, demoBin: demoBin,
+		service: "redghost-demo-grpc", protocol: "grpc", child: true, messages: n,
+	})
+	waitFor(t, "the demo to publish and finish every message", 60*time.Second, s.demo, func() error {
+		return drained(s.metricsURL, n)
+	})
+	if err := s.demo.stop(30 * time.Second); err != nil {
+		t.Fatalf("demo did not stop cleanly: %v", err)
+	}
+	checkTraces(t, s.jaegerQueryURL, "redghost-demo-grpc", n, true)
+}
+
+type stackConfig struct {
+	redisAddr, jaegerBin, promBin, demoBin string
+	service, protocol                      string
+	child                                  bool
+	messages                               int
+}
+
+// startStack starts Jaeger, the demo and, if cfg.promBin is set, Prometheus.
+func startStack(t *testing.T, cfg stackConfig) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	otlpHTTP, otlpGRPC, queryHTTP, queryGRPC := freePort(t), freePort(t), freePort(t), freePort(t)
 	jcfg := filepath.Join(dir, "jaeger.yaml")
 	writeFile(t, jcfg, fmt.Sprintf(jaegerConfig, queryHTTP, queryGRPC, otlpHTTP, otlpGRPC))
-	j := start(t, "jaeger", jaegerBin, nil, "--config", jcfg)
+	j := start(t, "jaeger", cfg.jaegerBin, nil, "--config", jcfg)
 	s := &stack{jaegerQueryURL: fmt.Sprintf("http://127.0.0.1:%d", queryHTTP)}
 	waitFor(t, "jaeger's query API", 60*time.Second, j, func() error {
 		_, err := get(context.Background(), s.jaegerQueryURL+"/api/services")
@@ -80,16 +121,21 @@ func startStack(t *testing.T, redisAddr, jaegerBin, promBin, demoBin string) *st
 
 	metricsPort := freePort(t)
 	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
-	s.demo = start(t, "demo", demoBin, []string{
-		"REDIS_URL=redis://" + redisAddr + "/0",
+	otlpPort := otlpHTTP
+	if cfg.protocol == "grpc" {
+		otlpPort = otlpGRPC
+	}
+	s.demo = start(t, "demo", cfg.demoBin, []string{
+		"REDIS_URL=redis://" + cfg.redisAddr + "/0",
 		"REDIS_PREFIX=e2e",
 		fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", metricsPort),
 		fmt.Sprintf("DEMO_RATE=%d", demoRate),
-		fmt.Sprintf("DEMO_MAX_MESSAGES=%d", demoMessages),
+		fmt.Sprintf("DEMO_MAX_MESSAGES=%d", cfg.messages),
+		fmt.Sprintf("DEMO_TRACE_CHILD=%t", cfg.child),
 		"DEMO_OUTAGE_EVERY=2s", "DEMO_OUTAGE_FOR=700ms", "DEMO_BREAKER_OPEN=300ms",
-		"OTEL_SERVICE_NAME=redghost-demo",
-		fmt.Sprintf("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%d", otlpHTTP),
-		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+		"OTEL_SERVICE_NAME=" + cfg.service,
+		fmt.Sprintf("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%d", otlpPort),
+		"OTEL_EXPORTER_OTLP_PROTOCOL=" + cfg.protocol,
 		"OTEL_BSP_SCHEDULE_DELAY=200",
 		"OTEL_TRACES_SAMPLER=always_on",
 	})
@@ -98,11 +144,14 @@ func startStack(t *testing.T, redisAddr, jaegerBin, promBin, demoBin string) *st
 		return err
 	})
 
+	if cfg.promBin == "" {
+		return s
+	}
 	promPort := freePort(t)
 	s.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
 	pcfg := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, pcfg, fmt.Sprintf(prometheusConfig, metricsPort))
-	p := start(t, "prometheus", promBin, nil,
+	p := start(t, "prometheus", cfg.promBin, nil,
 		"--config.file="+pcfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort),
@@ -222,7 +271,7 @@ func sum(m map[string]float64, name string, labels ...string) float64 {
 
 // drained reports nil once the demo has published all its messages and
 // none is queued, locked or waiting for a backoff any more.
-func drained(metricsURL string) error {
+func drained(metricsURL string, messages int) error {
 	m, err := scrape(metricsURL)
 	if err != nil {
 		return err
@@ -232,8 +281,8 @@ func drained(metricsURL string) error {
 		sum(m, "redghost_queue_messages", `status="locked"`) +
 		sum(m, "redghost_queue_messages", `status="backoff"`) +
 		sum(m, "redghost_messages_in_flight")
-	if published < demoMessages || pending > 0 {
-		return fmt.Errorf("published %v of %d, %v pending", published, demoMessages, pending)
+	if published < float64(messages) || pending > 0 {
+		return fmt.Errorf("published %v of %d, %v pending", published, messages, pending)
 	}
 	return nil
 }
@@ -278,7 +327,9 @@ func nonEmpty(promURL, expr string) error {
 	return nil
 }
 
-func checkExemplars(t *testing.T, promURL string) {
+// checkExemplars wants exemplars with a trace id on both duration
+// histograms, and answers the trace ids.
+func checkExemplars(t *testing.T, promURL string) (traceIDs []string) {
 	now := time.Now()
 	for _, metric := range []string{"redghost_handle_duration_seconds_bucket", "redghost_queueing_duration_seconds_bucket"} {
 		var ids []string
@@ -312,12 +363,10 @@ func checkExemplars(t *testing.T, promURL string) {
 			}
 			return nil
 		})
-		exemplarTraceIDs = append(exemplarTraceIDs, ids...)
+		traceIDs = append(traceIDs, ids...)
 	}
+	return traceIDs
 }
-
-// exemplarTraceIDs are checked against Jaeger once the demo has flushed.
-var exemplarTraceIDs []string
 
 // jaegerSpan is a span as Jaeger's query API (/api/traces) answers it.
 type jaegerSpan struct {
@@ -365,9 +414,14 @@ func jaegerTraces(t *testing.T, queryURL string, params url.Values) []jaegerSpan
 	return spans
 }
 
-func checkTraces(t *testing.T, queryURL string) {
+// checkTraces reads every span of the service from Jaeger and checks that
+// each of the messages has a send span, that every process span references
+// it (a link, or its parent when child is set), and that each message's
+// attempts and outcomes are what its kind makes them.
+func checkTraces(t *testing.T, queryURL, service string, messages int, child bool) {
+	t.Helper()
 	params := url.Values{
-		"service":  {"redghost-demo"},
+		"service":  {service},
 		"limit":    {"100000"},
 		"lookback": {"1h"},
 	}
@@ -381,8 +435,8 @@ func checkTraces(t *testing.T, queryURL string) {
 				sends[s.SpanID] = s
 			}
 		}
-		if len(sends) < demoMessages {
-			return fmt.Errorf("%d send spans of %d messages", len(sends), demoMessages)
+		if len(sends) < messages {
+			return fmt.Errorf("%d send spans of %d messages", len(sends), messages)
 		}
 		return nil
 	})
@@ -394,8 +448,8 @@ func checkTraces(t *testing.T, queryURL string) {
 		}
 		sendOf[s.tag("messaging.message.id")] = s
 	}
-	if len(sendOf) != demoMessages {
-		t.Errorf("%d distinct message ids in send spans, want %d", len(sendOf), demoMessages)
+	if len(sendOf) != messages {
+		t.Errorf("%d distinct message ids in send spans, want %d", len(sendOf), messages)
 	}
 
 	// Every process span links to the send span of its message.
@@ -414,12 +468,21 @@ func checkTraces(t *testing.T, queryURL string) {
 		if p.OperationName != "process "+strings.TrimPrefix(send.OperationName, "send ") {
 			t.Errorf("process span %q for send span %q", p.OperationName, send.OperationName)
 		}
+		// Jaeger shows an OTel parent as a CHILD_OF reference and a link as
+		// FOLLOWS_FROM.
+		want := "FOLLOWS_FROM"
+		if child {
+			want = "CHILD_OF"
+		}
 		linked := false
 		for _, r := range p.References {
-			linked = linked || (r.SpanID == send.SpanID && r.TraceID == send.TraceID)
+			linked = linked || (r.SpanID == send.SpanID && r.TraceID == send.TraceID && r.RefType == want)
 		}
 		if !linked {
-			t.Errorf("process span %s of message %q does not reference its send span %s: %+v", p.SpanID, id, send.SpanID, p.References)
+			t.Errorf("process span %s of message %q has no %s reference to its send span %s: %+v", p.SpanID, id, want, send.SpanID, p.References)
+		}
+		if sameTrace := p.TraceID == send.TraceID; sameTrace != child {
+			t.Errorf("process span %s in the send span's trace: %v, want %v", p.SpanID, sameTrace, child)
 		}
 	}
 
@@ -489,10 +552,4 @@ func checkTraces(t *testing.T, queryURL string) {
 		t.Errorf("the run had no retried or no dead-lettered message: %v", kinds)
 	}
 
-	// The exemplars Prometheus kept point at traces Jaeger has.
-	for _, id := range exemplarTraceIDs[:min(5, len(exemplarTraceIDs))] {
-		if _, err := get(context.Background(), queryURL+"/api/traces/"+id); err != nil {
-			t.Errorf("exemplar trace %s not in jaeger: %v", id, err)
-		}
-	}
 }
