@@ -79,9 +79,6 @@ func parseConfig(args []string) (config, error) {
 }
 
 func run(ctx context.Context, cfg config, logger *slog.Logger) error {
-	if os.Getenv("OTEL_SERVICE_NAME") == "" {
-		_ = os.Setenv("OTEL_SERVICE_NAME", "redghost-demo")
-	}
 	shutdownTracing, err := rgotel.Setup(ctx, "redghost-demo")
 	if err != nil {
 		return err
