@@ -30,18 +30,23 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		valid = append(valid, i)
 	}
 	k := b.keys(queue)
-	keys := []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx}
+	keys := []string{k.msgs, k.body, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx}
 	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
-		args := make([]any, 0, 1+5*len(call))
-		args = append(args, b.cfg.deadLimit)
+		packed := make([]byte, 0, 15*len(call))
+		args := make([]any, 2, 2+len(call))
+		var errTexts []any
 		for _, i := range call {
 			a := &acks[i]
-			errText := ""
+			packed = appendUint64(packed, a.Token)
+			packed = append(packed, byte(a.Outcome))
+			packed = appendUint48(packed, millis(a.Backoff))
+			args = append(args, a.ID)
 			if a.Outcome == core.OutcomeError {
-				errText = truncate(a.Error, maxErrorBytes)
+				errTexts = append(errTexts, truncate(a.Error, maxErrorBytes))
 			}
-			args = append(args, a.ID, a.Token, int(a.Outcome), millis(a.Backoff), errText)
 		}
+		args[0], args[1] = b.cfg.deadLimit, packed
+		args = append(args, errTexts...)
 		reply, err := b.run(ctx, scriptAck, keys, args...)
 		if err != nil {
 			return nil, fmt.Errorf("redisqueue: ack on %q: %w", queue, err)
@@ -81,11 +86,15 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 	}
 	k := b.keys(queue)
 	for _, call := range distinctCalls(valid, func(i int) string { return locks[i].ID }) {
-		args := make([]any, 0, 3*len(call))
+		packed := make([]byte, 0, 14*len(call))
+		args := make([]any, 1, 1+len(call))
 		for _, i := range call {
 			l := &locks[i]
-			args = append(args, l.ID, l.Token, millis(l.Duration))
+			packed = appendUint64(packed, l.Token)
+			packed = appendUint48(packed, millis(l.Duration))
+			args = append(args, l.ID)
 		}
+		args[0] = packed
 		reply, err := b.run(ctx, scriptExtend, []string{k.msgs, k.locks}, args...)
 		if err != nil {
 			return nil, fmt.Errorf("redisqueue: extend locks on %q: %w", queue, err)

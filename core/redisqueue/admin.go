@@ -47,7 +47,7 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 	var total, locked, backoff, done, dead *redis.IntCmd
 	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		total = p.HLen(ctx, k.msgs)
-		locked = p.ZCard(ctx, k.locks)
+		locked = p.ZCount(ctx, k.locks, "-inf", "(+inf") // not the sentinel
 		backoff = p.ZCard(ctx, k.delay)
 		done = p.ZCard(ctx, k.done)
 		dead = p.ZCard(ctx, k.deadidx)
@@ -82,12 +82,13 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	reply, err := b.run(ctx, scriptContent, []string{b.keys(queue).msgs}, scan, skip, limit)
+	k := b.keys(queue)
+	reply, err := b.run(ctx, scriptContent, []string{k.msgs, k.body}, scan, skip, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("redisqueue: content of %q: %w", queue, err)
 	}
 	a, err := replyArray(reply)
-	if err != nil || len(a) < 3 || len(a)%2 != 1 {
+	if err != nil || len(a) < 3 || len(a)%3 != 0 {
 		return nil, "", fmt.Errorf("redisqueue: content of %q: malformed reply (%v)", queue, err)
 	}
 	nextScan, err := replyString(a[0])
@@ -102,17 +103,13 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	msgs := make([]core.MessageInfo, 0, (len(a)-3)/2)
-	for i := 3; i < len(a); i += 2 {
-		id, err := replyString(a[i])
+	msgs := make([]core.MessageInfo, 0, (len(a)-3)/3)
+	for i := 3; i < len(a); i += 3 {
+		id, hdr, body, err := replyTriple(a[i:])
 		if err != nil {
 			return nil, "", err
 		}
-		v, err := replyString(a[i+1])
-		if err != nil {
-			return nil, "", err
-		}
-		h, m, err := decodeMessage(queue, id, v)
+		h, m, err := decodeMessage(queue, id, hdr, body)
 		if err != nil {
 			return nil, "", err
 		}

@@ -10,15 +10,16 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-// A stored message value is a fixed header (written by the scripts, see
-// lua/lib.lua) followed by the body (written here):
+// A stored message is a fixed header (written by the scripts, see
+// lua/lib.lua) in the msgs hash and a body (written here) in the body hash:
 //
 //	header: flags u8, attempts u32, token u64, lock expiry u48,
 //	        backoff expiry u48, own lock ms u48, first enqueued u48
-//	        (big-endian; times in ms since the epoch, by the server's clock)
+//	        (big-endian; times in ms since the epoch, by the server's clock),
+//	        then 28 zero bytes (see lua/lib.lua: it keeps msgs a hashtable)
 //	body:   uvarint header count, then per header uvarint len, key,
 //	        uvarint len, value (keys sorted), then the payload to the end
-const headerLen = 37
+const headerLen = 65
 
 const (
 	flagDone    = 1
@@ -43,10 +44,10 @@ func uint48(s string) int64 {
 	return int64(s[0])<<40 | int64(s[1])<<32 | int64(s[2])<<24 | int64(s[3])<<16 | int64(s[4])<<8 | int64(s[5])
 }
 
-// parseHeader splits a stored value into its header and body.
-func parseHeader(v string) (header, string, error) {
-	if len(v) < headerLen {
-		return header{}, "", errCorrupt
+// parseHeader decodes a stored header.
+func parseHeader(v string) (header, error) {
+	if len(v) != headerLen {
+		return header{}, errCorrupt
 	}
 	h := header{
 		flags:    v[0],
@@ -57,7 +58,7 @@ func parseHeader(v string) (header, string, error) {
 		lockMs:   uint48(v[25:31]),
 		first:    uint48(v[31:37]),
 	}
-	return h, v[headerLen:], nil
+	return h, nil
 }
 
 // status derives the message status at now (ms), as lua/lib.lua does.
@@ -178,9 +179,9 @@ func millis(d time.Duration) int64 {
 
 func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
 
-// decodeMessage decodes a stored value into a message.
-func decodeMessage(queue, id, v string) (header, core.Message, error) {
-	h, body, err := parseHeader(v)
+// decodeMessage decodes a stored header and body into a message.
+func decodeMessage(queue, id, hdr, body string) (header, core.Message, error) {
+	h, err := parseHeader(hdr)
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}
@@ -197,3 +198,9 @@ func decodeMessage(queue, id, v string) (header, core.Message, error) {
 		EnqueuedAt: time.UnixMilli(h.first),
 	}, nil
 }
+
+func appendUint48(b []byte, v int64) []byte {
+	return append(b, byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+func appendUint64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }

@@ -8,12 +8,13 @@
 // so a queue lives on one slot and the backend runs on Redis Cluster;
 // different queues spread over the cluster. Per queue:
 //
-//	msgs     hash   mid -> packed header (flags, attempts, lock token, lock
+//	msgs     hash   mid -> packed header: flags, attempts, lock token, lock
 //	                expiry, backoff expiry, own lock duration, first
-//	                enqueued) followed by the body (headers and payload)
+//	                enqueued (the only part the scripts rewrite)
+//	body     hash   mid -> body: headers and payload
 //	ready    list   mids waiting for a handler, FIFO
 //	delay    zset   mid -> backoff expiry (initial delay, retry backoff)
-//	locks    zset   mid -> lock expiry
+//	locks    zset   mid -> lock expiry (and a +inf sentinel, see lua/lib.lua)
 //	done     zset   mid -> when a done message is due for gc or requeue
 //	requeue  hash   mid -> pending requeue copy (lock duration and body)
 //	wake     list   at most one token; [Backend.Wait] blocks on it

@@ -23,8 +23,9 @@ const (
 // enqueueChunk is one script call's worth of requests of one queue.
 type enqueueChunk struct {
 	queue string
-	idx   []int // indexes into the request slice
-	args  []any
+	idx   []int  // indexes into the request slice
+	opts  []byte // per request: opts u8, delay ms u48, own lock ms u48
+	args  []any  // mid, body per request
 	bytes int
 }
 
@@ -66,7 +67,10 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		}
 		c.idx = append(c.idx, i)
 		c.bytes += len(body)
-		c.args = append(c.args, r.ID, opts, millis(r.Delay), millis(r.LockDuration), body)
+		c.opts = append(c.opts, byte(opts))
+		c.opts = appendUint48(c.opts, millis(r.Delay))
+		c.opts = appendUint48(c.opts, millis(r.LockDuration))
+		c.args = append(c.args, r.ID, body)
 	}
 
 	var firstErr error
@@ -90,7 +94,9 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 
 func (b *Backend) enqueueChunk(ctx context.Context, c *enqueueChunk, results []core.EnqueueResult) error {
 	k := b.keys(c.queue)
-	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake}, c.args...)
+	args := append(make([]any, 0, 1+len(c.args)), c.opts)
+	args = append(args, c.args...)
+	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.body, k.ready, k.delay, k.requeue, k.wake}, args...)
 	if err != nil {
 		return fmt.Errorf("redisqueue: enqueue to %q: %w", c.queue, err)
 	}

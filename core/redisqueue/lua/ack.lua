@@ -1,45 +1,53 @@
 -- ack.lua: apply a batch of handler outcomes on one queue, each fenced by
 -- its lock token.
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 wake, 7 dead, 8 deadidx
--- ARGV: 1 dead-letter limit (0: no dead letters), then five per ack:
---   mid, token, outcome (0 success, 1 retry, 2 error), backoff ms, error text
---   The mids of one call are distinct.
+-- KEYS: 1 msgs, 2 body, 3 ready, 4 delay, 5 locks, 6 done, 7 wake, 8 dead,
+--       9 deadidx
+-- ARGV: 1 dead-letter limit (0: no dead letters); 2 the acks, packed per
+--   ack as struct '>I8BI6': token, outcome (0 success, 1 retry, 2 error),
+--   backoff ms; then the mids, one per ack (distinct within a call); then
+--   one error text per error outcome, in order.
 -- Reply: one integer per ack: 1 applied, 0 lock lost (nothing changed).
 --
 -- An ack applies if the message exists, is not done and its token is the
 -- ack's: a late ack whose lock expired but which nobody took since still
--- applies. success: done; held in done until the backoff expires, or until
--- the next dequeue requeues a pending copy; without either it is deleted
--- now. retry: unlocked, back to ready, or to delay with a backoff. error:
--- as success without backoff, plus a dead letter:
---   dead[mid] = struct('>I4I6I6I4': attempts, failed-at ms, own lock ms,
---   #error) .. error .. body; deadidx: mid -> failed-at ms, oldest dropped
---   beyond the limit.
+-- applies. An applied ack spends the token (it is cleared). success: done;
+-- held in done until the backoff expires, or until the next dequeue
+-- requeues a pending copy; without either it is deleted now. retry:
+-- unlocked, back to ready, or to delay with a backoff. error: as success
+-- without backoff, plus a dead letter:
+--   dead[mid] = struct '>I4I6I6I4' (attempts, failed-at ms, own lock ms,
+--   #error) .. error .. body; deadidx: mid -> failed-at ms, the oldest
+--   dropped beyond the limit.
 
-local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_MSGS, K_BODY, K_READY, K_DELAY = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local K_LOCKS, K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local dead_limit = tonumber(ARGV[1])
-local n = (#ARGV - 1) / 5
+local packed = ARGV[2]
+local n = #packed / 15
 local now = now_ms()
 
 local mids = {}
-for i = 1, n do mids[i] = ARGV[1 + (i - 1) * 5 + 1] end
-local vals = hmget(K_MSGS, mids)
+for i = 1, n do mids[i] = ARGV[2 + i] end
+local hs = hmget(K_MSGS, mids)
 
 local res = {}
 local sets, dels, unlock, ready, delay, done = {}, {}, {}, {}, {}, {}
 local dead, deadidx = {}, {}
+local pos, next_err = 1, 3 + n
 for i = 1, n do
-  local b = 1 + (i - 1) * 5
-  local mid = ARGV[b + 1]
-  local token = tonumber(ARGV[b + 2])
-  local outcome = tonumber(ARGV[b + 3])
-  local backoff = tonumber(ARGV[b + 4])
-  local v = vals[i]
+  local token, outcome, backoff
+  token, outcome, backoff, pos = struct.unpack('>I8BI6', packed, pos)
+  local err
+  if outcome == 2 then
+    err = ARGV[next_err]
+    next_err = next_err + 1
+  end
+  local mid = mids[i]
+  local h = hs[i]
   res[i] = 0
-  if v then
-    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+  if h then
+    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, h)
     if not is_done(flags) and tok ~= 0 and tok == token then
       res[i] = 1
       unlock[#unlock + 1] = mid
@@ -47,21 +55,21 @@ for i = 1, n do
         local exp = 0
         if backoff > 0 then
           exp = now + backoff
-          delay[#delay + 1] = exp
+          delay[#delay + 1] = numstr(exp)
           delay[#delay + 1] = mid
         else
           ready[#ready + 1] = mid
         end
         sets[#sets + 1] = mid
-        sets[#sets + 1] = pack_msg(flags, att, 0, 0, exp, lock_ms, first, body_of(v))
+        sets[#sets + 1] = pack_hdr(flags, att, 0, 0, exp, lock_ms, first)
       else
         if outcome == 2 then
           backoff = 0
           if dead_limit > 0 then
-            local err = ARGV[b + 5]
+            local body = redis.call('HGET', K_BODY, mid) or ''
             dead[#dead + 1] = mid
-            dead[#dead + 1] = struct.pack('>I4I6I6I4', att, now, lock_ms, #err) .. err .. body_of(v)
-            deadidx[#deadidx + 1] = now
+            dead[#dead + 1] = struct.pack('>I4I6I6I4', att, now, lock_ms, #err) .. err .. body
+            deadidx[#deadidx + 1] = numstr(now)
             deadidx[#deadidx + 1] = mid
           end
         end
@@ -70,10 +78,10 @@ for i = 1, n do
         if has_rq(flags) or exp > 0 then
           local due = exp
           if due < now then due = now end
-          done[#done + 1] = due
+          done[#done + 1] = numstr(due)
           done[#done + 1] = mid
           sets[#sets + 1] = mid
-          sets[#sets + 1] = pack_msg(flags + 1, att, 0, 0, exp, lock_ms, first, body_of(v))
+          sets[#sets + 1] = pack_hdr(flags + 1, att, 0, 0, exp, lock_ms, first)
         else
           dels[#dels + 1] = mid
         end
@@ -83,7 +91,10 @@ for i = 1, n do
 end
 
 if #unlock > 0 then callv('ZREM', K_LOCKS, unlock) end
-if #dels > 0 then callv('HDEL', K_MSGS, dels) end
+if #dels > 0 then
+  callv('HDEL', K_MSGS, dels)
+  callv('HDEL', K_BODY, dels)
+end
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
 if #delay > 0 then callv('ZADD', K_DELAY, delay) end
 if #done > 0 then callv('ZADD', K_DONE, done) end

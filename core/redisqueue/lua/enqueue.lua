@@ -1,24 +1,25 @@
 -- enqueue.lua: enqueue a batch of messages to one queue.
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake
--- ARGV: five per message, in order:
---   mid, opts (bits: 1 can-update, 2 can-requeue, 4 reset-delay),
---   delay ms (0: none), own lock ms (0: none), body
+-- KEYS: 1 msgs, 2 body, 3 ready, 4 delay, 5 requeue, 6 wake
+-- ARGV: 1 options, packed per message as struct '>BI6I6': opts (bits:
+--   1 can-update, 2 can-requeue, 4 reset-delay), delay ms (0: none), own
+--   lock ms (0: none); then two per message, in order: mid, body
 -- Reply: one integer per message: 1 added, 2 updated, -1 already-queued,
 --   -2 locked, -3 backoff.
 
 local now = now_ms()
-local n = #ARGV / 5
+local n = (#ARGV - 1) / 2
 local mids = {}
-for i = 1, n do mids[i] = ARGV[(i - 1) * 5 + 1] end
+for i = 1, n do mids[i] = ARGV[2 * i] end
 
 local st = enq_begin(now, KEYS[1], mids)
 local res = {}
+local pos = 1
 for i = 1, n do
-  local b = (i - 1) * 5
-  res[i] = enq(st, ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]),
-               tonumber(ARGV[b + 4]), ARGV[b + 5])
+  local opts, delay, lock_ms
+  opts, delay, lock_ms, pos = struct.unpack('>BI6I6', ARGV[1], pos)
+  res[i] = enq(st, mids[i], opts, delay, lock_ms, ARGV[2 * i + 1])
 end
-enq_flush(st, {msgs = KEYS[1], ready = KEYS[2], delay = KEYS[3],
-               requeue = KEYS[4], wake = KEYS[5]})
+enq_flush(st, {msgs = KEYS[1], body = KEYS[2], ready = KEYS[3], delay = KEYS[4],
+               requeue = KEYS[5], wake = KEYS[6]})
 return res

@@ -2,31 +2,33 @@
 -- fenced by its lock token.
 --
 -- KEYS: 1 msgs, 2 locks
--- ARGV: three per lock: mid, token, duration ms. The mids of one call are
---   distinct.
+-- ARGV: 1 the locks, packed per lock as struct '>I8I6': token, duration
+--   ms; then the mids, one per lock (distinct within a call).
 -- Reply: one integer per lock: 1 extended to now + duration, 0 lock lost
 --   (the message is gone, done, or another handling owns it; nothing
 --   changed).
 
 local now = now_ms()
-local n = #ARGV / 3
+local packed = ARGV[1]
+local n = #packed / 14
 local mids = {}
-for i = 1, n do mids[i] = ARGV[(i - 1) * 3 + 1] end
-local vals = hmget(KEYS[1], mids)
+for i = 1, n do mids[i] = ARGV[1 + i] end
+local hs = hmget(KEYS[1], mids)
 
 local res, sets, lockz = {}, {}, {}
+local pos = 1
 for i = 1, n do
-  local b = (i - 1) * 3
-  local token = tonumber(ARGV[b + 2])
-  local v = vals[i]
+  local token, dur
+  token, dur, pos = struct.unpack('>I8I6', packed, pos)
+  local h = hs[i]
   res[i] = 0
-  if v then
-    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+  if h then
+    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, h)
     if not is_done(flags) and tok ~= 0 and tok == token then
-      local exp = now + tonumber(ARGV[b + 3])
+      local exp = now + dur
       sets[#sets + 1] = mids[i]
-      sets[#sets + 1] = pack_msg(flags, att, tok, exp, bo_exp, lock_ms, first, body_of(v))
-      lockz[#lockz + 1] = exp
+      sets[#sets + 1] = pack_hdr(flags, att, tok, exp, bo_exp, lock_ms, first)
+      lockz[#lockz + 1] = numstr(exp)
       lockz[#lockz + 1] = mids[i]
       res[i] = 1
     end
@@ -34,6 +36,6 @@ for i = 1, n do
 end
 if #sets > 0 then
   callv('HSET', KEYS[1], sets)
-  callv('ZADD', KEYS[2], lockz)
+  lock_index(KEYS[2], lockz)
 end
 return res

@@ -1,8 +1,10 @@
 -- lib.lua: helpers prepended to every script of this package; not a script
 -- on its own.
 --
--- A message is one field of the msgs hash: mid -> header .. body. The header
--- is packed with HDR (big-endian):
+-- A message is two fields: msgs[mid] = header, body[mid] = body. Scripts
+-- rewrite only the small header; the body (headers and payload, packed by
+-- the Go side) is opaque here and written once per content. The header is
+-- packed with HDR (big-endian):
 --   flags     B   1: done, 2: a requeue copy is pending (both: 3)
 --   attempts  I4  handlings of this copy
 --   token     I8  lock token of the current handling (0: none)
@@ -10,11 +12,23 @@
 --   bo_exp    I6  backoff expiry, ms (initial delay, retry or done backoff)
 --   lock_ms   I6  the message's own lock duration, ms (0: none)
 --   first     I6  first enqueued, ms
--- The body (headers and payload, packed by the Go side) is opaque here.
 -- Time is the server's: now_ms() reads TIME.
+--
+-- Cost notes: Redis's Lua hashes every byte of every string it creates, and
+-- formats number arguments of redis.call with "%.17g"; so scripts avoid
+-- creating long strings and pass scores as strings formatted once (numstr).
 
-local HDR = '>BI4I8I6I6I6I6'
-local HDRLEN = 37
+-- The header is padded to 65 bytes: Redis keeps a hash whose values are
+-- all at most 64 bytes (hash-max-listpack-value) as a listpack while it is
+-- small, and a listpack costs O(n) per field, which made a healthy (short)
+-- queue about a third slower. Longer values keep msgs a hashtable.
+local HDR = '>BI4I8I6I6I6I6' .. string.rep('x', 28)
+
+-- LOCKS_SENTINEL is a member of every locks set, scored +inf, longer than
+-- 64 bytes (zset-max-listpack-value) for the same reason: it keeps the set
+-- a skiplist. No id can equal it (ids hold no control characters), and no
+-- "score <= now" range reaches it.
+local LOCKS_SENTINEL = '\1' .. string.rep('~', 64)
 
 -- Status codes, as core.Status.
 local S_NONE, S_QUEUED, S_QUEUED_BO, S_LOCKED, S_LOCKED_RQ = 0, 1, 2, 3, 4
@@ -43,12 +57,20 @@ local function status(flags, lock_exp, bo_exp, now)
   return S_QUEUED
 end
 
--- pack_msg builds a stored value from header fields and a body.
-local function pack_msg(flags, att, tok, lock_exp, bo_exp, lock_ms, first, body)
-  return struct.pack(HDR, flags, att, tok, lock_exp, bo_exp, lock_ms, first) .. body
+local function pack_hdr(flags, att, tok, lock_exp, bo_exp, lock_ms, first)
+  return struct.pack(HDR, flags, att, tok, lock_exp, bo_exp, lock_ms, first)
 end
 
-local function body_of(v) return string.sub(v, HDRLEN + 1) end
+-- numstr formats an integer for redis.call once per distinct value.
+local numstrs = {}
+local function numstr(x)
+  local s = numstrs[x]
+  if not s then
+    s = string.format('%d', x)
+    numstrs[x] = s
+  end
+  return s
+end
 
 -- callv runs cmd key args... in chunks, so that long argument lists stay
 -- below Lua's stack limit. Chunks are even, so field/value and score/member
@@ -63,6 +85,31 @@ local function callv(cmd, key, args)
   end
 end
 
+-- callpairs runs cmd key with the pairs of map (an ordered map made by
+-- stage): field then value, or, with score_first, value then field.
+local function callpairs(cmd, key, m, score_first)
+  local args = {}
+  for _, k in ipairs(m.order) do
+    if score_first then
+      args[#args + 1] = numstr(m.v[k])
+      args[#args + 1] = k
+    else
+      args[#args + 1] = k
+      args[#args + 1] = m.v[k]
+    end
+  end
+  if #args > 0 then callv(cmd, key, args) end
+end
+
+-- An ordered map of staged writes: the last value per key wins, keys keep
+-- the order of their first write (so hashes and sorted sets fill in batch
+-- order).
+local function omap() return {v = {}, order = {}} end
+local function stage(m, k, v)
+  if m.v[k] == nil then m.order[#m.order + 1] = k end
+  m.v[k] = v
+end
+
 -- hmget reads many fields (in chunks); a missing field is false.
 local function hmget(key, fields)
   local out = {}
@@ -75,6 +122,14 @@ local function hmget(key, fields)
     i = j + 1
   end
   return out
+end
+
+-- lock_index adds score/member pairs (scores formatted) to the locks set,
+-- with the sentinel.
+local function lock_index(key, pairs_)
+  pairs_[#pairs_ + 1] = '+inf'
+  pairs_[#pairs_ + 1] = LOCKS_SENTINEL
+  callv('ZADD', key, pairs_)
 end
 
 -- wake leaves one token in the wake list for a worker blocked in Wait.

@@ -1,9 +1,9 @@
 -- lib_enqueue.lua: the enqueue of one message (SEMANTICS.md §3), shared by
 -- enqueue.lua and dead_requeue.lua. Prepended after lib.lua.
 --
--- A batch reads every current value with one HMGET and keeps its own writes
--- in a cache, so that a later request for the same id sees them; the writes
--- go to Redis once, in flush.
+-- A batch reads every current header with one HMGET and keeps its own
+-- writes in a cache, so that a later request for the same id sees them; the
+-- writes go to Redis once, in enq_flush.
 
 -- Enqueue answers.
 local R_ADDED, R_UPDATED = 1, 2
@@ -15,11 +15,8 @@ local O_UPDATE, O_REQUEUE, O_RESET = 1, 2, 4
 local function has_opt(opts, bit) return math.floor(opts / bit) % 2 == 1 end
 
 local function enq_begin(now, msgs_key, mids)
-  -- set, rq and delay map mid -> value; *_order keep first-write order so
-  -- that hash and sorted-set insertion follows the batch.
-  local st = {now = now, cur = {}, set = {}, set_order = {}, rq = {},
-              rq_order = {}, delay = {}, delay_order = {}, ready = {},
-              wake = false}
+  local st = {now = now, cur = {}, hdr = omap(), body = omap(), rq = omap(),
+              delay = omap(), ready = {}, wake = false}
   local vals = hmget(msgs_key, mids)
   for i = 1, #mids do
     if st.cur[mids[i]] == nil then st.cur[mids[i]] = vals[i] end
@@ -27,59 +24,52 @@ local function enq_begin(now, msgs_key, mids)
   return st
 end
 
-local function stage(map, order, mid, v)
-  if map[mid] == nil then order[#order + 1] = mid end
-  map[mid] = v
+local function enq_hdr(st, mid, h)
+  st.cur[mid] = h
+  stage(st.hdr, mid, h)
 end
-
-local function enq_set(st, mid, v)
-  st.cur[mid] = v
-  stage(st.set, st.set_order, mid, v)
-end
-
-local function enq_delay(st, mid, exp) stage(st.delay, st.delay_order, mid, exp) end
-local function enq_rq(st, mid, v) stage(st.rq, st.rq_order, mid, v) end
 
 -- enq_copy stores or replaces the pending requeue copy (lock duration and
 -- body) of a locked or done message.
-local function enq_copy(st, mid, v, opts, lock_ms, body)
-  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, v)
+local function enq_copy(st, mid, h, opts, lock_ms, body)
+  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, h)
   if has_rq(flags) then
     if not has_opt(opts, O_UPDATE) then return R_ALREADY_QUEUED end
-    enq_rq(st, mid, struct.pack('>I6', lock_ms) .. body)
+    stage(st.rq, mid, struct.pack('>I6', lock_ms) .. body)
     return R_UPDATED
   end
-  enq_rq(st, mid, struct.pack('>I6', lock_ms) .. body)
-  enq_set(st, mid, pack_msg(flags + 2, att, tok, lock_exp, bo_exp, own_ms, first, body_of(v)))
+  stage(st.rq, mid, struct.pack('>I6', lock_ms) .. body)
+  enq_hdr(st, mid, pack_hdr(flags + 2, att, tok, lock_exp, bo_exp, own_ms, first))
   return R_ADDED
 end
 
 -- enq enqueues one message and answers one of the R_ codes.
 local function enq(st, mid, opts, delay, lock_ms, body)
   local now = st.now
-  local v = st.cur[mid]
-  if not v then
+  local h = st.cur[mid]
+  if not h then
     local bo_exp = 0
     if delay > 0 then
       bo_exp = now + delay
-      enq_delay(st, mid, bo_exp)
+      stage(st.delay, mid, bo_exp)
     else
       st.ready[#st.ready + 1] = mid
     end
-    enq_set(st, mid, pack_msg(0, 0, 0, 0, bo_exp, lock_ms, now, body))
+    enq_hdr(st, mid, pack_hdr(0, 0, 0, 0, bo_exp, lock_ms, now))
+    stage(st.body, mid, body)
     st.wake = true
     return R_ADDED
   end
 
-  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, v)
+  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, h)
   if is_done(flags) then
     if bo_exp > now then
       if not has_opt(opts, O_REQUEUE) then return R_BACKOFF end
-      return enq_copy(st, mid, v, opts, lock_ms, body)
+      return enq_copy(st, mid, h, opts, lock_ms, body)
     end
     -- Done, no backoff: the next visit requeues the copy (the reference
     -- appropriates the requeue mechanism here).
-    local r = enq_copy(st, mid, v, opts, lock_ms, body)
+    local r = enq_copy(st, mid, h, opts, lock_ms, body)
     if r > 0 then
       st.ready[#st.ready + 1] = mid
       st.wake = true
@@ -88,46 +78,33 @@ local function enq(st, mid, opts, delay, lock_ms, body)
   end
   if lock_exp > now then
     if not has_opt(opts, O_REQUEUE) then return R_LOCKED end
-    return enq_copy(st, mid, v, opts, lock_ms, body)
+    return enq_copy(st, mid, h, opts, lock_ms, body)
   end
 
   -- Queued, with or without backoff.
   local reset = has_opt(opts, O_RESET)
   if reset then
     bo_exp = now + delay
-    enq_delay(st, mid, bo_exp)
+    stage(st.delay, mid, bo_exp)
   end
   if has_opt(opts, O_UPDATE) then
-    enq_set(st, mid, pack_msg(flags, att, tok, lock_exp, bo_exp, lock_ms, first, body))
+    enq_hdr(st, mid, pack_hdr(flags, att, tok, lock_exp, bo_exp, lock_ms, first))
+    stage(st.body, mid, body)
     return R_UPDATED
   end
   if reset then
-    enq_set(st, mid, pack_msg(flags, att, tok, lock_exp, bo_exp, own_ms, first, body_of(v)))
+    enq_hdr(st, mid, pack_hdr(flags, att, tok, lock_exp, bo_exp, own_ms, first))
     return R_UPDATED
   end
   return R_ALREADY_QUEUED
 end
 
--- enq_flush writes the batch: k is {msgs, ready, delay, requeue, wake}.
+-- enq_flush writes the batch: k is {msgs, body, ready, delay, requeue, wake}.
 local function enq_flush(st, k)
-  local args = {}
-  for _, mid in ipairs(st.set_order) do
-    args[#args + 1] = mid
-    args[#args + 1] = st.set[mid]
-  end
-  if #args > 0 then callv('HSET', k.msgs, args) end
-  args = {}
-  for _, mid in ipairs(st.rq_order) do
-    args[#args + 1] = mid
-    args[#args + 1] = st.rq[mid]
-  end
-  if #args > 0 then callv('HSET', k.requeue, args) end
-  args = {}
-  for _, mid in ipairs(st.delay_order) do
-    args[#args + 1] = st.delay[mid]
-    args[#args + 1] = mid
-  end
-  if #args > 0 then callv('ZADD', k.delay, args) end
+  callpairs('HSET', k.msgs, st.hdr)
+  callpairs('HSET', k.body, st.body)
+  callpairs('HSET', k.requeue, st.rq)
+  callpairs('ZADD', k.delay, st.delay, true)
   if #st.ready > 0 then callv('RPUSH', k.ready, st.ready) end
   if st.wake then wake(k.wake) end
 end
