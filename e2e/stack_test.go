@@ -547,7 +547,18 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 			t.Errorf("message %q of unknown kind", id)
 		}
 	}
-	t.Logf("messages by kind: %v; %d spans", kinds, len(spans))
+	// The publisher's Redis calls show up under the demo's publish spans
+	// (the otel package's RedisHook).
+	redisSpans := 0
+	for _, s := range spans {
+		if s.tag("db.system.name") == "redis" && len(s.References) > 0 {
+			redisSpans++
+		}
+	}
+	if redisSpans == 0 {
+		t.Errorf("no Redis command span under a publish span")
+	}
+	t.Logf("messages by kind: %v; %d spans, %d of Redis commands", kinds, len(spans), redisSpans)
 	if kinds["flaky"] == 0 || kinds["bad"] == 0 {
 		t.Errorf("the run had no retried or no dead-lettered message: %v", kinds)
 	}

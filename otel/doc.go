@@ -50,6 +50,12 @@
 // panics again, for the recover middleware or the worker to turn into an
 // error outcome.
 //
+// # Redis commands
+//
+// [RedisHook] is a small go-redis hook that traces Redis commands as CLIENT
+// spans, for contexts that already carry a span (a traced handler, request
+// or publish), so that a worker's own polling does not start a trace each.
+//
 // # Setup
 //
 // [Setup] is a small helper for applications: an OTLP exporter configured by

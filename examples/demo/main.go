@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+	otelapi "go.opentelemetry.io/otel"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
@@ -97,6 +98,9 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	}
 	client := redis.NewClient(opt)
 	defer client.Close()
+	// Redis commands run under a span (the publish span below) show up in
+	// the trace; the workers' own polling does not.
+	client.AddHook(rgotel.RedisHook())
 	backend := redisqueue.New(client, redisqueue.WithPrefix(cfg.prefix))
 
 	reg := prometheus.NewRegistry()
@@ -208,13 +212,19 @@ func publish(ctx context.Context, pub *core.Publisher, cfg config, logger *slog.
 		}
 		n++
 		queue, job := nextJob(n)
-		if _, err := pub.Publish(ctx, queue, job, core.WithID(job.Kind+"-"+strconv.Itoa(n))); err != nil {
+		// The application's own span: the send span and the Redis call are
+		// its children.
+		pctx, span := tracer.Start(ctx, "demo publish "+job.Kind)
+		if _, err := pub.Publish(pctx, queue, job, core.WithID(job.Kind+"-"+strconv.Itoa(n))); err != nil {
 			logger.Warn("demo: publish", "queue", queue, "error", err)
 		}
+		span.End()
 	}
 }
 
 var queueNames = []string{"orders", "emails"}
+
+var tracer = otelapi.Tracer("github.com/redghost/redghost/examples/demo")
 
 // Job is a demo message: its kind says what the handler does with it.
 type Job struct {
