@@ -132,6 +132,20 @@ func TestPublishSpansAndHeaders(t *testing.T) {
 	}
 }
 
+func TestPublishReplacesOldTraceContext(t *testing.T) {
+	_, tp := newRecorder(t)
+	old := map[string]string{
+		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"tracestate":  "vendor=stale",
+		"app":         "kept",
+	}
+	s := publish(t, tp, []core.EnqueueRequest{{Queue: "q", ID: "a", Headers: old}})
+	h := s.got[0].Headers
+	if h["traceparent"] == old["traceparent"] || h["tracestate"] != "" || h["app"] != "kept" {
+		t.Errorf("headers %v: want a new traceparent, no stale tracestate, app kept", h)
+	}
+}
+
 func TestPublishRefusalAndFailure(t *testing.T) {
 	sr, tp := newRecorder(t)
 	s := &echoSender{errs: []error{core.ErrAlreadyQueued, &core.InvalidError{Field: "payload", Reason: "too big"}, nil}}

@@ -48,6 +48,11 @@ func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 				for k, v := range r.Headers {
 					h[k] = v
 				}
+				// A message republished with the headers of another keeps
+				// no stale tracestate or baggage next to the new traceparent.
+				for _, f := range c.prop.Fields() {
+					delete(h, f)
+				}
 				c.prop.Inject(sctx, HeaderCarrier(h))
 				r.Headers = h
 			}
