@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // runResult is what one run of a workload on one system measured.
@@ -29,28 +34,49 @@ type meterReading struct {
 	elapsed     time.Duration
 	trips, cmds int64
 	redisCPU    float64 // seconds
-	redisCmds   int64
 	calls, usec map[string]int64
+	kinds       map[string]KindStat // the client's commands by kind
+	slow        []redis.SlowLog     // when Config.Slowlog > 0
 }
 
 // meter measures the timed part of a run: round trips and commands of the
-// system's client, and Redis's CPU time and command counts.
+// system's client, and Redis's CPU time and command counts; with
+// Config.ProfileDir, a CPU profile of this process; with
+// Config.Slowlog, Redis's slow log.
 type meter struct {
 	env     *env
 	sys     System
 	start   time.Time
 	trips   int64
 	cmds    int64
+	kinds   map[string]KindStat
 	before  redisSnapshot
+	prof    *os.File
 	reading meterReading
 }
 
 func (m *meter) Start(ctx context.Context) error {
 	var err error
+	if m.env.cfg.Slowlog > 0 {
+		if err := m.env.admin.Do(ctx, "slowlog", "reset").Err(); err != nil {
+			return err
+		}
+	}
 	if m.before, err = snapshot(ctx, m.env.admin); err != nil {
 		return err
 	}
+	if dir := m.env.cfg.ProfileDir; dir != "" {
+		if m.prof, err = os.Create(filepath.Join(dir, m.env.run+".pprof")); err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(m.prof); err != nil {
+			_ = m.prof.Close()
+			m.prof = nil
+			return err
+		}
+	}
 	m.trips, m.cmds = m.sys.Counter().Load()
+	m.kinds = m.sys.Counter().Kinds()
 	m.start = time.Now()
 	return nil
 }
@@ -58,19 +84,25 @@ func (m *meter) Start(ctx context.Context) error {
 func (m *meter) Stop(ctx context.Context, messages int) error {
 	elapsed := time.Since(m.start)
 	trips, cmds := m.sys.Counter().Load()
+	kinds := m.sys.Counter().Kinds()
+	if m.prof != nil {
+		pprof.StopCPUProfile()
+		_ = m.prof.Close()
+		m.prof = nil
+	}
 	after, err := snapshot(ctx, m.env.admin)
 	if err != nil {
 		return err
 	}
 	r := meterReading{
-		messages:  messages,
-		elapsed:   elapsed,
-		trips:     trips - m.trips,
-		cmds:      cmds - m.cmds,
-		redisCPU:  after.cpu - m.before.cpu,
-		redisCmds: after.commands - m.before.commands,
-		calls:     map[string]int64{},
-		usec:      map[string]int64{},
+		messages: messages,
+		elapsed:  elapsed,
+		trips:    trips - m.trips,
+		cmds:     cmds - m.cmds,
+		redisCPU: after.cpu - m.before.cpu,
+		calls:    map[string]int64{},
+		usec:     map[string]int64{},
+		kinds:    map[string]KindStat{},
 	}
 	for k, v := range after.calls {
 		if d := v - m.before.calls[k]; d > 0 {
@@ -82,12 +114,21 @@ func (m *meter) Stop(ctx context.Context, messages int) error {
 			r.usec[k] = d
 		}
 	}
-	// The INFO calls of the meter itself are not the system's work.
-	r.redisCmds -= 3
-	r.calls["info"] -= 3
-	if r.calls["info"] <= 0 {
-		delete(r.calls, "info")
-		delete(r.usec, "info")
+	for k, v := range kinds {
+		b := m.kinds[k]
+		if d := v.Calls - b.Calls; d > 0 {
+			r.kinds[k] = KindStat{Calls: d, Wait: v.Wait - b.Wait}
+		}
+	}
+	// The meter's own INFO and SLOWLOG calls are not the system's work.
+	for _, k := range []string{"info", "slowlog"} {
+		delete(r.calls, k)
+		delete(r.usec, k)
+	}
+	if m.env.cfg.Slowlog > 0 {
+		if r.slow, err = m.env.admin.SlowLogGet(ctx, 1000).Result(); err != nil {
+			return err
+		}
 	}
 	m.reading = r
 	return nil

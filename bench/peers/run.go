@@ -34,7 +34,13 @@ type Config struct {
 	IdleFor     time.Duration // how long the idle row measures (default 10 s)
 	RunTimeout  time.Duration // bound on one run's handling (default 3 min)
 	Detail      bool          // add round trips, commands and Redis CPU per message
-	Progress    io.Writer     // progress lines (default os.Stderr)
+	// ProfileDir, when set, gets a CPU profile of this process for the
+	// measured part of every run: <workload>-<system>-<run>.pprof.
+	ProfileDir string
+	// Slowlog, when positive, sets Redis's slowlog-log-slower-than to it
+	// and reports the slowest commands of each run.
+	Slowlog  time.Duration
+	Progress io.Writer // progress lines (default os.Stderr)
 }
 
 // Quick is a CI-sized configuration: a few thousand messages, one run.
@@ -188,6 +194,7 @@ type env struct {
 	cfg   Config
 	admin *redis.Client
 	t0    time.Time
+	run   string // <workload>-<system>-<run> of the run in progress
 	mu    sync.Mutex
 }
 
@@ -262,6 +269,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		syss = append(syss, s)
 	}
 
+	if cfg.Slowlog > 0 {
+		if err := e.admin.ConfigSet(ctx, "slowlog-log-slower-than", fmt.Sprint(cfg.Slowlog.Microseconds())).Err(); err != nil {
+			return nil, err
+		}
+		if err := e.admin.ConfigSet(ctx, "slowlog-max-len", "1000").Err(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	rep := &Report{Config: cfg, Header: header(ctx, e.admin, cfg)}
 	e.progressf("redis-server on %s; rows %s; systems %s; %d run(s) each",
 		srv.Addr(), strings.Join(keys(chosen), ","), strings.Join(cfg.Systems, ","), cfg.Runs)
@@ -278,6 +298,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				runtime.GC()
 				e.progressf("%s (%d/%d) run %d/%d %s", w.key, wi+1, len(chosen), r+1, cfg.Runs, s.Name())
 				queue := fmt.Sprintf("bench-%s-%d", w.key, r)
+				e.run = fmt.Sprintf("%s-%s-%d", w.key, s.Name(), r+1)
 				rctx, cancel := context.WithTimeout(ctx, cfg.RunTimeout+cfg.LatencyFor+cfg.IdleFor+time.Minute)
 				res, err := w.run(rctx, e, s, queue)
 				cancel()
@@ -324,9 +345,53 @@ func describe(w workload, r RunRecord) string {
 		s += fmt.Sprintf(" | per msg: %.3f round trips, %.2f cmds sent, %.2f Redis calls, %.2f µs Redis CPU",
 			float64(m.trips)/float64(m.messages), float64(m.cmds)/float64(m.messages),
 			float64(sum(m.calls))/float64(m.messages), m.redisCPU*1e6/float64(m.messages))
-		s += " | top: " + topCommands(m, 4)
+		s += " | Redis time: " + topCommands(m, 4)
+	}
+	if len(m.kinds) > 0 {
+		s += " | client: " + clientKinds(m, 4)
+	}
+	if len(m.slow) > 0 {
+		s += " | slowlog: " + slowest(m.slow, 3)
 	}
 	return s
+}
+
+// clientKinds names the commands the client sent most, with their mean
+// round-trip time as the client saw it.
+func clientKinds(m meterReading, n int) string {
+	type kv struct {
+		k string
+		v KindStat
+	}
+	var all []kv
+	for k, v := range m.kinds {
+		all = append(all, kv{k, v})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return int(b.v.Calls - a.v.Calls) })
+	var parts []string
+	for _, x := range all[:min(n, len(all))] {
+		parts = append(parts, fmt.Sprintf("%s %d calls, mean %s", x.k, x.v.Calls, (x.v.Wait/time.Duration(x.v.Calls)).Round(time.Microsecond)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// slowest summarises the slow log of a run: how many entries, the slowest
+// few with their command, first key and argument count.
+func slowest(log []redis.SlowLog, n int) string {
+	s := slices.Clone(log)
+	slices.SortFunc(s, func(a, b redis.SlowLog) int { return int(b.Duration - a.Duration) })
+	parts := []string{fmt.Sprintf("%d entries", len(s))}
+	for _, e := range s[:min(n, len(s))] {
+		what := ""
+		if len(e.Args) > 0 {
+			what = e.Args[0]
+		}
+		if len(e.Args) > 3 && (strings.EqualFold(what, "evalsha") || strings.EqualFold(what, "eval")) {
+			what += " " + e.Args[3]
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%d args)", e.Duration, what, len(e.Args)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func sum(m map[string]int64) int64 {

@@ -164,10 +164,9 @@ func info(ctx context.Context, c redis.UniversalClient, section string) (map[str
 
 // redisSnapshot is what the benchmark reads from Redis around a run.
 type redisSnapshot struct {
-	cpu      float64 // used_cpu_user + used_cpu_sys, seconds
-	commands int64   // total_commands_processed
-	calls    map[string]int64
-	usec     map[string]int64
+	cpu   float64 // used_cpu_user + used_cpu_sys, seconds
+	calls map[string]int64
+	usec  map[string]int64
 }
 
 func snapshot(ctx context.Context, c redis.UniversalClient) (redisSnapshot, error) {
@@ -179,11 +178,6 @@ func snapshot(ctx context.Context, c redis.UniversalClient) (redisSnapshot, erro
 	u, _ := strconv.ParseFloat(cpu["used_cpu_user"], 64)
 	y, _ := strconv.ParseFloat(cpu["used_cpu_sys"], 64)
 	s.cpu = u + y
-	st, err := info(ctx, c, "stats")
-	if err != nil {
-		return s, err
-	}
-	s.commands, _ = strconv.ParseInt(st["total_commands_processed"], 10, 64)
 	cs, err := info(ctx, c, "commandstats")
 	if err != nil {
 		return s, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,9 +40,65 @@ type Worker interface {
 var errNoBatch = errors.New("no batch enqueue")
 
 // Counter is a go-redis hook that counts round trips (one per command sent
-// alone, one per pipeline) and the commands they carried.
+// alone, one per pipeline) and the commands they carried, and, per kind of
+// command, the calls and the time the client waited for them. A script
+// call's kind names the suffix of its last key (for ours, "seq" is the
+// dequeue, "deadidx" the ack, "wake" the enqueue and "locks" the lock
+// extension), so that the scripts can be told apart.
 type Counter struct {
 	trips, cmds atomic.Int64
+
+	mu    sync.Mutex
+	kinds map[string]KindStat
+}
+
+// KindStat counts one kind of command.
+type KindStat struct {
+	Calls int64
+	Wait  time.Duration // summed client-side latency
+}
+
+func kind(cmd redis.Cmder) string {
+	name := cmd.Name()
+	if name != "evalsha" && name != "eval" {
+		return name
+	}
+	args := cmd.Args()
+	if len(args) < 3 {
+		return name
+	}
+	n, _ := args[2].(int)
+	if n < 1 || len(args) < 3+n {
+		return name
+	}
+	key, _ := args[2+n].(string)
+	if i := strings.LastIndexByte(key, ':'); i >= 0 {
+		key = key[i+1:]
+	}
+	return name + ":" + key
+}
+
+func (c *Counter) record(k string, d time.Duration) {
+	c.mu.Lock()
+	if c.kinds == nil {
+		c.kinds = map[string]KindStat{}
+	}
+	s := c.kinds[k]
+	s.Calls++
+	s.Wait += d
+	c.kinds[k] = s
+	c.mu.Unlock()
+}
+
+// Kinds answers a copy of the per-kind counts so far.
+func (c *Counter) Kinds() map[string]KindStat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[string]KindStat, len(c.kinds))
+	for k, v := range c.kinds {
+		m[k] = v
+	}
+	return m
 }
 
 var _ redis.Hook = (*Counter)(nil)
@@ -53,7 +111,10 @@ func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.trips.Add(1)
 		c.cmds.Add(1)
-		return next(ctx, cmd)
+		t := time.Now()
+		err := next(ctx, cmd)
+		c.record(kind(cmd), time.Since(t))
+		return err
 	}
 }
 
@@ -62,7 +123,10 @@ func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.trips.Add(1)
 		c.cmds.Add(int64(len(cmds)))
-		return next(ctx, cmds)
+		t := time.Now()
+		err := next(ctx, cmds)
+		c.record("pipeline", time.Since(t))
+		return err
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +35,8 @@ func main() {
 	timeout := flag.Duration("run-timeout", def.RunTimeout, "bound on the handling of one run")
 	detail := flag.Bool("detail", false, "add round trips, Redis command calls and Redis CPU per message under each row")
 	server := flag.String("redis-server", "redis-server", "redis-server binary")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	profDir := flag.String("profile-dir", "", "write a CPU profile of the measured part of every run to DIR/<row>-<system>-<run>.pprof")
+	slowlog := flag.Duration("slowlog", 0, "set Redis's slowlog-log-slower-than to this and print each run's slowest commands on stderr")
 	flag.Parse()
 
 	cfg := peers.Config{}
@@ -66,20 +66,12 @@ func main() {
 	cfg.Rate = *rate
 	cfg.Detail = *detail
 	cfg.RedisServer = *server
+	cfg.ProfileDir = *profDir
+	cfg.Slowlog = *slowlog
 	if *rows != "" {
 		cfg.Rows = strings.Split(*rows, ",")
 	}
 	cfg.Systems = strings.Split(*systems, ",")
-
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "rgbench:", err)
-			os.Exit(2)
-		}
-		_ = pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -91,7 +83,6 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rgbench:", err)
-		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
