@@ -59,6 +59,27 @@ local function finish_done(mid, flags)
   cur[mid] = false
 end
 
+-- locked_hdr packs the header of a message taken now. Messages enqueued
+-- together share it, so it is packed once per distinct set of fields.
+local locked = {}
+local function sub(t, k)
+  local s = t[k]
+  if not s then
+    s = {}
+    t[k] = s
+  end
+  return s
+end
+local function locked_hdr(flags, att, tok, lock_exp, lock_ms, first)
+  local t = sub(sub(sub(locked, first), att), flags)
+  local h = t[lock_ms]
+  if not h then
+    h = pack_hdr(flags, att, tok, lock_exp, 0, lock_ms, first)
+    t[lock_ms] = h
+  end
+  return h
+end
+
 -- 1. Expired locks and backoffs: back to ready (the status check on the
 --    way out of ready decides what happens).
 local ids = take_due(K_LOCKS)
@@ -120,7 +141,7 @@ while #taken < max and budget > 0 do
         end
         local l = lock_ms
         if l == 0 then l = default_lock end
-        local nh = pack_hdr(flags, att + 1, token, now + l, 0, lock_ms, first)
+        local nh = locked_hdr(flags, att + 1, token, now + l, lock_ms, first)
         cur[mid] = nh
         taken[#taken + 1] = mid
         hdrs[#hdrs + 1] = nh

@@ -16,7 +16,7 @@ local function has_opt(opts, bit) return math.floor(opts / bit) % 2 == 1 end
 
 local function enq_begin(now, msgs_key, mids)
   local st = {now = now, cur = {}, hdr = omap(), body = omap(), rq = omap(),
-              delay = omap(), ready = {}, wake = false}
+              delay = omap(), ready = {}, wake = false, new = {}}
   local vals = hmget(msgs_key, mids)
   for i = 1, #mids do
     if st.cur[mids[i]] == nil then st.cur[mids[i]] = vals[i] end
@@ -27,6 +27,22 @@ end
 local function enq_hdr(st, mid, h)
   st.cur[mid] = h
   stage(st.hdr, mid, h)
+end
+
+-- new_hdr is the header of a new message; the messages of a batch mostly
+-- share one, so it is packed once per distinct (backoff, lock) pair.
+local function new_hdr(st, bo_exp, lock_ms)
+  local by_lock = st.new[bo_exp]
+  if not by_lock then
+    by_lock = {}
+    st.new[bo_exp] = by_lock
+  end
+  local h = by_lock[lock_ms]
+  if not h then
+    h = pack_hdr(0, 0, 0, 0, bo_exp, lock_ms, st.now)
+    by_lock[lock_ms] = h
+  end
+  return h
 end
 
 -- enq_copy stores or replaces the pending requeue copy (lock duration and
@@ -55,7 +71,7 @@ local function enq(st, mid, opts, delay, lock_ms, body)
     else
       st.ready[#st.ready + 1] = mid
     end
-    enq_hdr(st, mid, pack_hdr(0, 0, 0, 0, bo_exp, lock_ms, now))
+    enq_hdr(st, mid, new_hdr(st, bo_exp, lock_ms))
     stage(st.body, mid, body)
     st.wake = true
     return R_ADDED
