@@ -30,7 +30,7 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		valid = append(valid, i)
 	}
 	k := b.keys(queue)
-	keys := []string{k.msgs, k.body, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx}
+	keys := []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx}
 	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
 		packed := make([]byte, 0, 15*len(call))
 		args := make([]any, 2, 2+len(call))

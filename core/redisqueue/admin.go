@@ -82,13 +82,12 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	k := b.keys(queue)
-	reply, err := b.run(ctx, scriptContent, []string{k.msgs, k.body}, scan, skip, limit)
+	reply, err := b.run(ctx, scriptContent, []string{b.keys(queue).msgs}, scan, skip, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("redisqueue: content of %q: %w", queue, err)
 	}
 	a, err := replyArray(reply)
-	if err != nil || len(a) < 3 || len(a)%3 != 0 {
+	if err != nil || len(a) < 3 || len(a)%2 != 1 {
 		return nil, "", fmt.Errorf("redisqueue: content of %q: malformed reply (%v)", queue, err)
 	}
 	nextScan, err := replyString(a[0])
@@ -103,13 +102,13 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	msgs := make([]core.MessageInfo, 0, (len(a)-3)/3)
-	for i := 3; i < len(a); i += 3 {
-		id, hdr, body, err := replyTriple(a[i:])
+	msgs := make([]core.MessageInfo, 0, (len(a)-3)/2)
+	for i := 3; i < len(a); i += 2 {
+		id, v, err := replyPair(a[i:])
 		if err != nil {
 			return nil, "", err
 		}
-		h, m, err := decodeMessage(queue, id, hdr, body)
+		h, m, err := decodeMessage(queue, id, v)
 		if err != nil {
 			return nil, "", err
 		}

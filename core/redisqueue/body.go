@@ -10,16 +10,15 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-// A stored message is a fixed header (written by the scripts, see
-// lua/lib.lua) in the msgs hash and a body (written here) in the body hash:
+// A stored message value is a fixed header (written by the scripts, see
+// lua/lib.lua) followed by the body (written here):
 //
 //	header: flags u8, attempts u32, token u64, lock expiry u48,
 //	        backoff expiry u48, own lock ms u48, first enqueued u48
-//	        (big-endian; times in ms since the epoch, by the server's clock),
-//	        then 28 zero bytes (see lua/lib.lua: it keeps msgs a hashtable)
+//	        (big-endian; times in ms since the epoch, by the server's clock)
 //	body:   uvarint header count, then per header uvarint len, key,
 //	        uvarint len, value (keys sorted), then the payload to the end
-const headerLen = 65
+const headerLen = 37
 
 const (
 	flagDone    = 1
@@ -44,9 +43,9 @@ func uint48(s string) int64 {
 	return int64(s[0])<<40 | int64(s[1])<<32 | int64(s[2])<<24 | int64(s[3])<<16 | int64(s[4])<<8 | int64(s[5])
 }
 
-// parseHeader decodes a stored header.
+// parseHeader decodes the header at the start of a stored value.
 func parseHeader(v string) (header, error) {
-	if len(v) != headerLen {
+	if len(v) < headerLen {
 		return header{}, errCorrupt
 	}
 	h := header{
@@ -179,13 +178,13 @@ func millis(d time.Duration) int64 {
 
 func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
 
-// decodeMessage decodes a stored header and body into a message.
-func decodeMessage(queue, id, hdr, body string) (header, core.Message, error) {
-	h, err := parseHeader(hdr)
+// decodeMessage decodes a stored value into a message.
+func decodeMessage(queue, id, v string) (header, core.Message, error) {
+	h, err := parseHeader(v)
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}
-	headers, payload, err := unpackBody(body)
+	headers, payload, err := unpackBody(v[headerLen:])
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}

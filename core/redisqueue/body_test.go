@@ -70,13 +70,13 @@ func TestBodyCorrupt(t *testing.T) {
 
 func TestHeader(t *testing.T) {
 	t.Parallel()
-	// The layout lua/lib.lua writes: '>BI4I8I6I6I6I6' then 28 zero bytes.
+	// The layout lua/lib.lua writes: '>BI4I8I6I6I6I6', then the body.
 	v := []byte{3, 0, 0, 1, 2, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08}
 	v = appendUint48(v, 1000)
 	v = appendUint48(v, 2000)
 	v = appendUint48(v, 3000)
 	v = appendUint48(v, 4000)
-	v = append(v, make([]byte, 28)...)
+	v = append(v, "body"...)
 	h, err := parseHeader(string(v))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestHeader(t *testing.T) {
 	if h != want {
 		t.Fatalf("got %+v, want %+v", h, want)
 	}
-	if _, err := parseHeader(string(v[:40])); err == nil {
+	if _, err := parseHeader(string(v[:36])); err == nil {
 		t.Fatal("a short header parsed")
 	}
 }

@@ -26,13 +26,13 @@ func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.
 
 	k := b.keys(queue)
 	reply, err := b.run(ctx, scriptDequeue,
-		[]string{k.msgs, k.body, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq},
+		[]string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq},
 		max, millis(lock))
 	if err != nil {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
 	}
 	a, err := replyArray(reply)
-	if err != nil || len(a) < 2 || (len(a)-2)%3 != 0 {
+	if err != nil || len(a) < 2 || (len(a)-2)%2 != 0 {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: malformed reply (%v)", queue, err)
 	}
 	token, err := replyInt(a[0])
@@ -44,15 +44,15 @@ func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.
 		return core.DequeueResult{}, err
 	}
 	res := core.DequeueResult{NextDue: msDuration(nextDue)}
-	if n := (len(a) - 2) / 3; n > 0 {
+	if n := (len(a) - 2) / 2; n > 0 {
 		res.Messages = make([]core.Delivery, 0, n)
 	}
-	for i := 2; i < len(a); i += 3 {
-		id, hdr, body, err := replyTriple(a[i:])
+	for i := 2; i < len(a); i += 2 {
+		id, v, err := replyPair(a[i:])
 		if err != nil {
 			return core.DequeueResult{}, err
 		}
-		h, m, err := decodeMessage(queue, id, hdr, body)
+		h, m, err := decodeMessage(queue, id, v)
 		if err != nil {
 			// The message is locked now; it comes back when the lock
 			// expires, and fails the same way. Say so loudly.

@@ -8,10 +8,9 @@
 // so a queue lives on one slot and the backend runs on Redis Cluster;
 // different queues spread over the cluster. Per queue:
 //
-//	msgs     hash   mid -> packed header: flags, attempts, lock token, lock
+//	msgs     hash   mid -> packed header (flags, attempts, lock token, lock
 //	                expiry, backoff expiry, own lock duration, first
-//	                enqueued (the only part the scripts rewrite)
-//	body     hash   mid -> body: headers and payload
+//	                enqueued) followed by the body (headers and payload)
 //	ready    list   mids waiting for a handler, FIFO
 //	delay    zset   mid -> backoff expiry (initial delay, retry backoff)
 //	locks    zset   mid -> lock expiry (and a +inf sentinel, see lua/lib.lua)

@@ -96,7 +96,7 @@ func (b *Backend) enqueueChunk(ctx context.Context, c *enqueueChunk, results []c
 	k := b.keys(c.queue)
 	args := append(make([]any, 0, 1+len(c.args)), c.opts)
 	args = append(args, c.args...)
-	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.body, k.ready, k.delay, k.requeue, k.wake}, args...)
+	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake}, args...)
 	if err != nil {
 		return fmt.Errorf("redisqueue: enqueue to %q: %w", c.queue, err)
 	}

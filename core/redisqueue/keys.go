@@ -4,7 +4,7 @@ package redisqueue
 // "{<queue>}" so that they share one cluster slot. Queue names cannot hold
 // braces (core.ValidateQueueName), so the tag is exactly the name.
 type queueKeys struct {
-	msgs, body, ready, delay, locks, done, requeue, wake, seq, dead, deadidx string
+	msgs, ready, delay, locks, done, requeue, wake, seq, dead, deadidx string
 }
 
 // Key suffixes.
@@ -17,7 +17,6 @@ func (b *Backend) keys(queue string) queueKeys {
 	p := b.cfg.prefix + ":{" + queue + "}:"
 	return queueKeys{
 		msgs:    p + sfxMsgs,
-		body:    p + "body",
 		ready:   p + "ready",
 		delay:   p + "delay",
 		locks:   p + "locks",
@@ -32,7 +31,7 @@ func (b *Backend) keys(queue string) queueKeys {
 
 // all lists every key of the queue.
 func (k queueKeys) all() []string {
-	return []string{k.msgs, k.body, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx}
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx}
 }
 
 // queueFromKey answers the queue name of key if key is the given suffix's

@@ -88,14 +88,11 @@ func replyInts(v any, n int) ([]int64, error) {
 	return out, nil
 }
 
-// replyTriple decodes three strings (an id, a header and a body).
-func replyTriple(a []any) (id, hdr, body string, err error) {
+// replyPair decodes two strings (an id and a stored value).
+func replyPair(a []any) (id, v string, err error) {
 	if id, err = replyString(a[0]); err != nil {
 		return
 	}
-	if hdr, err = replyString(a[1]); err != nil {
-		return
-	}
-	body, err = replyString(a[2])
+	v, err = replyString(a[1])
 	return
 }

@@ -1,8 +1,7 @@
 -- ack.lua: apply a batch of handler outcomes on one queue, each fenced by
 -- its lock token.
 --
--- KEYS: 1 msgs, 2 body, 3 ready, 4 delay, 5 locks, 6 done, 7 wake, 8 dead,
---       9 deadidx
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 wake, 7 dead, 8 deadidx
 -- ARGV: 1 dead-letter limit (0: no dead letters); 2 the acks, packed per
 --   ack as struct '>I8BI6': token, outcome (0 success, 1 retry, 2 error),
 --   backoff ms; then the mids, one per ack (distinct within a call); then
@@ -20,8 +19,8 @@
 --   #error) .. error .. body; deadidx: mid -> failed-at ms, the oldest
 --   dropped beyond the limit.
 
-local K_MSGS, K_BODY, K_READY, K_DELAY = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local K_LOCKS, K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local dead_limit = tonumber(ARGV[1])
 local packed = ARGV[2]
 local n = #packed / 15
@@ -29,7 +28,7 @@ local now = now_ms()
 
 local mids = {}
 for i = 1, n do mids[i] = ARGV[2 + i] end
-local hs = hmget(K_MSGS, mids)
+local vals = hmget(K_MSGS, mids)
 
 local res = {}
 local sets, dels, unlock, ready, delay, done = {}, {}, {}, {}, {}, {}
@@ -44,10 +43,10 @@ for i = 1, n do
     next_err = next_err + 1
   end
   local mid = mids[i]
-  local h = hs[i]
+  local v = vals[i]
   res[i] = 0
-  if h then
-    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, h)
+  if v then
+    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
     if not is_done(flags) and tok ~= 0 and tok == token then
       res[i] = 1
       unlock[#unlock + 1] = mid
@@ -61,14 +60,13 @@ for i = 1, n do
           ready[#ready + 1] = mid
         end
         sets[#sets + 1] = mid
-        sets[#sets + 1] = pack_hdr(flags, att, 0, 0, exp, lock_ms, first)
+        sets[#sets + 1] = pack_hdr(flags, att, 0, 0, exp, lock_ms, first) .. body_of(v)
       else
         if outcome == 2 then
           backoff = 0
           if dead_limit > 0 then
-            local body = redis.call('HGET', K_BODY, mid) or ''
             dead[#dead + 1] = mid
-            dead[#dead + 1] = struct.pack('>I4I6I6I4', att, now, lock_ms, #err) .. err .. body
+            dead[#dead + 1] = struct.pack('>I4I6I6I4', att, now, lock_ms, #err) .. err .. body_of(v)
             deadidx[#deadidx + 1] = numstr(now)
             deadidx[#deadidx + 1] = mid
           end
@@ -81,7 +79,7 @@ for i = 1, n do
           done[#done + 1] = numstr(due)
           done[#done + 1] = mid
           sets[#sets + 1] = mid
-          sets[#sets + 1] = pack_hdr(flags + 1, att, 0, 0, exp, lock_ms, first)
+          sets[#sets + 1] = pack_hdr(flags + 1, att, 0, 0, exp, lock_ms, first) .. body_of(v)
         else
           dels[#dels + 1] = mid
         end
@@ -93,7 +91,6 @@ end
 if #unlock > 0 then callv('ZREM', K_LOCKS, unlock) end
 if #dels > 0 then
   callv('HDEL', K_MSGS, dels)
-  callv('HDEL', K_BODY, dels)
 end
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
 if #delay > 0 then callv('ZADD', K_DELAY, delay) end

@@ -3,13 +3,12 @@
 -- drop those that were added from the dead-letter list. A dead letter whose
 -- id is live in the queue (the enqueue refuses it) stays.
 --
--- KEYS: 1 msgs, 2 body, 3 ready, 4 delay, 5 requeue, 6 wake, 7 dead,
---       8 deadidx
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake, 6 dead, 7 deadidx
 -- ARGV: the mids to requeue (ids without a dead letter are ignored)
 -- Reply: how many were requeued.
 
 local now = now_ms()
-local entries = hmget(KEYS[7], ARGV)
+local entries = hmget(KEYS[6], ARGV)
 local st = enq_begin(now, KEYS[1], ARGV)
 local gone = {}
 for i = 1, #ARGV do
@@ -20,10 +19,10 @@ for i = 1, #ARGV do
     if enq(st, ARGV[i], 0, 0, lock_ms, body) > 0 then gone[#gone + 1] = ARGV[i] end
   end
 end
-enq_flush(st, {msgs = KEYS[1], body = KEYS[2], ready = KEYS[3], delay = KEYS[4],
-               requeue = KEYS[5], wake = KEYS[6]})
+enq_flush(st, {msgs = KEYS[1], ready = KEYS[2], delay = KEYS[3],
+               requeue = KEYS[4], wake = KEYS[5]})
 if #gone > 0 then
-  callv('HDEL', KEYS[7], gone)
-  callv('ZREM', KEYS[8], gone)
+  callv('HDEL', KEYS[6], gone)
+  callv('ZREM', KEYS[7], gone)
 end
 return #gone

@@ -1,32 +1,32 @@
 -- dequeue.lua: one worker step on one queue: maintenance, then take and
 -- lock up to max ready messages.
 --
--- KEYS: 1 msgs, 2 body, 3 ready, 4 delay, 5 locks, 6 done, 7 requeue,
---       8 wake, 9 seq
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 requeue, 7 wake, 8 seq
 -- ARGV: 1 max, 2 default lock ms
--- Reply: {token, next_due_ms, mid1, header1, body1, mid2, ...}
+-- Reply: {token, next_due_ms, mid1, value1, mid2, value2, ...}
 --   token: the lock token of every message taken (0 if none was taken);
 --   next_due_ms: ms until the earliest delayed, locked or done entry is due
---   (0: none); header: the header after locking (attempts, own lock
---   duration, first enqueued).
+--   (0: none); value: the stored value (header .. body) after locking,
+--   from which the caller reads attempts, own lock duration, first
+--   enqueued and the body.
 --
 -- Maintenance, each bounded by max: ids whose lock or backoff expired go
 -- from locks and delay to the tail of ready; due done ids are requeued
 -- (pending copy) or garbage-collected. Then ids are popped from ready and
 -- handled by status; only queued ones are locked.
 
-local K_MSGS, K_BODY, K_READY, K_DELAY = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local K_LOCKS, K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local max = tonumber(ARGV[1])
 local default_lock = tonumber(ARGV[2])
 local now = now_ms()
 
--- cur caches headers this call wrote (false: deleted), over what HMGET read.
+-- cur caches values this call wrote (false: deleted), over what HMGET read.
 local cur = {}
-local function header(mid, read)
-  local h = cur[mid]
-  if h == nil then return read end
-  return h
+local function value(mid, read)
+  local v = cur[mid]
+  if v == nil then return read end
+  return v
 end
 
 -- Due entries of a sorted set: the first (lowest) ones, score <= now, at
@@ -45,16 +45,14 @@ local function finish_done(mid, flags)
     local copy = redis.call('HGET', K_RQ, mid)
     if copy then
       redis.call('HDEL', K_RQ, mid)
-      local h = pack_hdr(0, 0, 0, 0, 0, struct.unpack('>I6', copy), now)
-      redis.call('HSET', K_MSGS, mid, h)
-      redis.call('HSET', K_BODY, mid, string.sub(copy, 7))
-      cur[mid] = h
+      local v = pack_hdr(0, 0, 0, 0, 0, struct.unpack('>I6', copy), now) .. string.sub(copy, 7)
+      redis.call('HSET', K_MSGS, mid, v)
+      cur[mid] = v
       redis.call('RPUSH', K_READY, mid)
       return
     end
   end
   redis.call('HDEL', K_MSGS, mid)
-  redis.call('HDEL', K_BODY, mid)
   redis.call('HDEL', K_RQ, mid)
   cur[mid] = false
 end
@@ -90,33 +88,33 @@ if #ids > 0 then callv('RPUSH', K_READY, ids) end
 -- 2. Due done messages: requeue or gc.
 ids = take_due(K_DONE)
 if #ids > 0 then
-  local hs = hmget(K_MSGS, ids)
+  local vals = hmget(K_MSGS, ids)
   for i = 1, #ids do
-    local h = header(ids[i], hs[i])
-    if h then
-      local flags = struct.unpack(HDR, h)
+    local v = value(ids[i], vals[i])
+    if v then
+      local flags = struct.unpack(HDR, v)
       if is_done(flags) then finish_done(ids[i], flags) end
     end
   end
 end
 
 -- 3. Take from ready.
-local taken = {}   -- mids
-local hdrs = {}    -- their new headers
+local out = {0, 0}
+local taken = 0
 local sets, lockz = {}, {}
 local token = 0
 local budget = max * 4 -- bounds the skips per call
-while #taken < max and budget > 0 do
-  local want = math.min(max - #taken, budget)
+while taken < max and budget > 0 do
+  local want = math.min(max - taken, budget)
   ids = redis.call('LPOP', K_READY, want)
   if not ids then break end
   budget = budget - #ids
-  local hs = hmget(K_MSGS, ids)
+  local vals = hmget(K_MSGS, ids)
   for i = 1, #ids do
     local mid = ids[i]
-    local h = header(mid, hs[i])
-    if h then
-      local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, h)
+    local v = value(mid, vals[i])
+    if v then
+      local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
       if is_done(flags) then
         if bo_exp > now then
           redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
@@ -141,12 +139,13 @@ while #taken < max and budget > 0 do
         end
         local l = lock_ms
         if l == 0 then l = default_lock end
-        local nh = locked_hdr(flags, att + 1, token, now + l, lock_ms, first)
-        cur[mid] = nh
-        taken[#taken + 1] = mid
-        hdrs[#hdrs + 1] = nh
+        local nv = locked_hdr(flags, att + 1, token, now + l, lock_ms, first) .. body_of(v)
+        cur[mid] = nv
+        taken = taken + 1
+        out[#out + 1] = mid
+        out[#out + 1] = nv
         sets[#sets + 1] = mid
-        sets[#sets + 1] = nh
+        sets[#sets + 1] = nv
         lockz[#lockz + 1] = numstr(now + l)
         lockz[#lockz + 1] = mid
       end
@@ -154,16 +153,9 @@ while #taken < max and budget > 0 do
   end
 end
 
-local out = {0, 0}
-if #taken > 0 then
+if taken > 0 then
   callv('HSET', K_MSGS, sets)
   lock_index(K_LOCKS, lockz)
-  local bodies = hmget(K_BODY, taken)
-  for i = 1, #taken do
-    out[#out + 1] = taken[i]
-    out[#out + 1] = hdrs[i]
-    out[#out + 1] = bodies[i] or ''
-  end
 end
 
 -- Chain-wake: another waiting worker may take what is left.

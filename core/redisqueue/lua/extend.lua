@@ -13,21 +13,21 @@ local packed = ARGV[1]
 local n = #packed / 14
 local mids = {}
 for i = 1, n do mids[i] = ARGV[1 + i] end
-local hs = hmget(KEYS[1], mids)
+local vals = hmget(KEYS[1], mids)
 
 local res, sets, lockz = {}, {}, {}
 local pos = 1
 for i = 1, n do
   local token, dur
   token, dur, pos = struct.unpack('>I8I6', packed, pos)
-  local h = hs[i]
+  local v = vals[i]
   res[i] = 0
-  if h then
-    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, h)
+  if v then
+    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
     if not is_done(flags) and tok ~= 0 and tok == token then
       local exp = now + dur
       sets[#sets + 1] = mids[i]
-      sets[#sets + 1] = pack_hdr(flags, att, tok, exp, bo_exp, lock_ms, first)
+      sets[#sets + 1] = pack_hdr(flags, att, tok, exp, bo_exp, lock_ms, first) .. body_of(v)
       lockz[#lockz + 1] = numstr(exp)
       lockz[#lockz + 1] = mids[i]
       res[i] = 1

@@ -1,10 +1,8 @@
 -- lib.lua: helpers prepended to every script of this package; not a script
 -- on its own.
 --
--- A message is two fields: msgs[mid] = header, body[mid] = body. Scripts
--- rewrite only the small header; the body (headers and payload, packed by
--- the Go side) is opaque here and written once per content. The header is
--- packed with HDR (big-endian):
+-- A message is one field of the msgs hash: mid -> header .. body. The
+-- header is packed with HDR (big-endian):
 --   flags     B   1: done, 2: a requeue copy is pending (both: 3)
 --   attempts  I4  handlings of this copy
 --   token     I8  lock token of the current handling (0: none)
@@ -12,22 +10,23 @@
 --   bo_exp    I6  backoff expiry, ms (initial delay, retry or done backoff)
 --   lock_ms   I6  the message's own lock duration, ms (0: none)
 --   first     I6  first enqueued, ms
+-- The body (headers and payload, packed by the Go side) is opaque here.
 -- Time is the server's: now_ms() reads TIME.
 --
 -- Cost notes: Redis's Lua hashes every byte of every string it creates, and
--- formats number arguments of redis.call with "%.17g"; so scripts avoid
--- creating long strings and pass scores as strings formatted once (numstr).
+-- formats number arguments of redis.call with "%.17g"; so scripts create
+-- few long strings, pack a header once per batch where they can, and pass
+-- scores as strings formatted once (numstr).
 
--- The header is padded to 65 bytes: Redis keeps a hash whose values are
--- all at most 64 bytes (hash-max-listpack-value) as a listpack while it is
--- small, and a listpack costs O(n) per field, which made a healthy (short)
--- queue about a third slower. Longer values keep msgs a hashtable.
-local HDR = '>BI4I8I6I6I6I6' .. string.rep('x', 28)
+local HDR = '>BI4I8I6I6I6I6'
+local HDRLEN = 37
 
 -- LOCKS_SENTINEL is a member of every locks set, scored +inf, longer than
--- 64 bytes (zset-max-listpack-value) for the same reason: it keeps the set
--- a skiplist. No id can equal it (ids hold no control characters), and no
--- "score <= now" range reaches it.
+-- 64 bytes (zset-max-listpack-value): it keeps the set a skiplist. While a
+-- sorted set is small, Redis keeps it as a listpack, which costs O(n) per
+-- member; with one member per in-flight message that made a healthy queue
+-- markedly slower. No id can equal it (ids hold no control characters),
+-- and no "score <= now" range reaches it.
 local LOCKS_SENTINEL = '\1' .. string.rep('~', 64)
 
 -- Status codes, as core.Status.
@@ -60,6 +59,8 @@ end
 local function pack_hdr(flags, att, tok, lock_exp, bo_exp, lock_ms, first)
   return struct.pack(HDR, flags, att, tok, lock_exp, bo_exp, lock_ms, first)
 end
+
+local function body_of(v) return string.sub(v, HDRLEN + 1) end
 
 -- numstr formats an integer for redis.call once per distinct value.
 local numstrs = {}

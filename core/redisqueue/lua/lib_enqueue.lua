@@ -1,7 +1,7 @@
 -- lib_enqueue.lua: the enqueue of one message (SEMANTICS.md §3), shared by
 -- enqueue.lua and dead_requeue.lua. Prepended after lib.lua.
 --
--- A batch reads every current header with one HMGET and keeps its own
+-- A batch reads every current value with one HMGET and keeps its own
 -- writes in a cache, so that a later request for the same id sees them; the
 -- writes go to Redis once, in enq_flush.
 
@@ -15,8 +15,8 @@ local O_UPDATE, O_REQUEUE, O_RESET = 1, 2, 4
 local function has_opt(opts, bit) return math.floor(opts / bit) % 2 == 1 end
 
 local function enq_begin(now, msgs_key, mids)
-  local st = {now = now, cur = {}, hdr = omap(), body = omap(), rq = omap(),
-              delay = omap(), ready = {}, wake = false, new = {}}
+  local st = {now = now, cur = {}, set = omap(), rq = omap(), delay = omap(),
+              ready = {}, wake = false, new = {}}
   local vals = hmget(msgs_key, mids)
   for i = 1, #mids do
     if st.cur[mids[i]] == nil then st.cur[mids[i]] = vals[i] end
@@ -24,9 +24,9 @@ local function enq_begin(now, msgs_key, mids)
   return st
 end
 
-local function enq_hdr(st, mid, h)
-  st.cur[mid] = h
-  stage(st.hdr, mid, h)
+local function enq_set(st, mid, v)
+  st.cur[mid] = v
+  stage(st.set, mid, v)
 end
 
 -- new_hdr is the header of a new message; the messages of a batch mostly
@@ -47,23 +47,23 @@ end
 
 -- enq_copy stores or replaces the pending requeue copy (lock duration and
 -- body) of a locked or done message.
-local function enq_copy(st, mid, h, opts, lock_ms, body)
-  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, h)
+local function enq_copy(st, mid, v, opts, lock_ms, body)
+  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, v)
   if has_rq(flags) then
     if not has_opt(opts, O_UPDATE) then return R_ALREADY_QUEUED end
     stage(st.rq, mid, struct.pack('>I6', lock_ms) .. body)
     return R_UPDATED
   end
   stage(st.rq, mid, struct.pack('>I6', lock_ms) .. body)
-  enq_hdr(st, mid, pack_hdr(flags + 2, att, tok, lock_exp, bo_exp, own_ms, first))
+  enq_set(st, mid, pack_hdr(flags + 2, att, tok, lock_exp, bo_exp, own_ms, first) .. body_of(v))
   return R_ADDED
 end
 
 -- enq enqueues one message and answers one of the R_ codes.
 local function enq(st, mid, opts, delay, lock_ms, body)
   local now = st.now
-  local h = st.cur[mid]
-  if not h then
+  local v = st.cur[mid]
+  if not v then
     local bo_exp = 0
     if delay > 0 then
       bo_exp = now + delay
@@ -71,21 +71,20 @@ local function enq(st, mid, opts, delay, lock_ms, body)
     else
       st.ready[#st.ready + 1] = mid
     end
-    enq_hdr(st, mid, new_hdr(st, bo_exp, lock_ms))
-    stage(st.body, mid, body)
+    enq_set(st, mid, new_hdr(st, bo_exp, lock_ms) .. body)
     st.wake = true
     return R_ADDED
   end
 
-  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, h)
+  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, v)
   if is_done(flags) then
     if bo_exp > now then
       if not has_opt(opts, O_REQUEUE) then return R_BACKOFF end
-      return enq_copy(st, mid, h, opts, lock_ms, body)
+      return enq_copy(st, mid, v, opts, lock_ms, body)
     end
     -- Done, no backoff: the next visit requeues the copy (the reference
     -- appropriates the requeue mechanism here).
-    local r = enq_copy(st, mid, h, opts, lock_ms, body)
+    local r = enq_copy(st, mid, v, opts, lock_ms, body)
     if r > 0 then
       st.ready[#st.ready + 1] = mid
       st.wake = true
@@ -94,7 +93,7 @@ local function enq(st, mid, opts, delay, lock_ms, body)
   end
   if lock_exp > now then
     if not has_opt(opts, O_REQUEUE) then return R_LOCKED end
-    return enq_copy(st, mid, h, opts, lock_ms, body)
+    return enq_copy(st, mid, v, opts, lock_ms, body)
   end
 
   -- Queued, with or without backoff.
@@ -104,21 +103,19 @@ local function enq(st, mid, opts, delay, lock_ms, body)
     stage(st.delay, mid, bo_exp)
   end
   if has_opt(opts, O_UPDATE) then
-    enq_hdr(st, mid, pack_hdr(flags, att, tok, lock_exp, bo_exp, lock_ms, first))
-    stage(st.body, mid, body)
+    enq_set(st, mid, pack_hdr(flags, att, tok, lock_exp, bo_exp, lock_ms, first) .. body)
     return R_UPDATED
   end
   if reset then
-    enq_hdr(st, mid, pack_hdr(flags, att, tok, lock_exp, bo_exp, own_ms, first))
+    enq_set(st, mid, pack_hdr(flags, att, tok, lock_exp, bo_exp, own_ms, first) .. body_of(v))
     return R_UPDATED
   end
   return R_ALREADY_QUEUED
 end
 
--- enq_flush writes the batch: k is {msgs, body, ready, delay, requeue, wake}.
+-- enq_flush writes the batch: k is {msgs, ready, delay, requeue, wake}.
 local function enq_flush(st, k)
-  callpairs('HSET', k.msgs, st.hdr)
-  callpairs('HSET', k.body, st.body)
+  callpairs('HSET', k.msgs, st.set)
   callpairs('HSET', k.requeue, st.rq)
   callpairs('ZADD', k.delay, st.delay, true)
   if #st.ready > 0 then callv('RPUSH', k.ready, st.ready) end
