@@ -4,9 +4,9 @@
 
 GO ?= go
 
-.PHONY: test check unit
+.PHONY: test check unit e2e
 
-test: check unit
+test: check unit e2e
 
 # Formatting and vet across the library module.
 check:
@@ -17,3 +17,8 @@ check:
 # observability, examples, all against real redis-server processes.
 unit:
 	$(GO) test -race -count=1 ./...
+
+# Observability end to end, in its own module: a real Jaeger (built as a Go
+# tool), a real Prometheus scraping the demo, compose and dashboard checks.
+e2e:
+	bash e2e/run.sh
