@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Worker handles the messages of one queue with a bounded number of
@@ -166,6 +167,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	return w.Stop(context.Background())
 }
 
+// Queue is the queue the worker handles.
+func (w *Worker) Queue() *Queue { return w.q }
+
 // Stats is a snapshot of the worker's statistics.
 func (w *Worker) Stats() WorkerStats {
 	return WorkerStats{
@@ -269,7 +273,7 @@ func (w *Worker) handle(ctx context.Context, d Delivery) {
 		a.Outcome = OutcomeError
 		a.Error = "error outcome without an error"
 		if res.Err != nil {
-			a.Error = res.Err.Error()
+			a.Error = truncateUTF8(res.Err.Error(), MaxErrorBytes)
 		} else if res.Outcome != OutcomeError {
 			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)
 		}
@@ -430,4 +434,15 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

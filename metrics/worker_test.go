@@ -3,86 +3,86 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
+	"github.com/redghost/redghost/metrics"
 )
 
-// Through a real publisher, backend and worker: enqueues, outcomes and the
-// queue's depth (dead letters included) as the collector reads them.
-func TestThroughWorker(t *testing.T) {
-	m, reg := newMetrics(t)
-	b := memqueue.New()
-	q := core.NewQueue(b, "jobs")
-	reg.MustRegister(m.QueueCollector(q))
-	pub := core.NewPublisher(b, core.WithPublishMiddleware(m.PublishMiddleware()))
+// faulty fails the first Dequeue calls and reports the first ack as
+// refused by the fence, as a Redis outage and a lost lock would.
+type faulty struct {
+	core.Backend
+	dequeueFails atomic.Int64
+	refuse       atomic.Bool
+}
 
-	handled := make(chan string, 10)
-	h := m.Middleware()(core.HandlerFunc(func(ctx context.Context, msg *core.Message) core.Result {
-		defer func() { handled <- msg.ID }()
-		switch {
-		case msg.ID == "bad":
-			return core.Fail(errors.New("poison"))
-		case msg.ID == "flaky" && msg.Attempt == 1:
-			return core.Retry(0)
-		}
+func (f *faulty) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+	if f.dequeueFails.Add(-1) >= 0 {
+		return core.DequeueResult{}, errors.New("connection refused")
+	}
+	return f.Backend.Dequeue(ctx, queue, max, lock)
+}
+
+func (f *faulty) Ack(ctx context.Context, queue string, acks []core.Ack) ([]error, error) {
+	errs, err := f.Backend.Ack(ctx, queue, acks)
+	if err == nil && f.refuse.CompareAndSwap(true, false) {
+		errs[0] = core.ErrLockLost
+	}
+	return errs, err
+}
+
+func TestWorkerCollector(t *testing.T) {
+	f := &faulty{Backend: memqueue.New()}
+	f.dequeueFails.Store(3)
+	f.refuse.Store(true)
+	ctx := context.Background()
+	if _, err := core.NewPublisher(f).Enqueue(ctx, "jobs", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := core.NewWorker(core.NewQueue(f, "jobs"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.Success()
-	}))
-	w := core.NewWorker(q, h, core.WithMaxWait(10*time.Millisecond))
-	if err := w.Start(context.Background()); err != nil {
+	}), core.WithErrorBackoff(time.Millisecond, 2*time.Millisecond), core.WithLogger(slog.New(slog.DiscardHandler)))
+	reg.MustRegister(m.WorkerCollector(w))
+	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"good", "bad", "flaky"} {
-		if _, err := pub.Enqueue(context.Background(), "jobs", []byte("{}"), core.WithID(id)); err != nil {
-			t.Fatal(err)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Stats().Sleeps == 0 || w.Stats().LockLost == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker stats %+v", w.Stats())
 		}
+		time.Sleep(2 * time.Millisecond)
 	}
-	for range 4 { // good, bad, flaky twice
-		select {
-		case <-handled:
-		case <-time.After(10 * time.Second):
-			t.Fatal("handlings missing")
-		}
-	}
-	if err := w.Stop(context.Background()); err != nil {
+	if err := w.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP redghost_messages_handled_total Messages handled, by queue and outcome (success, retry, error).
-# TYPE redghost_messages_handled_total counter
-redghost_messages_handled_total{outcome="error",queue="jobs"} 1
-redghost_messages_handled_total{outcome="retry",queue="jobs"} 1
-redghost_messages_handled_total{outcome="success",queue="jobs"} 2
-`), "redghost_messages_handled_total"); err != nil {
-		t.Error(err)
+	want := `
+# HELP redghost_worker_backend_errors_total Backend calls (dequeue, wait, acknowledge, heartbeat) that failed and were retried with backoff.
+# TYPE redghost_worker_backend_errors_total counter
+redghost_worker_backend_errors_total{queue="jobs"} 3
+# HELP redghost_worker_locks_lost_total Acknowledgements and lock extensions refused because the lock token no longer owned the message.
+# TYPE redghost_worker_locks_lost_total counter
+redghost_worker_locks_lost_total{queue="jobs"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"redghost_worker_backend_errors_total", "redghost_worker_locks_lost_total"); err != nil {
+		t.Fatal(err)
 	}
-	if got := testutil.CollectAndCount(reg, "redghost_queueing_duration_seconds"); got != 1 {
-		t.Errorf("%d queueing series, want 1", got)
-	}
-	mf := family(t, reg, "redghost_queueing_duration_seconds")
-	if n := mf.GetMetric()[0].GetHistogram().GetSampleCount(); n != 3 {
-		t.Errorf("%d queueing samples, want 3 first attempts", n)
-	}
-	var dead float64
-	for _, mm := range family(t, reg, "redghost_queue_messages").GetMetric() {
-		if labels(mm)["status"] == "dead" {
-			dead = mm.GetGauge().GetValue()
-		}
-	}
-	if dead != 1 {
-		t.Errorf("collector reads %v dead letters, want 1", dead)
-	}
-	enq := 0.0
-	for _, mm := range family(t, reg, "redghost_enqueued_total").GetMetric() {
-		enq += mm.GetCounter().GetValue()
-	}
-	if enq != 3 {
-		t.Errorf("%v enqueues counted, want 3", enq)
+	if n := testutil.CollectAndCount(m.WorkerCollector(w), "redghost_worker_idle_waits_total"); n != 1 {
+		t.Fatalf("idle waits series = %d, want 1", n)
 	}
 }
