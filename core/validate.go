@@ -21,6 +21,9 @@ const (
 	DefaultMaxPayloadBytes = 4 << 20
 	DefaultMaxHeaderBytes  = 16 << 10
 	DefaultMaxHeaders      = 64
+	// MaxErrorBytes bounds the error text a worker keeps with a dead
+	// letter; longer texts are cut.
+	MaxErrorBytes = 4 << 10
 	// MaxDuration bounds delays, backoffs and lock durations (about 10 years).
 	MaxDuration = 10 * 365 * 24 * time.Hour
 )

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
@@ -426,5 +427,28 @@ func TestWorkerMonitorReportsQueueSize(t *testing.T) {
 	stop(t, w)
 	if i.Queue != "monitor" || i.QueueSize != 5 || i.Err != nil {
 		t.Fatalf("monitor info %+v", i)
+	}
+}
+
+func TestWorkerBoundsDeadLetterErrorText(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "long-errors")
+	publishN(t, b, q.Name(), 1)
+	long := strings.Repeat("é", core.MaxErrorBytes) // two bytes each
+	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		return core.Fail(errors.New(long))
+	}), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "failed", 5*time.Second, func() bool { return w.Stats().Error == 1 })
+	stop(t, w)
+	dead, err := q.DeadLetters(context.Background(), 0, 1)
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %v %v", dead, err)
+	}
+	if e := dead[0].Error; len(e) > core.MaxErrorBytes || len(e) < core.MaxErrorBytes-1 || !utf8.ValidString(e) {
+		t.Fatalf("kept %d bytes (valid UTF-8: %v), want the first %d bytes cut at a character", len(e), utf8.ValidString(e), core.MaxErrorBytes)
 	}
 }

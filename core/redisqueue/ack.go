@@ -8,8 +8,9 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-// maxErrorBytes bounds the error text kept with a dead letter.
-const maxErrorBytes = 4 << 10
+// maxErrorBytes bounds the error text kept with a dead letter, also for
+// callers of Ack other than core's worker.
+const maxErrorBytes = core.MaxErrorBytes
 
 // Ack applies the outcomes in one script call (more when the batch is very
 // large or names an id twice: each call's ids are distinct, applied in
