@@ -75,7 +75,7 @@ func (r *rig) fill(tb testing.TB, queue string, n int) {
 // drain starts a worker with concurrency handlers on a queue holding n
 // messages and answers how long it took until the n-th handler returned.
 // It fails tb if that takes longer than timeout.
-func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout time.Duration) time.Duration {
+func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout time.Duration, opts ...core.WorkerOption) time.Duration {
 	tb.Helper()
 	var handled atomic.Int64
 	done := make(chan struct{})
@@ -85,7 +85,7 @@ func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout tim
 		}
 		return core.Success()
 	})
-	w := core.NewWorker(core.NewQueue(r.b, queue), h, core.WithConcurrency(concurrency))
+	w := core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
 	start := time.Now()
 	if err := w.Start(context.Background()); err != nil {
 		tb.Fatal(err)
@@ -127,6 +127,25 @@ func BenchmarkEndToEnd(b *testing.B) {
 			r.fill(b, q, b.N)
 			b.StartTimer()
 			d := r.drain(b, q, b.N, c, time.Duration(b.N)*time.Millisecond+time.Minute)
+			b.StopTimer()
+			report(b, b.N, d)
+		})
+	}
+}
+
+// BenchmarkEndToEndNoPrefetch is BenchmarkEndToEnd with a worker that takes
+// no more messages than it has free handlers: what prefetching buys.
+func BenchmarkEndToEndNoPrefetch(b *testing.B) {
+	r := newRig(b)
+	for _, c := range []int{10, 100} {
+		b.Run("concurrency="+strconv.Itoa(c), func(b *testing.B) {
+			b.ReportAllocs()
+			b.StopTimer()
+			q := r.fresh(b)
+			r.fill(b, q, b.N)
+			b.StartTimer()
+			d := r.drain(b, q, b.N, c, time.Duration(b.N)*time.Millisecond+time.Minute,
+				core.WithPrefetch(0), core.WithMaxBatch(c))
 			b.StopTimer()
 			report(b, b.N, d)
 		})

@@ -15,14 +15,18 @@ import (
 // Worker handles the messages of one queue with a bounded number of
 // concurrent handlers.
 //
-// One polling loop takes batches of up to the number of free handler slots
-// (at most the max batch) in one backend call each; handlers run in a fixed
-// pool of goroutines; one acknowledger sends outcomes in batches (what
-// piles up while one acknowledgement is in flight goes in the next); a
-// heartbeat extends the locks of every in-flight message in one call. When
-// the queue is empty the loop blocks in [Backend.Wait], which an enqueue
-// interrupts, so an idle worker costs next to nothing and still picks up new
-// work within milliseconds.
+// One polling loop takes batches (at most the max batch) in one backend call
+// each; handlers run in a fixed pool of goroutines; one acknowledger sends
+// outcomes in batches (what piles up while one acknowledgement is in flight
+// goes in the next); a heartbeat extends the locks of every message the
+// worker holds in one call. When the queue has nothing ready the loop blocks
+// in [Backend.Wait], which an enqueue interrupts, so an idle worker costs
+// next to nothing and still picks up new work within milliseconds.
+//
+// While handlers are fast, the worker holds a few more messages than it has
+// handlers (see [WithPrefetch]), so that batches stay full and round trips
+// per message few; held messages are locked, heartbeated and handled before
+// Stop returns, like the ones in the handlers.
 type Worker struct {
 	q   *Queue
 	h   Handler
@@ -36,11 +40,13 @@ type Worker struct {
 	stopFetch  context.CancelFunc
 	hardCancel context.CancelFunc
 
-	slots    chan struct{}
-	work     chan Delivery
-	acks     chan Ack
-	inflight sync.Map // lockKey -> LockRef
-	nflight  atomic.Int64
+	outstanding atomic.Int64  // taken and not yet handled
+	freed       chan struct{} // a handler finished (capacity 1)
+	avgHandle   atomic.Int64  // moving average of handling time, ns
+	work        chan Delivery
+	acks        chan Ack
+	inflight    sync.Map // lockKey -> LockRef
+	nflight     atomic.Int64
 
 	queueing, handling *reservoir
 	queueSize          atomic.Int64
@@ -96,9 +102,9 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.stopFetch, w.hardCancel = stopFetch, hardCancel
 
 	c := w.cfg.concurrency
-	w.slots = make(chan struct{}, c)
-	w.work = make(chan Delivery, c)
-	w.acks = make(chan Ack, c)
+	w.freed = make(chan struct{}, 1)
+	w.work = make(chan Delivery, c+w.cfg.prefetch)
+	w.acks = make(chan Ack, c+w.cfg.prefetch)
 
 	var handlers sync.WaitGroup
 	for range c {
@@ -107,7 +113,11 @@ func (w *Worker) Start(ctx context.Context) error {
 			defer handlers.Done()
 			for d := range w.work {
 				w.handle(hctx, d)
-				<-w.slots
+				w.outstanding.Add(-1)
+				select {
+				case w.freed <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
@@ -187,39 +197,37 @@ func (w *Worker) Stats() WorkerStats {
 	}
 }
 
-// poll takes batches while there are free handler slots, and waits for a
-// wake-up when the queue is empty.
+// poll takes batches while the worker has room for them, and waits for a
+// wake-up when the queue has nothing more ready.
 func (w *Worker) poll(ctx context.Context) {
 	name := w.q.Name()
 	// Dequeue runs on a context that shutdown does not cancel: a call cut
 	// short after the backend locked messages would strand them until their
 	// locks expire.
 	callCtx := context.WithoutCancel(ctx)
+	conc := int64(w.cfg.concurrency)
 	failures := 0
 	for {
-		select {
-		case w.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		n := 1
-	grab:
-		for n < w.cfg.maxBatch {
+		limit := conc + int64(w.prefetchWindow())
+		out := w.outstanding.Load()
+		room := limit - out
+		// Wait for room; while every handler is busy, wait for room for
+		// half a batch, so that batches stay large.
+		if room < 1 || (out >= conc && room < max(1, min(int64(w.cfg.maxBatch), limit)/2)) {
 			select {
-			case w.slots <- struct{}{}:
-				n++
-			default:
-				break grab
+			case <-w.freed:
+				continue
+			case <-ctx.Done():
+				return
 			}
 		}
+		select {
+		case <-ctx.Done():
+			return
+		default:
+		}
+		n := int(min(int64(w.cfg.maxBatch), room))
 		res, err := w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
-		got := 0
-		if err == nil {
-			got = len(res.Messages)
-		}
-		for range n - got {
-			<-w.slots
-		}
 		if err != nil {
 			w.backendErrors.Add(1)
 			failures++
@@ -231,12 +239,16 @@ func (w *Worker) poll(ctx context.Context) {
 			continue
 		}
 		failures = 0
+		got := len(res.Messages)
+		w.outstanding.Add(int64(got))
 		for _, d := range res.Messages {
 			w.nflight.Add(1)
 			w.inflight.Store(lockKey{d.ID, d.Token}, LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration})
 			w.work <- d
 		}
-		if got == 0 {
+		if got < n {
+			// A short batch: nothing more is ready now. Wait for an enqueue
+			// (or the next due message) instead of asking again at once.
 			w.sleeps.Add(1)
 			wait := w.cfg.maxWait
 			if res.NextDue > 0 && res.NextDue < wait {
@@ -253,6 +265,24 @@ func (w *Worker) poll(ctx context.Context) {
 	}
 }
 
+// prefetchBudget is how much handling time, per handler, the worker may
+// hold in messages taken ahead of its handlers.
+const prefetchBudget = 20 * time.Millisecond
+
+// prefetchWindow is how many messages the worker may hold beyond its busy
+// handlers: none until a handling time is known, then as many as fit
+// prefetchBudget per handler at the average handling time, at most the
+// configured prefetch. Slow handlers get none, so they never hold messages
+// that another worker could be handling.
+func (w *Worker) prefetchWindow() int {
+	avg := w.avgHandle.Load()
+	if w.cfg.prefetch == 0 || avg <= 0 {
+		return 0
+	}
+	per := int64(prefetchBudget) / avg
+	return int(min(int64(w.cfg.prefetch), per*int64(w.cfg.concurrency)))
+}
+
 func (w *Worker) handle(ctx context.Context, d Delivery) {
 	m := d.Message
 	start := w.cfg.clock.Now()
@@ -260,7 +290,15 @@ func (w *Worker) handle(ctx context.Context, d Delivery) {
 		w.queueing.add(max(0, start.Sub(m.EnqueuedAt)))
 	}
 	res := w.call(ctx, &m)
-	w.handling.add(w.cfg.clock.Now().Sub(start))
+	took := w.cfg.clock.Now().Sub(start)
+	w.handling.add(took)
+	// A moving average over about the last eight handlings; races between
+	// handlers only blur it.
+	if avg := w.avgHandle.Load(); avg == 0 {
+		w.avgHandle.Store(max(1, int64(took)))
+	} else {
+		w.avgHandle.Store(max(1, avg+(int64(took)-avg)/8))
+	}
 
 	a := Ack{ID: d.ID, Token: d.Token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
 	switch res.Outcome {

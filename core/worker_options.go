@@ -10,6 +10,7 @@ const (
 	DefaultConcurrency  = 10
 	DefaultLockDuration = 30 * time.Second
 	DefaultMaxBatch     = 100
+	DefaultPrefetch     = 100
 	DefaultMaxWait      = time.Second
 	DefaultMonitorEvery = 10 * time.Second
 )
@@ -17,6 +18,7 @@ const (
 type workerConfig struct {
 	concurrency  int
 	maxBatch     int
+	prefetch     int
 	lock         time.Duration
 	heartbeat    time.Duration
 	maxWait      time.Duration
@@ -32,6 +34,8 @@ type workerConfig struct {
 func defaultWorkerConfig() workerConfig {
 	return workerConfig{
 		concurrency:  DefaultConcurrency,
+		maxBatch:     DefaultMaxBatch,
+		prefetch:     DefaultPrefetch,
 		lock:         DefaultLockDuration,
 		maxWait:      DefaultMaxWait,
 		errMin:       10 * time.Millisecond,
@@ -49,9 +53,17 @@ type WorkerOption func(*workerConfig)
 // WithConcurrency bounds how many handlers run at once (default 10).
 func WithConcurrency(n int) WorkerOption { return func(c *workerConfig) { c.concurrency = n } }
 
-// WithMaxBatch bounds how many messages one dequeue takes (default
-// min(concurrency, 100)). Acknowledgements are batched up to the same size.
+// WithMaxBatch bounds how many messages one dequeue takes (default 100).
+// Acknowledgements are batched up to the same size.
 func WithMaxBatch(n int) WorkerOption { return func(c *workerConfig) { c.maxBatch = n } }
+
+// WithPrefetch bounds how many messages the worker may hold beyond its busy
+// handlers (default 100; 0 holds none). It holds them only while handlers
+// are fast: at most about 20 ms of handling per handler at the average
+// handling time, so a worker with slow handlers holds none and leaves
+// messages to other workers. Held messages are locked and heartbeated, and
+// Stop handles them before it returns.
+func WithPrefetch(n int) WorkerOption { return func(c *workerConfig) { c.prefetch = n } }
 
 // WithLock sets the default lock of a handling (default 30 s). The lock is
 // extended by a heartbeat while the handler runs, so it can be short: it is
@@ -90,11 +102,11 @@ func (c *workerConfig) validate() error {
 	if c.concurrency < 1 {
 		return invalid("concurrency", "must be at least 1, got %d", c.concurrency)
 	}
-	if c.maxBatch == 0 {
-		c.maxBatch = min(c.concurrency, DefaultMaxBatch)
-	}
 	if c.maxBatch < 1 {
 		return invalid("max batch", "must be at least 1, got %d", c.maxBatch)
+	}
+	if c.prefetch < 0 {
+		return invalid("prefetch", "must not be negative, got %d", c.prefetch)
 	}
 	if err := ValidateLock(c.lock); err != nil {
 		return err

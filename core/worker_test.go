@@ -452,3 +452,88 @@ func TestWorkerBoundsDeadLetterErrorText(t *testing.T) {
 		t.Fatalf("kept %d bytes (valid UTF-8: %v), want the first %d bytes cut at a character", len(e), utf8.ValidString(e), core.MaxErrorBytes)
 	}
 }
+
+// counting records the sizes of the batches a worker asks for and gets.
+type counting struct {
+	core.Backend
+	mu       sync.Mutex
+	calls    int
+	maxAsked int
+	got      int
+}
+
+func (c *counting) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+	res, err := c.Backend.Dequeue(ctx, queue, max, lock)
+	c.mu.Lock()
+	c.calls++
+	c.maxAsked = maxInt(c.maxAsked, max)
+	c.got += len(res.Messages)
+	c.mu.Unlock()
+	return res, err
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Fast handlers: the worker holds messages beyond its ten handlers, so
+// dequeues carry far more than ten messages each.
+func TestWorkerPrefetchKeepsBatchesFull(t *testing.T) {
+	t.Parallel()
+	run := func(opts ...core.WorkerOption) (calls, got int) {
+		c := &counting{Backend: memqueue.New()}
+		q := core.NewQueue(c, "prefetch")
+		publishN(t, c, q.Name(), 3000)
+		w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
+			append([]core.WorkerOption{core.WithConcurrency(10), core.WithLogger(quiet)}, opts...)...)
+		if err := w.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "all handled", 10*time.Second, func() bool { return w.Stats().Success == 3000 })
+		stop(t, w)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.calls, c.got
+	}
+	calls, got := run()
+	if got != 3000 || got/calls < 25 {
+		t.Errorf("with prefetch: %d dequeues took %d messages (%d per call), want at least 25 per call", calls, got, got/calls)
+	}
+	calls, got = run(core.WithPrefetch(0))
+	if got != 3000 || got/calls > 10 {
+		t.Errorf("without prefetch: %d per call, want at most the 10 handlers", got/calls)
+	}
+}
+
+// Slow handlers: a worker takes no more than it can start, so a second
+// worker gets its share instead of waiting behind a hoard.
+func TestWorkerSlowHandlersHoldNothingExtra(t *testing.T) {
+	t.Parallel()
+	c := &counting{Backend: memqueue.New()}
+	q := core.NewQueue(c, "slow")
+	publishN(t, c, q.Name(), 6)
+	var ws []*core.Worker
+	for range 2 {
+		w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+			time.Sleep(60 * time.Millisecond)
+			return core.Success()
+		}), core.WithConcurrency(1), core.WithLogger(quiet))
+		if err := w.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	waitFor(t, "all handled", 5*time.Second, func() bool { return ws[0].Stats().Success+ws[1].Stats().Success == 6 })
+	for _, w := range ws {
+		stop(t, w)
+	}
+	if a, b := ws[0].Stats().Success, ws[1].Stats().Success; a < 2 || b < 2 {
+		t.Errorf("shares %d and %d: one worker hoarded messages", a, b)
+	}
+	if c.maxAsked != 1 {
+		t.Errorf("asked for up to %d messages with one slow handler, want 1", c.maxAsked)
+	}
+}
