@@ -4,9 +4,9 @@
 
 GO ?= go
 
-.PHONY: test check unit e2e
+.PHONY: test check unit peers e2e
 
-test: check unit e2e
+test: check unit peers e2e
 
 # Formatting and vet across the library module.
 check:
@@ -17,6 +17,11 @@ check:
 # observability, examples, all against real redis-server processes.
 unit:
 	$(GO) test -race -count=1 ./...
+
+# The side-by-side benchmark harness (its own module, with asynq): every
+# row once on both systems at a tiny size, every message counted.
+peers:
+	cd bench/peers && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Observability end to end, in its own module: a real Jaeger (built as a Go
 # tool), a real Prometheus scraping the demo, compose and dashboard checks.
