@@ -118,14 +118,19 @@ func (a *app) close() {
 	}
 }
 
-// call runs one Redis call under the -timeout limit.
+// call runs one Redis call under the -timeout limit. An error that the
+// limit caused says so (the client may report it as a network timeout).
 func (a *app) call(ctx context.Context, fn func(ctx context.Context) error) error {
-	if a.g.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.g.timeout)
-		defer cancel()
+	if a.g.timeout <= 0 {
+		return fn(ctx)
 	}
-	return fn(ctx)
+	cctx, cancel := context.WithTimeout(ctx, a.g.timeout)
+	defer cancel()
+	err := fn(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (no answer within -timeout %s)", err, a.g.timeout)
+	}
+	return err
 }
 
 // stats reads the counts of queues, a few at a time, in order.

@@ -5,9 +5,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
+	// The client's own log lines (failed dials, retries) would come before
+	// the one error line this program prints; that line carries the cause.
+	redis.SetLogger(discardLogger{})
 	// The first SIGINT or SIGTERM cancels the command's context (a pending
 	// Redis call or confirmation returns); stop restores the default
 	// handling so that a second one kills the process.
@@ -16,3 +21,7 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(context.Context, string, ...any) {}

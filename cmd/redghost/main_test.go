@@ -18,11 +18,13 @@ import (
 	"github.com/redghost/redghost/internal/redistest"
 )
 
-// TestMain keeps the tests from the caller's REDIS_URL, stops the shared
+// TestMain keeps the tests from the caller's REDIS_URL, silences the
+// client's log as main does, stops the shared
 // redis-server and checks that no test left a goroutine behind (clients
 // closed, workers stopped).
 func TestMain(m *testing.M) {
 	_ = os.Unsetenv("REDIS_URL")
+	redis.SetLogger(discardLogger{}) // as main does
 	code := m.Run()
 	redistest.StopShared()
 	if code == 0 {

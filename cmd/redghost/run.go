@@ -172,9 +172,6 @@ func (a *app) exit(err error) int {
 	case errors.Is(err, errDeclined):
 		fmt.Fprintf(a.stderr, "redghost: %v\n", err)
 		return exitFail
-	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(a.stderr, "redghost: %v (no answer within -timeout %s)\n", err, a.g.timeout)
-		return exitFail
 	}
 	fmt.Fprintf(a.stderr, "redghost: %v\n", err)
 	return exitFail
