@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"time"
 )
 
@@ -110,4 +111,32 @@ func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Class names the result in a fixed, low-cardinality set, for metric labels
+// and span attributes: "added", "updated", "already_queued", "locked",
+// "backoff", "invalid" or "failed".
+func (r EnqueueResult) Class() string {
+	switch {
+	case r.Err == nil && r.Action == Updated:
+		return "updated"
+	case r.Err == nil:
+		return "added"
+	case errors.Is(r.Err, ErrAlreadyQueued):
+		return "already_queued"
+	case errors.Is(r.Err, ErrLocked):
+		return "locked"
+	case errors.Is(r.Err, ErrBackoff):
+		return "backoff"
+	case errors.Is(r.Err, ErrInvalid):
+		return "invalid"
+	}
+	return "failed"
+}
+
+// IsRefusal reports whether an enqueue error is a refusal ([ErrAlreadyQueued],
+// [ErrLocked], [ErrBackoff]): an answer that changed nothing and lost
+// nothing, rather than a failure.
+func IsRefusal(err error) bool {
+	return errors.Is(err, ErrAlreadyQueued) || errors.Is(err, ErrLocked) || errors.Is(err, ErrBackoff)
 }

@@ -67,3 +67,15 @@ func ExampleResult() {
 	// retry (backoff 2s)
 	// error: mailbox full
 }
+
+// Class names an enqueue answer in a fixed set, for metric labels.
+func ExampleEnqueueResult_Class() {
+	ctx := context.Background()
+	pub := core.NewPublisher(memqueue.New())
+	first, _ := pub.Enqueue(ctx, "jobs", []byte("a"), core.WithID("x"))
+	again, _ := pub.Enqueue(ctx, "jobs", []byte("b"), core.WithID("x"))
+	bad, _ := pub.Enqueue(ctx, "bad{name}", []byte("c"))
+	fmt.Println(first.Class(), again.Class(), bad.Class(), core.IsRefusal(again.Err))
+	// Output:
+	// added already_queued invalid true
+}

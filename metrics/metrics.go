@@ -189,7 +189,7 @@ func (m *Metrics) PublishMiddleware() core.PublishMiddleware {
 			for i := range reqs {
 				result := "failed"
 				if err == nil && i < len(res) {
-					result = enqueueResult(res[i])
+					result = res[i].Class()
 				}
 				m.enqueued.WithLabelValues(m.queueLabel(reqs[i].Queue), result).Inc()
 			}
@@ -228,25 +228,6 @@ func observe(o prometheus.Observer, v float64, ex prometheus.Labels) {
 		return
 	}
 	o.Observe(v)
-}
-
-// enqueueResult classifies one enqueue answer into a fixed set.
-func enqueueResult(r core.EnqueueResult) string {
-	switch {
-	case r.Err == nil && r.Action == core.Updated:
-		return "updated"
-	case r.Err == nil:
-		return "added"
-	case errors.Is(r.Err, core.ErrAlreadyQueued):
-		return "already_queued"
-	case errors.Is(r.Err, core.ErrLocked):
-		return "locked"
-	case errors.Is(r.Err, core.ErrBackoff):
-		return "backoff"
-	case errors.Is(r.Err, core.ErrInvalid):
-		return "invalid"
-	}
-	return "failed"
 }
 
 // labelValue keeps label values valid UTF-8, which the client library

@@ -60,28 +60,3 @@ func ErrorType(err error) string {
 	}
 	return semconv.ErrorType(err).Value.AsString()
 }
-
-// enqueueResult classifies one enqueue answer into a fixed set.
-func enqueueResult(r core.EnqueueResult) string {
-	switch {
-	case r.Err == nil && r.Action == core.Updated:
-		return "updated"
-	case r.Err == nil:
-		return "added"
-	case errors.Is(r.Err, core.ErrAlreadyQueued):
-		return "already_queued"
-	case errors.Is(r.Err, core.ErrLocked):
-		return "locked"
-	case errors.Is(r.Err, core.ErrBackoff):
-		return "backoff"
-	case errors.Is(r.Err, core.ErrInvalid):
-		return "invalid"
-	}
-	return "failed"
-}
-
-// refusal reports whether an enqueue error is an answer (nothing changed,
-// nothing lost) rather than a failure.
-func refusal(err error) bool {
-	return errors.Is(err, core.ErrAlreadyQueued) || errors.Is(err, core.ErrLocked) || errors.Is(err, core.ErrBackoff)
-}

@@ -65,8 +65,8 @@ func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 					span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)), EnqueueResultKey.String("failed"))
 				case i < len(res):
 					r := res[i]
-					span.SetAttributes(EnqueueResultKey.String(enqueueResult(r)))
-					if r.Err != nil && !refusal(r.Err) {
+					span.SetAttributes(EnqueueResultKey.String(r.Class()))
+					if r.Err != nil && !core.IsRefusal(r.Err) {
 						span.RecordError(r.Err)
 						span.SetStatus(codes.Error, r.Err.Error())
 						span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(r.Err)))
