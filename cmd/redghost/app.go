@@ -179,7 +179,7 @@ func (a *app) confirm(ctx context.Context, yes bool, question string) error {
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(a.stderr)
-		return ctx.Err()
+		return fmt.Errorf("interrupted (%v): %w", ctx.Err(), errDeclined)
 	case ans := <-ch:
 		switch strings.ToLower(strings.TrimSpace(ans.line)) {
 		case "y", "yes":

@@ -101,7 +101,7 @@ func contentTable(w io.Writer, msgs []core.MessageInfo, payload bool, width int)
 		fmt.Fprintf(t, "%s\t%s\t%d\t%s\t%s\t%s\t%s", clip(m.ID, 0), m.Status, m.Attempt,
 			duration(m.Age), duration(m.Backoff), duration(m.LockLeft), yesNo(m.Requeue))
 		if payload {
-			fmt.Fprintf(t, "\t%s", clip(string(m.Payload), width))
+			fmt.Fprintf(t, "\t%s", cell(string(m.Payload), width))
 		}
 		fmt.Fprintln(t)
 	}

@@ -77,13 +77,9 @@ func deadTable(w io.Writer, dead []core.DeadLetter, payload bool, width int) err
 	}
 	fmt.Fprintln(t)
 	for _, d := range dead {
-		e := clip(d.Error, width)
-		if e == "" {
-			e = "-"
-		}
-		fmt.Fprintf(t, "%s\t%d\t%s\t%s", clip(d.ID, 0), d.Attempt, timestamp(d.FailedAt), e)
+		fmt.Fprintf(t, "%s\t%d\t%s\t%s", clip(d.ID, 0), d.Attempt, timestamp(d.FailedAt), cell(d.Error, width))
 		if payload {
-			fmt.Fprintf(t, "\t%s", clip(string(d.Payload), width))
+			fmt.Fprintf(t, "\t%s", cell(string(d.Payload), width))
 		}
 		fmt.Fprintln(t)
 	}

@@ -98,6 +98,14 @@ func plural(n int64, word string) string {
 	return strconv.FormatInt(n, 10) + " " + word + "s"
 }
 
+// cell is clip for a table cell: an empty text is "-", like every empty cell.
+func cell(s string, max int) string {
+	if s == "" {
+		return "-"
+	}
+	return clip(s, max)
+}
+
 // yesNo prints a flag for a table.
 func yesNo(b bool) string {
 	if b {

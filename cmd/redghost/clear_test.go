@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/redisqueue"
+	"github.com/redghost/redghost/internal/redistest"
+)
+
+func TestClear(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// a: two waiting, one locked, one dead letter; b: one delayed; c: nothing.
+	e.publish("a", "a1", "x")
+	e.publish("a", "a2", "x")
+	e.publish("a", "a3", "x")
+	e.take("a", 1)
+	e.deadLetter("a", "a4", "x", "boom")
+	e.publish("b", "b1", "x", core.WithDelay(time.Hour))
+	a, b := e.stats("a"), e.stats("b")
+	if a != (core.QueueStats{Queued: 2, Locked: 1, Total: 3, Dead: 1}) || b != (core.QueueStats{Backoff: 1, Total: 1}) {
+		t.Fatalf("seeded a %+v, b %+v", a, b)
+	}
+
+	// Not confirmed: nothing changes.
+	e.cli("n\n", "clear", "a").want(t, 1, "",
+		`clear "a": delete 3 messages and 1 dead letter? [y/N] redghost: not confirmed; nothing changed`+"\n")
+	e.cli("", "clear", "a", "b").want(t, 1, "", `  "a": 3 messages, 1 dead letter
+  "b": 1 message, 0 dead letters
+clear these 2 queues: delete 4 messages and 1 dead letter? [y/N] 
+redghost: no answer on stdin (-yes skips the question): not confirmed; nothing changed
+`)
+	if e.stats("a") != a || e.stats("b") != b || e.status("b", "b1") != core.StatusQueuedWithBackoff {
+		t.Fatalf("changed without confirmation: a %+v, b %+v", e.stats("a"), e.stats("b"))
+	}
+
+	// Confirmed: every count is zero and the queues are gone from the list.
+	e.cli("y\n", "clear", "a", "b", "c", "a").want(t, 0, `cleared "a" (3 messages, 1 dead letter)
+cleared "b" (1 message, 0 dead letters)
+cleared "c" (0 messages, 0 dead letters)
+`, `  "a": 3 messages, 1 dead letter
+  "b": 1 message, 0 dead letters
+  "c": 0 messages, 0 dead letters
+clear these 3 queues: delete 4 messages and 1 dead letter? [y/N] `)
+	for _, q := range []string{"a", "b", "c"} {
+		if st := e.stats(q); st != (core.QueueStats{}) {
+			t.Errorf("%s after clear: %+v", q, st)
+		}
+	}
+	if keys := e.c.Keys(context.Background(), e.prefix+":*").Val(); len(keys) != 0 {
+		t.Errorf("keys left: %q", keys)
+	}
+	e.cli("", "queues").want(t, 0, "", `no queues under prefix "`+e.prefix+`"`+"\n")
+
+	// Empty queues: no question.
+	e.cli("", "clear", "c").want(t, 0, `cleared "c" (0 messages, 0 dead letters)`+"\n", "")
+
+	// -yes: no question.
+	e.publish("d", "d1", "x")
+	e.cli("", "clear", "-yes", "d").want(t, 0, `cleared "d" (1 message, 0 dead letters)`+"\n", "")
+	if st := e.stats("d"); st != (core.QueueStats{}) {
+		t.Errorf("d after clear -yes: %+v", st)
+	}
+}
+
+// The context ends (SIGINT, in main) while the question waits for an
+// answer: exit 1 and nothing changes.
+func TestClearInterrupted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.publish("a", "a1", "x")
+	stdin, w := io.Pipe()            // an operator who does not answer
+	defer func() { _ = w.Close() }() // ends the goroutine that reads the answer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"-redis", e.url, "-prefix", e.prefix, "clear", "a"}, stdin, &out, &errb)
+	}()
+	waitUntil(t, func() bool { return strings.HasSuffix(errb.String(), "[y/N] ") })
+	cancel()
+	if code := <-done; code != 1 || out.String() != "" {
+		t.Errorf("exit %d, stdout %q; want 1 and nothing", code, out.String())
+	}
+	if want := `clear "a": delete 1 message and 0 dead letters? [y/N] ` + "\nredghost: interrupted (context canceled): not confirmed; nothing changed\n"; errb.String() != want {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
+	}
+	if st := e.stats("a"); st.Total != 1 {
+		t.Errorf("a after interrupted clear: %+v", st)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a test may read while run writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var clusterPrefixes atomic.Int64
+
+// -cluster: a ClusterClient on a one-node Redis Cluster; the queue list
+// comes from every master.
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithArgs("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"))
+	ctx := context.Background()
+	admin := srv.Client(t)
+	if err := admin.Do(ctx, "cluster", "addslotsrange", 0, 16383).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool {
+		info, err := admin.ClusterInfo(ctx).Result()
+		return err == nil && strings.Contains(info, "cluster_state:ok")
+	})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
+	t.Cleanup(func() { _ = cc.Close() })
+	prefix := fmt.Sprintf("clc%d", clusterPrefixes.Add(1))
+	pub := core.NewPublisher(redisqueue.New(cc, redisqueue.WithPrefix(prefix)))
+	for _, q := range []string{"alpha", "beta", "gamma"} {
+		if _, err := pub.Enqueue(ctx, q, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	runCLI(t, "", "-cluster", srv.Addr(), "-prefix", prefix, "queues").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
+alpha  1       0       0        0     1      0
+beta   1       0       0        0     1      0
+gamma  1       0       0        0     1      0
+`, "")
+	runCLI(t, "y\n", "-cluster", srv.Addr()+",", "-prefix", prefix, "clear", "beta").want(t, 0,
+		`cleared "beta" (1 message, 0 dead letters)`+"\n", `clear "beta": delete 1 message and 0 dead letters? [y/N] `)
+	runCLI(t, "", "-cluster", srv.Addr(), "-prefix", prefix, "stats", "beta", "gamma").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
+beta   0       0       0        0     0      0
+gamma  1       0       0        0     1      0
+`, "")
+}
+
+// Without -redis, $REDIS_URL names the server.
+func TestRedisURLFromEnv(t *testing.T) {
+	e := newEnv(t)
+	e.publish("q", "m", "x")
+	t.Setenv("REDIS_URL", e.url)
+	runCLI(t, "", "-prefix", e.prefix, "status", "q", "m").want(t, 0, "queued\n", "")
+	// -redis wins over $REDIS_URL.
+	t.Setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+	runCLI(t, "", "-prefix", e.prefix, "-redis", e.url, "status", "q", "m").want(t, 0, "queued\n", "")
+}
