@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -181,6 +182,10 @@ func (a *app) confirm(ctx context.Context, yes bool, question string) error {
 		fmt.Fprintln(a.stderr)
 		return fmt.Errorf("interrupted (%v): %w", ctx.Err(), errDeclined)
 	case ans := <-ch:
+		if !a.interactive() && ans.line != "" {
+			// Nobody typed it, so nothing echoed it: keep the transcript whole.
+			fmt.Fprintln(a.stderr, strings.TrimRight(ans.line, "\r\n"))
+		}
 		switch strings.ToLower(strings.TrimSpace(ans.line)) {
 		case "y", "yes":
 			return nil
@@ -191,6 +196,17 @@ func (a *app) confirm(ctx context.Context, yes bool, question string) error {
 		}
 		return errDeclined
 	}
+}
+
+// interactive tells whether stdin is a terminal (whose echo ends the
+// question's line).
+func (a *app) interactive() bool {
+	f, ok := a.stdin.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // validQueues checks queue names (bad ones are usage errors) and drops

@@ -35,7 +35,7 @@ func TestClear(t *testing.T) {
 
 	// Not confirmed: nothing changes.
 	e.cli("n\n", "clear", "a").want(t, 1, "",
-		`clear "a": delete 3 messages and 1 dead letter? [y/N] redghost: not confirmed; nothing changed`+"\n")
+		`clear "a": delete 3 messages and 1 dead letter? [y/N] n`+"\nredghost: not confirmed; nothing changed\n")
 	e.cli("", "clear", "a", "b").want(t, 1, "", `  "a": 3 messages, 1 dead letter
   "b": 1 message, 0 dead letters
 clear these 2 queues: delete 4 messages and 1 dead letter? [y/N] 
@@ -52,7 +52,8 @@ cleared "c" (0 messages, 0 dead letters)
 `, `  "a": 3 messages, 1 dead letter
   "b": 1 message, 0 dead letters
   "c": 0 messages, 0 dead letters
-clear these 3 queues: delete 4 messages and 1 dead letter? [y/N] `)
+clear these 3 queues: delete 4 messages and 1 dead letter? [y/N] y
+`)
 	for _, q := range []string{"a", "b", "c"} {
 		if st := e.stats(q); st != (core.QueueStats{}) {
 			t.Errorf("%s after clear: %+v", q, st)
@@ -152,7 +153,7 @@ beta   1       0       0        0     1      0
 gamma  1       0       0        0     1      0
 `, "")
 	runCLI(t, "y\n", "-cluster", srv.Addr()+",", "-prefix", prefix, "clear", "beta").want(t, 0,
-		`cleared "beta" (1 message, 0 dead letters)`+"\n", `clear "beta": delete 1 message and 0 dead letters? [y/N] `)
+		`cleared "beta" (1 message, 0 dead letters)`+"\n", `clear "beta": delete 1 message and 0 dead letters? [y/N] y`+"\n")
 	runCLI(t, "", "-cluster", srv.Addr(), "-prefix", prefix, "stats", "beta", "gamma").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
 beta   0       0       0        0     0      0
 gamma  1       0       0        0     1      0

@@ -104,7 +104,7 @@ func TestDeadRequeueAll(t *testing.T) {
 	const question = `requeue all 2 dead letters of "d"? [y/N] `
 
 	// Not confirmed: nothing changes.
-	e.cli("n\n", "dead", "requeue", "d").want(t, 1, "", question+"redghost: not confirmed; nothing changed\n")
+	e.cli("n\n", "dead", "requeue", "d").want(t, 1, "", question+"n\nredghost: not confirmed; nothing changed\n")
 	e.cli("", "dead", "requeue", "d").want(t, 1, "",
 		question+"\nredghost: no answer on stdin (-yes skips the question): not confirmed; nothing changed\n")
 	if after := e.stats("d"); after != before {
@@ -115,7 +115,7 @@ func TestDeadRequeueAll(t *testing.T) {
 	}
 
 	// Confirmed: the dead-letter list is empty and the messages are queued.
-	e.cli("Yes\n", "dead", "requeue", "d").want(t, 0, `requeued 2 dead letters of "d"`+"\n", question)
+	e.cli("Yes\n", "dead", "requeue", "d").want(t, 0, `requeued 2 dead letters of "d"`+"\n", question+"Yes\n")
 	if n := len(e.dead("d")); n != 0 {
 		t.Errorf("%d dead letters left", n)
 	}
@@ -178,7 +178,7 @@ func TestDeadLettersFromWorker(t *testing.T) {
 
 	close(fixed)
 	e.cli("y\n", "dead", "requeue", "mail").want(t, 0, `requeued 1 dead letter of "mail"`+"\n",
-		`requeue all 1 dead letter of "mail"? [y/N] `)
+		`requeue all 1 dead letter of "mail"? [y/N] y`+"\n")
 	waitFor(t, handled, "welcome-42")
 	waitUntil(t, func() bool { return e.stats("mail") == core.QueueStats{} })
 	e.cli("", "stats", "mail").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
@@ -215,12 +215,12 @@ func TestDeadPurge(t *testing.T) {
 	before := e.stats("d")
 	const question = `delete 2 dead letters of "d" for good? [y/N] `
 
-	e.cli("no\n", "dead", "purge", "d").want(t, 1, "", question+"redghost: not confirmed; nothing changed\n")
+	e.cli("no\n", "dead", "purge", "d").want(t, 1, "", question+"no\nredghost: not confirmed; nothing changed\n")
 	if after := e.stats("d"); after != before || after.Dead != 2 {
 		t.Errorf("stats after refusal %+v, want %+v", after, before)
 	}
 
-	e.cli("y\n", "dead", "purge", "d").want(t, 0, `purged 2 dead letters of "d"`+"\n", question)
+	e.cli("y\n", "dead", "purge", "d").want(t, 0, `purged 2 dead letters of "d"`+"\n", question+"y\n")
 	// The dead letters are gone; the waiting message is not touched.
 	if st := e.stats("d"); st != (core.QueueStats{Queued: 1, Total: 1}) {
 		t.Errorf("stats after purge %+v", st)
