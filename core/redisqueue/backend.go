@@ -7,11 +7,13 @@ import (
 )
 
 // Backend is a [core.Backend] on Redis. It is safe for concurrent use and
-// holds no state of its own besides its configuration: any number of
-// Backends (in any number of processes) may share the same queues.
+// holds no queue state of its own (besides its configuration, only the
+// enqueues it is coalescing right now): any number of Backends (in any
+// number of processes) may share the same queues.
 type Backend struct {
 	client redis.UniversalClient
 	cfg    config
+	lanes  *lanes
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -30,5 +32,5 @@ func New(client redis.UniversalClient, opts ...Option) *Backend {
 	if err := cfg.validate(); err != nil {
 		panic(err)
 	}
-	return &Backend{client: client, cfg: cfg}
+	return &Backend{client: client, cfg: cfg, lanes: newLanes()}
 }

@@ -36,7 +36,9 @@
 //
 // Enqueue makes one script call per queue of the batch; Dequeue, Ack and
 // ExtendLocks make one call each. Large batches are split into calls of at
-// most 1000 messages.
+// most 1000 messages. Concurrent Enqueue calls to one queue are coalesced:
+// while one enqueue script of the queue is in flight, later calls wait and
+// go out together in the next script call (see coalesce.go).
 //
 // # Failures
 //

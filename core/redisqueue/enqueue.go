@@ -30,7 +30,9 @@ type enqueueChunk struct {
 }
 
 // Enqueue enqueues the batch with one script call per queue (more for
-// very large batches). Invalid requests are answered with an
+// very large batches). Calls from concurrent goroutines to the same queue
+// are coalesced into shared script calls (see coalesce.go); each still
+// gets exactly its own answers. Invalid requests are answered with an
 // [*core.InvalidError] and not sent; the rest go ahead. If every call
 // fails, Enqueue answers the error and nil results; if only some fail, the
 // requests of those calls carry the error in their results.
@@ -76,7 +78,11 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 	var firstErr error
 	failed := 0
 	for _, c := range chunks {
-		if err := b.enqueueChunk(ctx, c, results); err != nil {
+		codes, err := b.sendChunk(ctx, c)
+		if err == nil {
+			err = decodeCodes(c, codes, results)
+		}
+		if err != nil {
 			failed++
 			if firstErr == nil {
 				firstErr = err
@@ -92,17 +98,10 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 	return results, nil
 }
 
-func (b *Backend) enqueueChunk(ctx context.Context, c *enqueueChunk, results []core.EnqueueResult) error {
-	k := b.keys(c.queue)
-	args := append(make([]any, 0, 1+len(c.args)), c.opts)
-	args = append(args, c.args...)
-	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake}, args...)
-	if err != nil {
-		return fmt.Errorf("redisqueue: enqueue to %q: %w", c.queue, err)
-	}
-	codes, err := replyInts(reply, len(c.idx))
-	if err != nil {
-		return err
+// decodeCodes writes the script's answers for chunk c into results.
+func decodeCodes(c *enqueueChunk, codes []int64, results []core.EnqueueResult) error {
+	if len(codes) != len(c.idx) {
+		return fmt.Errorf("redisqueue: enqueue to %q: %d answers for %d messages", c.queue, len(codes), len(c.idx))
 	}
 	for j, i := range c.idx {
 		switch codes[j] {

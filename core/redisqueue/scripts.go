@@ -26,7 +26,9 @@ var (
 	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
 )
 
-func newScript(files ...string) *redis.Script {
+func newScript(files ...string) *redis.Script { return redis.NewScript(newScriptSource(files...)) }
+
+func newScriptSource(files ...string) string {
 	var src strings.Builder
 	for _, f := range files {
 		b, err := luaFiles.ReadFile("lua/" + f)
@@ -36,7 +38,7 @@ func newScript(files ...string) *redis.Script {
 		src.Write(b)
 		src.WriteByte('\n')
 	}
-	return redis.NewScript(src.String())
+	return src.String()
 }
 
 // run runs script s and answers its reply.
