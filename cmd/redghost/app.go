@@ -101,9 +101,12 @@ func (a *app) open() error {
 			return usagef("-cluster: no address in %q", g.cluster)
 		}
 		uo := &redis.UniversalOptions{Addrs: addrs, IsClusterMode: true, ContextTimeoutEnabled: true}
+		// The URL, when one is given, brings the user, password and TLS
+		// settings (rediss://: its host is the name the certificates must
+		// show, as in redis.ParseClusterURL); its address is not used.
 		if explicit {
 			if opt.DB != 0 {
-				return usagef("-cluster: a Redis Cluster has only database 0, but -redis names database %d", opt.DB)
+				return usagef("-cluster: a Redis Cluster has only database 0, but the -redis URL names database %d", opt.DB)
 			}
 			uo.Username, uo.Password, uo.TLSConfig = opt.Username, opt.Password, opt.TLSConfig
 		}

@@ -123,13 +123,20 @@ func (l *lockedBuffer) String() string {
 
 var clusterPrefixes atomic.Int64
 
-// -cluster: a ClusterClient on a one-node Redis Cluster; the queue list
-// comes from every master.
+// -cluster: a ClusterClient on a one-node Redis Cluster that asks for a
+// password; the password comes from the -redis URL, and the queue list from
+// every master.
 func TestCluster(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithArgs("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"))
 	ctx := context.Background()
-	admin := srv.Client(t)
+	// The password is set once the server runs: redistest's readiness
+	// check is an unauthenticated PING.
+	if err := srv.Client(t).ConfigSet(ctx, "requirepass", "s3cret").Err(); err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "s3cret"})
+	t.Cleanup(func() { _ = admin.Close() })
 	if err := admin.Do(ctx, "cluster", "addslotsrange", 0, 16383).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +144,7 @@ func TestCluster(t *testing.T) {
 		info, err := admin.ClusterInfo(ctx).Result()
 		return err == nil && strings.Contains(info, "cluster_state:ok")
 	})
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}, Password: "s3cret"})
 	t.Cleanup(func() { _ = cc.Close() })
 	prefix := fmt.Sprintf("clc%d", clusterPrefixes.Add(1))
 	pub := core.NewPublisher(redisqueue.New(cc, redisqueue.WithPrefix(prefix)))
@@ -146,18 +153,28 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The URL's host is not used: only the -cluster addresses are.
+	cli := func(stdin string, args ...string) result {
+		return runCLI(t, stdin, append([]string{"-cluster", srv.Addr(), "-redis", "redis://:s3cret@unused.invalid:1", "-prefix", prefix}, args...)...)
+	}
 
-	runCLI(t, "", "-cluster", srv.Addr(), "-prefix", prefix, "queues").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
+	cli("", "queues").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
 alpha  1       0       0        0     1      0
 beta   1       0       0        0     1      0
 gamma  1       0       0        0     1      0
 `, "")
-	runCLI(t, "y\n", "-cluster", srv.Addr()+",", "-prefix", prefix, "clear", "beta").want(t, 0,
+	cli("y\n", "clear", "beta").want(t, 0,
 		`cleared "beta" (1 message, 0 dead letters)`+"\n", `clear "beta": delete 1 message and 0 dead letters? [y/N] y`+"\n")
-	runCLI(t, "", "-cluster", srv.Addr(), "-prefix", prefix, "stats", "beta", "gamma").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
+	cli("", "stats", "beta", "gamma").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
 beta   0       0       0        0     0      0
 gamma  1       0       0        0     1      0
 `, "")
+
+	// Without the password: the server's refusal, exit 1.
+	r := runCLI(t, "", "-cluster", srv.Addr()+",", "-prefix", prefix, "stats", "gamma")
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "NOAUTH") {
+		t.Errorf("without password: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 // Without -redis, $REDIS_URL names the server.

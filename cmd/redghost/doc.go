@@ -26,7 +26,9 @@
 //	-redis URL       the server, as redis.ParseURL reads it
 //	                 (default $REDIS_URL, else redis://127.0.0.1:6379/0)
 //	-cluster ADDRS   Redis Cluster nodes, host:port,host:port; the user,
-//	                 password and TLS settings of -redis (or $REDIS_URL) apply
+//	                 password and TLS settings of -redis (or $REDIS_URL)
+//	                 apply, not its address (with rediss://, its host is
+//	                 the name the servers' certificates must show)
 //	-prefix PREFIX   the key prefix the queues were made with (default "rg",
 //	                 as redisqueue's)
 //	-timeout D       the time limit of each Redis call (default 10s; 0: none)

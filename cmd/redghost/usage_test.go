@@ -62,7 +62,7 @@ run 'redghost help dead' for details
 		{[]string{"-timeout", "-1s", "queues"}, "redghost: -timeout: negative (-1s)\n" + cmd("queues", "[-json]")},
 		{[]string{"-redis", "http://h:1", "queues"}, "redghost: -redis: invalid URL: redis: invalid URL scheme: http\n" + cmd("queues", "[-json]")},
 		{[]string{"-cluster", " , ", "queues"}, `redghost: -cluster: no address in " , "` + "\n" + cmd("queues", "[-json]")},
-		{[]string{"-redis", "redis://h:1/3", "-cluster", "a:1,b:2", "queues"}, "redghost: -cluster: a Redis Cluster has only database 0, but -redis names database 3\n" + cmd("queues", "[-json]")},
+		{[]string{"-redis", "redis://h:1/3", "-cluster", "a:1,b:2", "queues"}, "redghost: -cluster: a Redis Cluster has only database 0, but the -redis URL names database 3\n" + cmd("queues", "[-json]")},
 	} {
 		r := runCLI(t, "", c.args...)
 		if r.code != 2 || r.stdout != "" || r.stderr != c.want {
