@@ -362,7 +362,14 @@ func (w *Worker) acknowledge(ctx context.Context) {
 			errs, err := w.q.b.Ack(callCtx, name, batch)
 			if err == nil {
 				for i, e := range errs {
-					if e != nil {
+					switch {
+					case e == nil:
+					case failures > 1:
+						// The failed attempt may have been applied before
+						// the connection broke; its token is then spent.
+						w.cfg.logger.Debug("redghost: retried acknowledgement refused; the first attempt may have applied",
+							"queue", name, "id", batch[i].ID, "error", e)
+					default:
 						w.lockLost.Add(1)
 						w.cfg.logger.Warn("redghost: acknowledgement refused", "queue", name, "id", batch[i].ID, "error", e)
 					}
