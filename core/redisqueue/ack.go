@@ -31,7 +31,7 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		valid = append(valid, i)
 	}
 	k := b.keys(queue)
-	keys := []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx}
+	keys := []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx, k.lockgrp, k.due}
 	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
 		packed := make([]byte, 0, 15*len(call))
 		args := make([]any, 2, 2+len(call))
@@ -96,7 +96,7 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 			args = append(args, l.ID)
 		}
 		args[0] = packed
-		reply, err := b.run(ctx, scriptExtend, []string{k.msgs, k.locks}, args...)
+		reply, err := b.run(ctx, scriptExtend, []string{k.msgs, k.locks, k.due}, args...)
 		if err != nil {
 			return nil, fmt.Errorf("redisqueue: extend locks on %q: %w", queue, err)
 		}

@@ -2,6 +2,7 @@ package redisqueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -36,29 +37,34 @@ func (b *Backend) MessageStatus(ctx context.Context, queue, id string) (core.Sta
 }
 
 // QueueStats counts in O(1) from the sizes of the queue's keys: Total is
-// every stored message, Locked, Backoff and Done the sizes of the lock,
-// delay and done indexes (they may hold entries that expired a moment
-// ago), Queued the rest.
+// every stored message, Locked the count kept with the lock groups,
+// Backoff and Done the sizes of the delay and done indexes (they may hold
+// entries that expired a moment ago), Queued the rest.
 func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats, error) {
 	if err := core.ValidateQueueName(queue); err != nil {
 		return core.QueueStats{}, err
 	}
 	k := b.keys(queue)
-	var total, locked, backoff, done, dead *redis.IntCmd
+	var total, backoff, done, dead *redis.IntCmd
+	var locked *redis.StringCmd
 	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		total = p.HLen(ctx, k.msgs)
-		locked = p.ZCount(ctx, k.locks, "-inf", "(+inf") // not the sentinel
+		locked = p.HGet(ctx, k.lockgrp, "n") // see lua/lib.lua
 		backoff = p.ZCard(ctx, k.delay)
 		done = p.ZCard(ctx, k.done)
 		dead = p.ZCard(ctx, k.deadidx)
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) { // no lock group: Nil
+		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
+	}
+	nlocked, err := locked.Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
 	}
 	s := core.QueueStats{
 		Total:   total.Val(),
-		Locked:  locked.Val(),
+		Locked:  max(nlocked, 0),
 		Backoff: backoff.Val(),
 		Done:    done.Val(),
 		Dead:    dead.Val(),

@@ -23,6 +23,7 @@ const headerLen = 37
 const (
 	flagDone    = 1
 	flagRequeue = 2
+	flagGrouped = 4 // indexed in its token's lock group (lua/lib.lua)
 )
 
 // header is the decoded fixed header of a stored message.

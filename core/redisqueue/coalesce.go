@@ -204,7 +204,7 @@ func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, mar
 	args := make([]any, 0, 1+len(margs))
 	args = append(args, opts)
 	args = append(args, margs...)
-	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake}, args...)
+	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("redisqueue: enqueue to %q: %w", queue, err)
 	}

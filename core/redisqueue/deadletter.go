@@ -104,7 +104,7 @@ func (b *Backend) RequeueDeadLetters(ctx context.Context, queue string, ids ...s
 		}
 		ids = all
 	}
-	keys := []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.dead, k.deadidx}
+	keys := []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.dead, k.deadidx, k.due}
 	total := 0
 	for len(ids) > 0 {
 		n := min(len(ids), requeueChunk)

@@ -26,7 +26,7 @@ func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.
 
 	k := b.keys(queue)
 	reply, err := b.run(ctx, scriptDequeue,
-		[]string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq},
+		[]string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due},
 		max, millis(lock))
 	if err != nil {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)

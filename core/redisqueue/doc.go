@@ -13,8 +13,14 @@
 //	                enqueued) followed by the body (headers and payload)
 //	ready    list   mids waiting for a handler, FIFO
 //	delay    zset   mid -> backoff expiry (initial delay, retry backoff)
-//	locks    zset   mid -> lock expiry (and a +inf sentinel, see lua/lib.lua)
+//	locks    zset   lock group (the token of a dequeued batch) -> a lower
+//	                bound of its members' lock expiries
+//	lockgrp  hash   token -> the group's mids; "#"token -> how many are
+//	                still locked under it; "n" -> the queue's locked total
 //	done     zset   mid -> when a done message is due for gc or requeue
+//	due      string a lower bound of the earliest score in delay, locks
+//	                and done: a dequeue looks into them only once it
+//	                has passed
 //	requeue  hash   mid -> pending requeue copy (lock duration and body)
 //	wake     list   at most one token; [Backend.Wait] blocks on it
 //	seq      string lock token counter (one token per dequeued batch)
@@ -22,8 +28,12 @@
 //	deadidx  zset   mid -> failed-at, for order and the size bound
 //
 // Status is derived from the header as SEMANTICS.md §2 says. The sorted
-// sets find the next expired backoff, lock or done hold directly, so a
-// dequeue does bounded maintenance instead of a lap of the queue.
+// sets find the next expired backoff, lock group or done hold directly, so
+// a dequeue does bounded maintenance instead of a lap of the queue, and
+// only when the due bound says that something may be due. Lock expiries
+// are indexed per dequeued batch, not per message (lua/lib.lua): a
+// dequeue adds one group, an ack decrements its count, and a group that
+// comes due is checked against the headers, which stay exact.
 //
 // # Time and fencing
 //

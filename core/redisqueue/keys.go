@@ -4,7 +4,7 @@ package redisqueue
 // "{<queue>}" so that they share one cluster slot. Queue names cannot hold
 // braces (core.ValidateQueueName), so the tag is exactly the name.
 type queueKeys struct {
-	msgs, ready, delay, locks, done, requeue, wake, seq, dead, deadidx string
+	msgs, ready, delay, locks, done, requeue, wake, seq, dead, deadidx, lockgrp, due string
 }
 
 // Key suffixes.
@@ -26,12 +26,14 @@ func (b *Backend) keys(queue string) queueKeys {
 		seq:     p + "seq",
 		dead:    p + "dead",
 		deadidx: p + sfxDeadIdx,
+		lockgrp: p + "lockgrp",
+		due:     p + "due",
 	}
 }
 
 // all lists every key of the queue.
 func (k queueKeys) all() []string {
-	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx}
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due}
 }
 
 // queueFromKey answers the queue name of key if key is the given suffix's

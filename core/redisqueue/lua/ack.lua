@@ -1,7 +1,8 @@
 -- ack.lua: apply a batch of handler outcomes on one queue, each fenced by
 -- its lock token.
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 wake, 7 dead, 8 deadidx
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 wake, 7 dead,
+--   8 deadidx, 9 lockgrp, 10 due
 -- ARGV: 1 dead-letter limit (0: no dead letters); 2 the acks, packed per
 --   ack as struct '>I8BI6': token, outcome (0 success, 1 retry, 2 error),
 --   backoff ms; then the mids, one per ack (distinct within a call); then
@@ -13,7 +14,8 @@
 -- applies. An applied ack spends the token (it is cleared). success: done;
 -- held in done until the backoff expires, or until the next dequeue
 -- requeues a pending copy; without either it is deleted now. retry:
--- unlocked, back to ready, or to delay with a backoff. error: as success
+-- unlocked, back to ready, or to delay with a backoff. Either way the
+-- message leaves its lock group (lib.lua). error: as success
 -- without backoff, plus a dead letter:
 --   dead[mid] = struct '>I4I6I6I4' (attempts, failed-at ms, own lock ms,
 --   #error) .. error .. body; deadidx: mid -> failed-at ms, the oldest
@@ -21,6 +23,7 @@
 
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_GRP, K_DUE = KEYS[9], KEYS[10]
 local dead_limit = tonumber(ARGV[1])
 local packed = ARGV[2]
 local n = #packed / 15
@@ -31,7 +34,9 @@ for i = 1, n do mids[i] = ARGV[2 + i] end
 local vals = hmget(K_MSGS, mids)
 
 local res = {}
-local sets, dels, unlock, ready, delay, done = {}, {}, {}, {}, {}, {}
+local sets, dels, ready, delay, done = {}, {}, {}, {}, {}
+local grpdec, ndec = {}, 0 -- token string -> members leaving its group
+local minadd = NEVER
 local dead, deadidx = {}, {}
 local pos, next_err = 1, 3 + n
 for i = 1, n do
@@ -49,11 +54,17 @@ for i = 1, n do
     local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
     if not is_done(flags) and tok ~= 0 and tok == token then
       res[i] = 1
-      unlock[#unlock + 1] = mid
+      if in_grp(flags) then
+        local t = numstr(tok)
+        grpdec[t] = (grpdec[t] or 0) + 1
+        ndec = ndec + 1
+        flags = flags - F_GRP
+      end
       if outcome == 1 then
         local exp = 0
         if backoff > 0 then
           exp = now + backoff
+          if exp < minadd then minadd = exp end
           delay[#delay + 1] = numstr(exp)
           delay[#delay + 1] = mid
         else
@@ -76,6 +87,7 @@ for i = 1, n do
         if has_rq(flags) or exp > 0 then
           local due = exp
           if due < now then due = now end
+          if due < minadd then minadd = due end
           done[#done + 1] = numstr(due)
           done[#done + 1] = mid
           sets[#sets + 1] = mid
@@ -88,13 +100,17 @@ for i = 1, n do
   end
 end
 
-if #unlock > 0 then callv('ZREM', K_LOCKS, unlock) end
+if ndec > 0 then
+  for t, k in pairs(grpdec) do grp_dec(K_GRP, K_LOCKS, t, k) end
+  redis.call('HINCRBY', K_GRP, 'n', -ndec)
+end
 if #dels > 0 then
   callv('HDEL', K_MSGS, dels)
 end
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
 if #delay > 0 then callv('ZADD', K_DELAY, delay) end
 if #done > 0 then callv('ZADD', K_DONE, done) end
+if minadd < NEVER then due_lower(K_DUE, minadd) end
 if #ready > 0 then
   callv('RPUSH', K_READY, ready)
   wake(K_WAKE)

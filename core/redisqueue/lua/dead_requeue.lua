@@ -3,7 +3,8 @@
 -- drop those that were added from the dead-letter list. A dead letter whose
 -- id is live in the queue (the enqueue refuses it) stays.
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake, 6 dead, 7 deadidx
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake, 6 dead, 7 deadidx,
+--   8 due
 -- ARGV: the mids to requeue (ids without a dead letter are ignored)
 -- Reply: how many were requeued.
 
@@ -20,7 +21,7 @@ for i = 1, #ARGV do
   end
 end
 enq_flush(st, {msgs = KEYS[1], ready = KEYS[2], delay = KEYS[3],
-               requeue = KEYS[4], wake = KEYS[5]})
+               requeue = KEYS[4], wake = KEYS[5], due = KEYS[8]})
 if #gone > 0 then
   callv('HDEL', KEYS[6], gone)
   callv('ZREM', KEYS[7], gone)

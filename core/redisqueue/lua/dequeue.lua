@@ -1,25 +1,36 @@
 -- dequeue.lua: one worker step on one queue: maintenance, then take and
 -- lock up to max ready messages.
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 requeue, 7 wake, 8 seq
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 requeue, 7 wake,
+--   8 seq, 9 lockgrp, 10 due
 -- ARGV: 1 max, 2 default lock ms
 -- Reply: {token, next_due_ms, mid1, value1, mid2, value2, ...}
 --   token: the lock token of every message taken (0 if none was taken);
---   next_due_ms: ms until the earliest delayed, locked or done entry is due
---   (0: none); value: the stored value (header .. body) after locking,
---   from which the caller reads attempts, own lock duration, first
---   enqueued and the body.
+--   next_due_ms: when fewer than max were taken, ms until the earliest
+--   delayed, locked or done entry may be due (0: none; it may be early,
+--   never late); 0 after a full batch. value: the stored value (header ..
+--   body) after locking, from which the caller reads attempts, own lock
+--   duration, first enqueued and the body.
 --
--- Maintenance, each bounded by max: ids whose lock or backoff expired go
--- from locks and delay to the tail of ready; due done ids are requeued
--- (pending copy) or garbage-collected. Then ids are popped from ready and
--- handled by status; only queued ones are locked.
+-- Maintenance, only when the due bound has passed, each part bounded by
+-- max: ids whose backoff expired go from delay to the tail of ready; due
+-- done ids are requeued (pending copy) or garbage-collected; expired lock
+-- groups are checked member by member (see lib.lua). Then ids are popped
+-- from ready and handled by status; only queued ones are locked, all into
+-- one new lock group.
 
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_GRP, K_DUE = KEYS[9], KEYS[10]
 local max = tonumber(ARGV[1])
 local default_lock = tonumber(ARGV[2])
 local now = now_ms()
+
+local lb = redis.call('GET', K_DUE)
+lb = lb and tonumber(lb) or 0 -- 0: unknown
+local maint = lb <= now
+local minadd = NEVER -- the earliest timer entry this call adds
+local locked_delta = 0 -- change of the queue's locked total
 
 -- cur caches values this call wrote (false: deleted), over what HMGET read.
 local cur = {}
@@ -27,14 +38,6 @@ local function value(mid, read)
   local v = cur[mid]
   if v == nil then return read end
   return v
-end
-
--- Due entries of a sorted set: the first (lowest) ones, score <= now, at
--- most max, removed from the set.
-local function take_due(key)
-  local ids = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, max)
-  if #ids > 0 then redis.call('ZREMRANGEBYRANK', key, 0, #ids - 1) end
-  return ids
 end
 
 -- finish_done requeues the pending copy of a done message whose backoff
@@ -55,6 +58,99 @@ local function finish_done(mid, flags)
   redis.call('HDEL', K_MSGS, mid)
   redis.call('HDEL', K_RQ, mid)
   cur[mid] = false
+end
+
+-- regroup: locked messages found outside their lock group (extended
+-- after their group expired) join it again: token string -> {mids, min}.
+local regroup = {}
+local function rejoin(mid, tok, lock_exp)
+  local t = numstr(tok)
+  local g = regroup[t]
+  if not g then
+    g = {mids = {}, min = lock_exp}
+    regroup[t] = g
+  end
+  g.mids[#g.mids + 1] = mid
+  if lock_exp < g.min then g.min = lock_exp end
+end
+
+if maint then
+  -- 1. Expired backoffs: back to ready (the status check on the way out
+  --    of ready decides what happens).
+  local ids = redis.call('ZRANGEBYSCORE', K_DELAY, '-inf', now, 'LIMIT', 0, max)
+  if #ids > 0 then
+    redis.call('ZREMRANGEBYRANK', K_DELAY, 0, #ids - 1)
+    callv('RPUSH', K_READY, ids)
+  end
+
+  -- 2. Due done messages: requeue or gc.
+  ids = redis.call('ZRANGEBYSCORE', K_DONE, '-inf', now, 'LIMIT', 0, max)
+  if #ids > 0 then
+    redis.call('ZREMRANGEBYRANK', K_DONE, 0, #ids - 1)
+    local vals = hmget(K_MSGS, ids)
+    for i = 1, #ids do
+      local v = value(ids[i], vals[i])
+      if v then
+        local flags = struct.unpack(HDR, v)
+        if is_done(flags) then finish_done(ids[i], flags) end
+      end
+    end
+  end
+
+  -- 3. Expired lock groups, until about max members were checked: members
+  --    whose own lock expired go back to ready; extended ones stay.
+  local toks = redis.call('ZRANGEBYSCORE', K_LOCKS, '-inf', now, 'LIMIT', 0, max)
+  local checked = 0
+  for _, t in ipairs(toks) do
+    if checked >= max then break end
+    local tok = tonumber(t)
+    local mids = {}
+    local rec = redis.call('HGET', K_GRP, t)
+    if rec then
+      for m in string.gmatch(rec, '[^\n]+') do mids[#mids + 1] = m end
+    else
+      -- A member without a group: a per-message lock entry written before
+      -- lock groups. Back to ready; the status check decides.
+      redis.call('RPUSH', K_READY, t)
+    end
+    checked = checked + #mids + 1
+    local keep, kmin, back, sets = {}, NEVER, {}, {}
+    if #mids > 0 then
+      local vals = hmget(K_MSGS, mids)
+      for i = 1, #mids do
+        local mid = mids[i]
+        local v = value(mid, vals[i])
+        if v then
+          local flags, att, vtok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+          if vtok == tok and in_grp(flags) then
+            if lock_exp > now then
+              keep[#keep + 1] = mid
+              if lock_exp < kmin then kmin = lock_exp end
+            else
+              local nv = pack_hdr(flags - F_GRP, att, vtok, lock_exp, bo_exp, lock_ms, first) .. body_of(v)
+              cur[mid] = nv
+              sets[#sets + 1] = mid
+              sets[#sets + 1] = nv
+              back[#back + 1] = mid
+            end
+          end
+        end
+      end
+    end
+    if #back > 0 then
+      callv('HSET', K_MSGS, sets)
+      callv('RPUSH', K_READY, back)
+      locked_delta = locked_delta - #back
+    end
+    if #keep > 0 then
+      redis.call('HSET', K_GRP, t, table.concat(keep, '\n'), '#' .. t, #keep)
+      redis.call('ZADD', K_LOCKS, numstr(kmin), t)
+      if kmin < minadd then minadd = kmin end
+    else
+      redis.call('ZREM', K_LOCKS, t)
+      redis.call('HDEL', K_GRP, t, '#' .. t)
+    end
+  end
 end
 
 -- locked_hdr packs the header of a message taken now. Messages enqueued
@@ -78,36 +174,23 @@ local function locked_hdr(flags, att, tok, lock_exp, lock_ms, first)
   return h
 end
 
--- 1. Expired locks and backoffs: back to ready (the status check on the
---    way out of ready decides what happens).
-local ids = take_due(K_LOCKS)
-if #ids > 0 then callv('RPUSH', K_READY, ids) end
-ids = take_due(K_DELAY)
-if #ids > 0 then callv('RPUSH', K_READY, ids) end
-
--- 2. Due done messages: requeue or gc.
-ids = take_due(K_DONE)
-if #ids > 0 then
-  local vals = hmget(K_MSGS, ids)
-  for i = 1, #ids do
-    local v = value(ids[i], vals[i])
-    if v then
-      local flags = struct.unpack(HDR, v)
-      if is_done(flags) then finish_done(ids[i], flags) end
-    end
-  end
-end
-
--- 3. Take from ready.
+-- 4. Take from ready.
 local out = {0, 0}
 local taken = 0
-local sets, lockz = {}, {}
+local sets, grp = {}, {}
+local gmin = NEVER
 local token = 0
+local left = true -- ready may still hold ids
+local olddec -- token string -> members taken out of an expired group
 local budget = max * 4 -- bounds the skips per call
 while taken < max and budget > 0 do
   local want = math.min(max - taken, budget)
-  ids = redis.call('LPOP', K_READY, want)
-  if not ids then break end
+  local ids = redis.call('LPOP', K_READY, want)
+  if not ids then
+    left = false
+    break
+  end
+  if #ids < want then left = false end
   budget = budget - #ids
   local vals = hmget(K_MSGS, ids)
   for i = 1, #ids do
@@ -118,14 +201,22 @@ while taken < max and budget > 0 do
       if is_done(flags) then
         if bo_exp > now then
           redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
+          if bo_exp < minadd then minadd = bo_exp end
         else
           redis.call('ZREM', K_DONE, mid)
           finish_done(mid, flags)
         end
       elseif lock_exp > now then
-        redis.call('ZADD', K_LOCKS, numstr(lock_exp), mid) -- taken: keep it findable
+        if not in_grp(flags) then -- taken, but outside its group
+          local nv = pack_hdr(flags + F_GRP, att, tok, lock_exp, bo_exp, lock_ms, first) .. body_of(v)
+          cur[mid] = nv
+          sets[#sets + 1] = mid
+          sets[#sets + 1] = nv
+          rejoin(mid, tok, lock_exp)
+        end
       elseif bo_exp > now then
         redis.call('ZADD', K_DELAY, numstr(bo_exp), mid)
+        if bo_exp < minadd then minadd = bo_exp end
       else
         if token == 0 then
           token = redis.call('INCR', K_SEQ)
@@ -137,39 +228,80 @@ while taken < max and budget > 0 do
             redis.call('SET', K_SEQ, numstr(token))
           end
         end
+        if in_grp(flags) then
+          -- Its lock expired inside a group nobody checked yet.
+          olddec = olddec or {}
+          local t = numstr(tok)
+          olddec[t] = (olddec[t] or 0) + 1
+          flags = flags - F_GRP
+        end
         local l = lock_ms
         if l == 0 then l = default_lock end
-        local nv = locked_hdr(flags, att + 1, token, now + l, lock_ms, first) .. body_of(v)
+        local exp = now + l
+        if exp < gmin then gmin = exp end
+        local nv = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first) .. body_of(v)
         cur[mid] = nv
         taken = taken + 1
         out[#out + 1] = mid
         out[#out + 1] = nv
         sets[#sets + 1] = mid
         sets[#sets + 1] = nv
-        lockz[#lockz + 1] = numstr(now + l)
-        lockz[#lockz + 1] = mid
+        grp[taken] = mid
       end
     end
   end
 end
 
+if #sets > 0 then callv('HSET', K_MSGS, sets) end
 if taken > 0 then
-  callv('HSET', K_MSGS, sets)
-  lock_index(K_LOCKS, lockz)
+  local t = numstr(token)
+  redis.call('HSET', K_GRP, t, table.concat(grp, '\n'), '#' .. t, taken)
+  redis.call('ZADD', K_LOCKS, numstr(gmin), t)
+  if gmin < minadd then minadd = gmin end
+  locked_delta = locked_delta + taken
 end
+if olddec then
+  for t, k in pairs(olddec) do
+    grp_dec(K_GRP, K_LOCKS, t, k)
+    locked_delta = locked_delta - k
+  end
+end
+for t, g in pairs(regroup) do
+  local rec = redis.call('HGET', K_GRP, t)
+  local add = table.concat(g.mids, '\n')
+  if rec then add = rec .. '\n' .. add end
+  redis.call('HSET', K_GRP, t, add)
+  redis.call('HINCRBY', K_GRP, '#' .. t, #g.mids)
+  redis.call('ZADD', K_LOCKS, 'LT', numstr(g.min), t)
+  if g.min < minadd then minadd = g.min end
+  locked_delta = locked_delta + #g.mids
+end
+if locked_delta ~= 0 then redis.call('HINCRBY', K_GRP, 'n', locked_delta) end
 
 -- Chain-wake: another waiting worker may take what is left.
-if redis.call('LLEN', K_READY) > 0 then wake(K_WAKE) end
+if left and redis.call('LLEN', K_READY) > 0 then wake(K_WAKE) end
 
--- 4. When is the next entry due?
-local next_due = 0
-for _, k in ipairs({K_DELAY, K_LOCKS, K_DONE}) do
-  local e = redis.call('ZRANGEBYSCORE', k, '-inf', '(+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if e[2] then
-    local d = tonumber(e[2]) - now
-    if d < 1 then d = 1 end
-    if next_due == 0 or d < next_due then next_due = d end
+-- 5. The due bound: recomputed after maintenance, else lowered to what
+--    this call added.
+if maint then
+  lb = NEVER
+  for _, k in ipairs({K_DELAY, K_LOCKS, K_DONE}) do
+    local e = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+    if e[2] then
+      local s = tonumber(e[2])
+      if s < lb then lb = s end
+    end
   end
+  redis.call('SET', K_DUE, numstr(lb))
+elseif minadd < lb then
+  lb = minadd
+  redis.call('SET', K_DUE, numstr(lb))
+end
+
+local next_due = 0
+if taken < max and lb < NEVER then
+  next_due = lb - now
+  if next_due < 1 then next_due = 1 end
 end
 
 out[1] = token

@@ -113,11 +113,19 @@ local function enq(st, mid, opts, delay, lock_ms, body)
   return R_ALREADY_QUEUED
 end
 
--- enq_flush writes the batch: k is {msgs, ready, delay, requeue, wake}.
+-- enq_flush writes the batch: k is {msgs, ready, delay, requeue, wake,
+-- due}.
 local function enq_flush(st, k)
   callpairs('HSET', k.msgs, st.set)
   callpairs('HSET', k.requeue, st.rq)
-  callpairs('ZADD', k.delay, st.delay, true)
+  if #st.delay.order > 0 then
+    callpairs('ZADD', k.delay, st.delay, true)
+    local min = NEVER
+    for _, exp in pairs(st.delay.v) do
+      if exp < min then min = exp end
+    end
+    due_lower(k.due, min)
+  end
   if #st.ready > 0 then callv('RPUSH', k.ready, st.ready) end
   if st.wake then wake(k.wake) end
 end
