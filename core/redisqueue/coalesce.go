@@ -161,12 +161,30 @@ func (b *Backend) fly(ctx context.Context, l *lane, f *flight, self *waiter) {
 	var args []any
 	if len(f.waiters) == 1 {
 		opts, args = self.c.opts, self.c.args
+		if self.c.plain {
+			opts = nil
+		}
 	} else {
-		opts = make([]byte, 0, 13*f.n)
 		args = make([]any, 0, 2*f.n)
+		plain := true
 		for _, w := range f.waiters {
-			opts = append(opts, w.c.opts...)
 			args = append(args, w.c.args...)
+			plain = plain && w.c.plain
+		}
+		if plain { // and distinct across the chunks?
+			seen := make(map[string]struct{}, f.n)
+			for j := 0; j < len(args) && plain; j += 2 {
+				id := args[j].(string)
+				_, dup := seen[id]
+				seen[id] = struct{}{}
+				plain = !dup
+			}
+		}
+		if !plain {
+			opts = make([]byte, 0, 13*f.n)
+			for _, w := range f.waiters {
+				opts = append(opts, w.c.opts...)
+			}
 		}
 	}
 	codes, err := b.runEnqueue(ctx, queue, opts, args, f.n)
@@ -198,11 +216,16 @@ func (b *Backend) fly(ctx context.Context, l *lane, f *flight, self *waiter) {
 	ls.mu.Unlock()
 }
 
-// runEnqueue runs the enqueue script once and answers its n codes.
+// runEnqueue runs the enqueue script once and answers its n codes. opts
+// nil marks a plain batch (see enqueueChunk).
 func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, margs []any, n int) ([]int64, error) {
 	k := b.keys(queue)
 	args := make([]any, 0, 1+len(margs))
-	args = append(args, opts)
+	if opts == nil {
+		args = append(args, "")
+	} else {
+		args = append(args, opts)
+	}
 	args = append(args, margs...)
 	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due}, args...)
 	if err != nil {

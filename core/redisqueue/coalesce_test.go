@@ -355,3 +355,84 @@ func TestEnqueueCoalescedBounded(t *testing.T) {
 		t.Fatalf("stats %+v %v", s, err)
 	}
 }
+
+// A plain batch (no options, distinct ids) takes the script's fast path;
+// a batch that repeats an id or meets an existing one answers as the
+// general path does, in request order.
+func TestEnqueuePlainBatches(t *testing.T) {
+	t.Parallel()
+	b, c, _ := newEnv(t)
+	ctx := context.Background()
+	rec := &argRecorder{}
+	c.AddHook(rec)
+	optsArg := func() []string {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		var out []string
+		for _, args := range rec.cmds {
+			if name, _ := args[0].(string); name == "evalsha" || name == "eval" {
+				nkeys := args[2].(int)
+				switch v := args[3+nkeys].(type) {
+				case string:
+					out = append(out, v)
+				case []byte:
+					out = append(out, string(v))
+				}
+			}
+		}
+		rec.cmds = nil
+		return out
+	}
+	want := func(res []core.EnqueueResult, err error, wants ...any) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range wants {
+			switch w := w.(type) {
+			case core.Action:
+				if res[i].Err != nil || res[i].Action != w {
+					t.Fatalf("request %d: %v %v, want %v", i, res[i].Action, res[i].Err, w)
+				}
+			case error:
+				if !errors.Is(res[i].Err, w) {
+					t.Fatalf("request %d: %v, want %v", i, res[i].Err, w)
+				}
+			}
+		}
+	}
+	req := func(id string) core.EnqueueRequest {
+		return core.EnqueueRequest{Queue: "q", ID: id, Payload: []byte(id)}
+	}
+	res, err := b.Enqueue(ctx, []core.EnqueueRequest{req("a"), req("b")})
+	want(res, err, core.Added, core.Added)
+	if o := optsArg(); len(o) != 1 || o[0] != "" {
+		t.Fatalf("a plain batch sent options %q, want empty (fast path)", o)
+	}
+	res, err = b.Enqueue(ctx, []core.EnqueueRequest{req("c"), req("d"), req("c")})
+	want(res, err, core.Added, core.Added, core.ErrAlreadyQueued)
+	if o := optsArg(); len(o) != 1 || len(o[0]) != 3*13 {
+		t.Fatalf("a batch with a repeated id sent options %q, want packed options", o)
+	}
+	res, err = b.Enqueue(ctx, []core.EnqueueRequest{req("e"), req("a"), req("f")})
+	want(res, err, core.Added, core.ErrAlreadyQueued, core.Added)
+	if o := optsArg(); len(o) != 1 || o[0] != "" {
+		t.Fatalf("options %q, want empty", o)
+	}
+	serverNow, err := c.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := take(t, b, "q", 10)
+	if got := fmt.Sprint(idsOf(ds)); got != "[a b c d e f]" {
+		t.Fatalf("took %s, want a to f in order", got)
+	}
+	for _, d := range ds {
+		if string(d.Payload) != d.ID || d.Attempt != 1 || d.LockDuration != time.Minute {
+			t.Fatalf("%s: %q attempt %d lock %v", d.ID, d.Payload, d.Attempt, d.LockDuration)
+		}
+		if age := serverNow.Sub(d.EnqueuedAt); age < 0 || age > 5*time.Second {
+			t.Fatalf("%s enqueued at %v, server now %v", d.ID, d.EnqueuedAt, serverNow)
+		}
+	}
+}

@@ -27,6 +27,46 @@ type enqueueChunk struct {
 	opts  []byte // per request: opts u8, delay ms u48, own lock ms u48
 	args  []any  // mid, body per request
 	bytes int
+	// plain: no request has options, a delay or an own lock, and the ids
+	// are distinct (lua/enqueue.lua's fast path).
+	plain bool
+	ids   map[string]struct{} // while plain, from the second request on
+	hint  int                 // the chunk's likely size, to size ids
+}
+
+// add appends request r (with its id set) and its packed body.
+func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
+	var opts int
+	if r.CanUpdate {
+		opts |= optUpdate
+	}
+	if r.CanRequeue {
+		opts |= optRequeue
+	}
+	if r.ResetDelay {
+		opts |= optReset
+	}
+	delay, lock := millis(r.Delay), millis(r.LockDuration)
+	if c.plain && (opts != 0 || delay != 0 || lock != 0) {
+		c.plain, c.ids = false, nil
+	}
+	if c.plain && len(c.idx) > 0 {
+		if c.ids == nil {
+			c.ids = make(map[string]struct{}, c.hint)
+			c.ids[c.args[0].(string)] = struct{}{}
+		}
+		if _, dup := c.ids[r.ID]; dup {
+			c.plain, c.ids = false, nil
+		} else {
+			c.ids[r.ID] = struct{}{}
+		}
+	}
+	c.idx = append(c.idx, i)
+	c.bytes += len(body)
+	c.opts = append(c.opts, byte(opts))
+	c.opts = appendUint48(c.opts, delay)
+	c.opts = appendUint48(c.opts, lock)
+	c.args = append(c.args, r.ID, body)
 }
 
 // Enqueue enqueues the batch with one script call per queue (more for
@@ -53,26 +93,11 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		body := packBody(r.Headers, r.Payload)
 		c := open[r.Queue]
 		if c == nil || len(c.idx) == maxBatch || c.bytes+len(body) > maxBatchBytes {
-			c = &enqueueChunk{queue: r.Queue}
+			c = &enqueueChunk{queue: r.Queue, plain: true, hint: min(len(reqs)-i, maxBatch)}
 			open[r.Queue] = c
 			chunks = append(chunks, c)
 		}
-		var opts int
-		if r.CanUpdate {
-			opts |= optUpdate
-		}
-		if r.CanRequeue {
-			opts |= optRequeue
-		}
-		if r.ResetDelay {
-			opts |= optReset
-		}
-		c.idx = append(c.idx, i)
-		c.bytes += len(body)
-		c.opts = append(c.opts, byte(opts))
-		c.opts = appendUint48(c.opts, millis(r.Delay))
-		c.opts = appendUint48(c.opts, millis(r.LockDuration))
-		c.args = append(c.args, r.ID, body)
+		c.add(i, &r, body)
 	}
 
 	var firstErr error

@@ -3,7 +3,9 @@
 -- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake, 6 due
 -- ARGV: 1 options, packed per message as struct '>BI6I6': opts (bits:
 --   1 can-update, 2 can-requeue, 4 reset-delay), delay ms (0: none), own
---   lock ms (0: none); then two per message, in order: mid, body
+--   lock ms (0: none); or empty when every message has none of them and
+--   the ids are distinct (a plain batch); then two per message, in order:
+--   mid, body
 -- Reply: one integer per message: 1 added, 2 updated, -1 already-queued,
 --   -2 locked, -3 backoff.
 
@@ -11,14 +13,43 @@ local now = now_ms()
 local n = (#ARGV - 1) / 2
 local mids = {}
 for i = 1, n do mids[i] = ARGV[2 * i] end
+local vals = hmget(KEYS[1], mids)
 
-local st = enq_begin(now, KEYS[1], mids)
+local plain = ARGV[1] == ''
+if plain then
+  for i = 1, n do
+    if vals[i] then
+      plain = false
+      break
+    end
+  end
+end
+
+if plain then
+  -- The fast path, the common case: distinct fresh ids, no options. Each
+  -- message is added to the tail of ready with one shared header.
+  local hdr = pack_hdr(0, 0, 0, 0, 0, 0, now)
+  local sets, res = {}, {}
+  for i = 1, n do
+    sets[2 * i - 1] = mids[i]
+    sets[2 * i] = hdr .. ARGV[2 * i + 1]
+    res[i] = 1
+  end
+  callv('HSET', KEYS[1], sets)
+  callv('RPUSH', KEYS[2], mids)
+  wake(KEYS[5])
+  return res
+end
+
+local opts = ARGV[1]
+if opts == '' then opts = string.rep('\0', 13 * n) end
+local st = enq_begin(now, KEYS[1], mids, vals)
 local res = {}
 local pos = 1
 for i = 1, n do
-  local opts, delay, lock_ms
-  opts, delay, lock_ms, pos = struct.unpack('>BI6I6', ARGV[1], pos)
-  res[i] = enq(st, mids[i], opts, delay, lock_ms, ARGV[2 * i + 1])
+  local o, delay, lock_ms
+  o, delay, lock_ms, pos = struct.unpack('>BI6I6', opts, pos)
+  res[i] = enq(st, mids[i], o, delay, lock_ms, ARGV[2 * i + 1])
 end
 enq_flush(st, {msgs = KEYS[1], ready = KEYS[2], delay = KEYS[3],
                requeue = KEYS[4], wake = KEYS[5], due = KEYS[6]})

@@ -14,10 +14,12 @@ local O_UPDATE, O_REQUEUE, O_RESET = 1, 2, 4
 
 local function has_opt(opts, bit) return math.floor(opts / bit) % 2 == 1 end
 
-local function enq_begin(now, msgs_key, mids)
+-- enq_begin reads the current values of mids (unless the caller read
+-- them already: vals).
+local function enq_begin(now, msgs_key, mids, vals)
   local st = {now = now, cur = {}, set = omap(), rq = omap(), delay = omap(),
               ready = {}, wake = false, new = {}}
-  local vals = hmget(msgs_key, mids)
+  vals = vals or hmget(msgs_key, mids)
   for i = 1, #mids do
     if st.cur[mids[i]] == nil then st.cur[mids[i]] = vals[i] end
   end
