@@ -12,9 +12,10 @@ import (
 //go:embed lua/*.lua
 var luaFiles embed.FS
 
-// Every script is lib.lua (and, for those that enqueue, lib_enqueue.lua)
-// followed by its own file. redis.Script runs EVALSHA and falls back to
-// EVAL when the server does not have the script yet.
+// Every script is the definitions it uses from lib.lua (and, for those
+// that enqueue, lib_enqueue.lua) followed by its own file. redis.Script
+// runs EVALSHA and falls back to EVAL when the server does not have the
+// script yet.
 var (
 	scriptEnqueue     = newScript("lib.lua", "lib_enqueue.lua", "enqueue.lua")
 	scriptDequeue     = newScript("lib.lua", "dequeue.lua")
@@ -28,17 +29,113 @@ var (
 
 func newScript(files ...string) *redis.Script { return redis.NewScript(newScriptSource(files...)) }
 
+// newScriptSource joins the library files (all but the last) and the
+// script (the last), keeping only the library definitions that the script
+// uses, directly or through other kept definitions. Redis runs a script's
+// whole body on every call, and each "local function" there makes a
+// closure: unused helpers cost about 0.05 us each per call.
 func newScriptSource(files ...string) string {
-	var src strings.Builder
-	for _, f := range files {
+	read := func(f string) string {
 		b, err := luaFiles.ReadFile("lua/" + f)
 		if err != nil {
 			panic(err) // embedded: cannot happen unless the build is broken
 		}
-		src.Write(b)
-		src.WriteByte('\n')
+		return string(b)
 	}
+	var defs []luaDef
+	for _, f := range files[:len(files)-1] {
+		defs = append(defs, splitDefs(read(f))...)
+	}
+	main := read(files[len(files)-1])
+	used := identifiers(main)
+	keep := make([]bool, len(defs))
+	for changed := true; changed; {
+		changed = false
+		for i, d := range defs {
+			if keep[i] || !d.usedBy(used) {
+				continue
+			}
+			keep[i], changed = true, true
+			for id := range identifiers(d.src) {
+				used[id] = true
+			}
+		}
+	}
+	var src strings.Builder
+	for i, d := range defs {
+		if keep[i] {
+			src.WriteString(d.src)
+		}
+	}
+	src.WriteString(main)
+	src.WriteByte('\n')
 	return src.String()
+}
+
+// luaDef is one top-level definition of a library file: from a line that
+// starts with "local" up to the next such line (comments before a
+// definition end up with the previous one, which is harmless).
+type luaDef struct {
+	names []string // what it defines
+	src   string
+}
+
+func (d luaDef) usedBy(used map[string]bool) bool {
+	for _, n := range d.names {
+		if used[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func splitDefs(lib string) []luaDef {
+	var defs []luaDef
+	for _, line := range strings.SplitAfter(lib, "\n") {
+		if rest, ok := strings.CutPrefix(line, "local "); ok {
+			var names []string
+			if fn, ok := strings.CutPrefix(rest, "function "); ok {
+				names = []string{fn[:strings.IndexByte(fn, '(')]}
+			} else {
+				lhs, _, _ := strings.Cut(rest, "=")
+				for _, n := range strings.Split(lhs, ",") {
+					names = append(names, strings.TrimSpace(n))
+				}
+			}
+			defs = append(defs, luaDef{names: names})
+		}
+		if len(defs) > 0 { // lines before the first definition are comments
+			defs[len(defs)-1].src += line
+		}
+	}
+	return defs
+}
+
+// identifiers answers the set of Lua identifiers in src outside "--"
+// comments (strings included: a spurious one only keeps a definition; a
+// missing definition fails every call of the script, which the tests
+// would see).
+func identifiers(src string) map[string]bool {
+	var code strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		line, _, _ = strings.Cut(line, "--")
+		code.WriteString(line)
+		code.WriteByte('\n')
+	}
+	src = code.String()
+	ids := make(map[string]bool)
+	start := -1
+	for i := 0; i <= len(src); i++ {
+		word := i < len(src) && (src[i] == '_' || 'a' <= src[i] && src[i] <= 'z' || 'A' <= src[i] && src[i] <= 'Z' || start >= 0 && '0' <= src[i] && src[i] <= '9')
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			ids[src[start:i]] = true
+			start = -1
+		}
+	}
+	return ids
 }
 
 // run runs script s and answers its reply.
