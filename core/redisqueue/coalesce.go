@@ -231,5 +231,15 @@ func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, mar
 	if err != nil {
 		return nil, fmt.Errorf("redisqueue: enqueue to %q: %w", queue, err)
 	}
+	if all, ok := reply.(int64); ok { // a plain batch, all added
+		if all != int64(n) {
+			return nil, fmt.Errorf("redisqueue: enqueue to %q: script added %d of %d", queue, all, n)
+		}
+		codes := make([]int64, n)
+		for i := range codes {
+			codes[i] = 1
+		}
+		return codes, nil
+	}
 	return replyInts(reply, n)
 }

@@ -363,6 +363,7 @@ func TestEnqueuePlainBatches(t *testing.T) {
 	t.Parallel()
 	b, c, _ := newEnv(t)
 	ctx := context.Background()
+	enqueue(t, b, "warm", "w") // load the script: EVALSHA, no EVAL fallback
 	rec := &argRecorder{}
 	c.AddHook(rec)
 	optsArg := func() []string {
@@ -419,13 +420,21 @@ func TestEnqueuePlainBatches(t *testing.T) {
 	if o := optsArg(); len(o) != 1 || o[0] != "" {
 		t.Fatalf("options %q, want empty", o)
 	}
+	// One message: added, then already queued (the script's HSETNX).
+	res, err = b.Enqueue(ctx, []core.EnqueueRequest{req("g")})
+	want(res, err, core.Added)
+	res, err = b.Enqueue(ctx, []core.EnqueueRequest{req("g")})
+	want(res, err, core.ErrAlreadyQueued)
+	if o := optsArg(); len(o) != 2 || o[0] != "" || o[1] != "" {
+		t.Fatalf("options %q, want empty twice", o)
+	}
 	serverNow, err := c.Time(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ds := take(t, b, "q", 10)
-	if got := fmt.Sprint(idsOf(ds)); got != "[a b c d e f]" {
-		t.Fatalf("took %s, want a to f in order", got)
+	if got := fmt.Sprint(idsOf(ds)); got != "[a b c d e f g]" {
+		t.Fatalf("took %s, want a to g in order", got)
 	}
 	for _, d := range ds {
 		if string(d.Payload) != d.ID || d.Attempt != 1 || d.LockDuration != time.Minute {

@@ -7,15 +7,30 @@
 --   the ids are distinct (a plain batch); then two per message, in order:
 --   mid, body
 -- Reply: one integer per message: 1 added, 2 updated, -1 already-queued,
---   -2 locked, -3 backoff.
+--   -2 locked, -3 backoff; or, for a plain batch that was all added, the
+--   number of messages.
 
 local now = now_ms()
 local n = (#ARGV - 1) / 2
+local plain = ARGV[1] == ''
+
+-- The fast path, the common case: a plain batch of fresh ids. Each message
+-- goes to the tail of ready with one shared header, and the answer is the
+-- number of messages (all added).
+if plain and n == 1 then
+  -- One message: HSETNX checks and writes at once.
+  if redis.call('HSETNX', KEYS[1], ARGV[2], pack_hdr(0, 0, 0, 0, 0, 0, now) .. ARGV[3]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[2])
+    wake(KEYS[5])
+    return 1
+  end
+  plain = false -- it exists: the general path answers
+end
+
 local mids = {}
 for i = 1, n do mids[i] = ARGV[2 * i] end
 local vals = hmget(KEYS[1], mids)
 
-local plain = ARGV[1] == ''
 if plain then
   for i = 1, n do
     if vals[i] then
@@ -24,23 +39,20 @@ if plain then
     end
   end
 end
-
 if plain then
-  -- The fast path, the common case: distinct fresh ids, no options. Each
-  -- message is added to the tail of ready with one shared header.
   local hdr = pack_hdr(0, 0, 0, 0, 0, 0, now)
-  local sets, res = {}, {}
+  local sets = {}
   for i = 1, n do
     sets[2 * i - 1] = mids[i]
     sets[2 * i] = hdr .. ARGV[2 * i + 1]
-    res[i] = 1
   end
   callv('HSET', KEYS[1], sets)
   callv('RPUSH', KEYS[2], mids)
   wake(KEYS[5])
-  return res
+  return n
 end
 
+-- @defs
 local opts = ARGV[1]
 if opts == '' then opts = string.rep('\0', 13 * n) end
 local st = enq_begin(now, KEYS[1], mids, vals)
