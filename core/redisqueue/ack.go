@@ -52,6 +52,9 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		if err != nil {
 			return nil, fmt.Errorf("redisqueue: ack on %q: %w", queue, err)
 		}
+		if all, ok := reply.(int64); ok && all == int64(len(call)) {
+			continue // every ack applied
+		}
 		codes, err := replyInts(reply, len(call))
 		if err != nil {
 			return nil, err

@@ -7,7 +7,8 @@
 --   ack as struct '>I8BI6': token, outcome (0 success, 1 retry, 2 error),
 --   backoff ms; then the mids, one per ack (distinct within a call); then
 --   one error text per error outcome, in order.
--- Reply: one integer per ack: 1 applied, 0 lock lost (nothing changed).
+-- Reply: one integer per ack: 1 applied, 0 lock lost (nothing changed);
+--   or, when every ack applied, their number.
 --
 -- An ack applies if the message exists, is not done and its token is the
 -- ack's: a late ack whose lock expired but which nobody took since still
@@ -34,8 +35,10 @@ for i = 1, n do mids[i] = ARGV[2 + i] end
 local vals = hmget(K_MSGS, mids)
 
 local res = {}
+local applied = 0
 local sets, dels, ready, delay, done = {}, {}, {}, {}, {}
 local grpdec, ndec = {}, 0 -- token string -> members leaving its group
+local last_tok, last_t -- the previous grouped token and its string
 local minadd = NEVER
 local dead, deadidx = {}, {}
 local pos, next_err = 1, 3 + n
@@ -50,16 +53,24 @@ for i = 1, n do
   local mid = mids[i]
   local v = vals[i]
   res[i] = 0
-  if v then
-    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
-    if not is_done(flags) and tok ~= 0 and tok == token then
-      res[i] = 1
-      if in_grp(flags) then
-        local t = numstr(tok)
-        grpdec[t] = (grpdec[t] or 0) + 1
-        ndec = ndec + 1
-        flags = flags - F_GRP
-      end
+  -- The first three header fields decide; the rest is read only for a
+  -- rewrite.
+  local flags, att, tok
+  if v then flags, att, tok = struct.unpack('>BI4I8', v) end
+  if v and not is_done(flags) and tok ~= 0 and tok == token then
+    res[i] = 1
+    applied = applied + 1
+    if in_grp(flags) then
+      if tok ~= last_tok then last_tok, last_t = tok, numstr(tok) end
+      grpdec[last_t] = (grpdec[last_t] or 0) + 1
+      ndec = ndec + 1
+      flags = flags - F_GRP
+    end
+    if outcome == 0 and backoff == 0 and not has_rq(flags) then
+      dels[#dels + 1] = mid -- success: gone
+    else
+      local _, lock_exp, bo_exp, lock_ms, first
+      _, _, _, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
       if outcome == 1 then
         local exp = 0
         if backoff > 0 then
@@ -125,4 +136,5 @@ if #dead > 0 then
     redis.call('ZREMRANGEBYRANK', K_DEADIDX, 0, over - 1)
   end
 end
+if applied == n then return n end -- all applied: the count
 return res

@@ -29,6 +29,22 @@ local now = now_ms()
 local lb = redis.call('GET', K_DUE)
 lb = lb and tonumber(lb) or 0 -- 0: unknown
 local maint = lb <= now
+
+-- Nothing due and nothing ready: answer at once (an idle worker's call).
+local popped -- the first LPOP, when made here
+if not maint then
+  popped = redis.call('LPOP', K_READY, max)
+  if not popped then
+    local next_due = 0
+    if lb < NEVER then
+      next_due = lb - now
+      if next_due < 1 then next_due = 1 end
+    end
+    return {0, next_due}
+  end
+end
+
+-- @defs
 local minadd = NEVER -- the earliest timer entry this call adds
 local locked_delta = 0 -- change of the queue's locked total
 
@@ -179,13 +195,19 @@ local out = {0, 0}
 local taken = 0
 local sets, grp = {}, {}
 local gmin = NEVER
+local c_first, c_att, c_flags, c_lms, c_h -- the last header packed
 local token = 0
 local left = true -- ready may still hold ids
 local olddec -- token string -> members taken out of an expired group
 local budget = max * 4 -- bounds the skips per call
 while taken < max and budget > 0 do
   local want = math.min(max - taken, budget)
-  local ids = redis.call('LPOP', K_READY, want)
+  local ids = popped
+  if ids then
+    popped = nil -- LPOP'ed above with want = max
+  else
+    ids = redis.call('LPOP', K_READY, want)
+  end
   if not ids then
     left = false
     break
@@ -195,7 +217,8 @@ while taken < max and budget > 0 do
   local vals = hmget(K_MSGS, ids)
   for i = 1, #ids do
     local mid = ids[i]
-    local v = value(mid, vals[i])
+    local v = cur[mid] -- what this call wrote, over what HMGET read
+    if v == nil then v = vals[i] end
     if v then
       local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
       if is_done(flags) then
@@ -239,13 +262,18 @@ while taken < max and budget > 0 do
         if l == 0 then l = default_lock end
         local exp = now + l
         if exp < gmin then gmin = exp end
-        local nv = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first) .. body_of(v)
+        local h
+        if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
+          h = c_h -- as the previous message's (a batch enqueued together)
+        else
+          h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
+          c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
+        end
+        local nv = h .. string.sub(v, HDRLEN + 1)
         cur[mid] = nv
         taken = taken + 1
         out[#out + 1] = mid
-        out[#out + 1] = nv
-        sets[#sets + 1] = mid
-        sets[#sets + 1] = nv
+        out[#out + 1] = nv -- also what HSET writes
         grp[taken] = mid
       end
     end
@@ -253,6 +281,14 @@ while taken < max and budget > 0 do
 end
 
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
+do -- the taken messages: out[3..] holds mid, value pairs
+  local i, n = 3, #out
+  while i <= n do
+    local j = math.min(i + 999, n)
+    redis.call('HSET', K_MSGS, unpack(out, i, j))
+    i = j + 1
+  end
+end
 if taken > 0 then
   local t = numstr(token)
   redis.call('HSET', K_GRP, t, table.concat(grp, '\n'), '#' .. t, taken)
