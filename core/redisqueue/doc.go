@@ -48,7 +48,19 @@
 // ExtendLocks make one call each. Large batches are split into calls of at
 // most 1000 messages. Concurrent Enqueue calls to one queue are coalesced:
 // while one enqueue script of the queue is in flight, later calls wait and
-// go out together in the next script call (see coalesce.go).
+// go out together in the next script call (see coalesce.go). A plain batch
+// (distinct ids, no options, delay or own lock) that meets no existing id
+// takes the enqueue script's fast path: one HSET and one RPUSH (one HSETNX
+// for a single message).
+//
+// # Costs
+//
+// Redis's single thread is the limit, and in a script most of its time
+// goes to Lua's string handling, not to the Redis commands. Measured with
+// the ScriptCost benchmark (bench/) on a 2-core machine, Redis 7.0, warm:
+// per message at 1000 per call, enqueue ~1.5 us, dequeue ~2.2 us, ack
+// ~1.3 us; per call at 1 message, enqueue ~8 us, dequeue ~25 us, ack
+// ~16 us; an idle dequeue ~7.5 us (three Redis calls).
 //
 // # Failures
 //
