@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -104,10 +105,11 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	now, err := replyInt(a[2])
+	nowUs, err := replyInt(a[2])
 	if err != nil {
 		return nil, "", err
 	}
+	now := nowUs / 1000 // ms, as the stored times
 	msgs := make([]core.MessageInfo, 0, (len(a)-3)/2)
 	for i := 3; i < len(a); i += 2 {
 		id, v, err := replyPair(a[i:])
@@ -124,7 +126,10 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 			Payload: m.Payload,
 			Headers: m.Headers,
 			Attempt: m.Attempt,
-			Age:     msDuration(max(now-h.first, 0)),
+			// The first-enqueued time is in whole ms, floored, and now in
+			// us: the age may be up to a millisecond over, but a message
+			// listed within the millisecond it was sent is not 0 old.
+			Age:     time.Duration(max(nowUs-h.first*1000, 0)) * time.Microsecond,
 			Requeue: h.flags&flagRequeue != 0,
 		}
 		if h.boExp > now {
