@@ -125,6 +125,11 @@ func workloads(c Config) []workload {
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
 				return runBatch(ctx, e, s, q, 1000, 1, c.Messages)
 			}},
+		{key: "batch-100x4", messages: n,
+			lines: []line{{label: "batch enqueue, 100/call, 4 goroutines (asynq: 50 goroutines)", unit: perSec, floor: ratioFloor(6)}},
+			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
+				return runBatch(ctx, e, s, q, 100, 4, c.Messages)
+			}},
 		{key: "e2e-10", messages: n,
 			lines: []line{{label: "end to end, pre-filled, concurrency 10", unit: perSec, floor: e2eFloor()}},
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
