@@ -3,32 +3,14 @@ package middleware_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
+	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/middleware"
 )
-
-// manualClock moves only when told to.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // Retry's backoffs reach the queue: on a backend with a manual clock the
 // message waits exactly its backoff, and after the last attempt it is a
@@ -36,7 +18,7 @@ func (c *manualClock) Advance(d time.Duration) {
 func TestRetryOnAWorker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := queuetest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	b := memqueue.New(memqueue.WithClock(clk))
 	q := core.NewQueue(b, "retry-worker")
 
