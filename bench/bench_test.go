@@ -117,25 +117,17 @@ func report(b *testing.B, n int, d time.Duration) {
 // BenchmarkEndToEnd pre-fills b.N messages (untimed), then times a worker
 // with a no-op handler from its start until it has handled them all.
 // Issue 2's floor on a 2-core machine: 50,000 msgs/s.
-func BenchmarkEndToEnd(b *testing.B) {
-	r := newRig(b)
-	for _, c := range []int{10, 100} {
-		b.Run("concurrency="+strconv.Itoa(c), func(b *testing.B) {
-			b.ReportAllocs()
-			b.StopTimer()
-			q := r.fresh(b)
-			r.fill(b, q, b.N)
-			b.StartTimer()
-			d := r.drain(b, q, b.N, c, time.Duration(b.N)*time.Millisecond+time.Minute)
-			b.StopTimer()
-			report(b, b.N, d)
-		})
-	}
-}
+func BenchmarkEndToEnd(b *testing.B) { benchEndToEnd(b, nil) }
 
 // BenchmarkEndToEndNoPrefetch is BenchmarkEndToEnd with a worker that takes
 // no more messages than it has free handlers: what prefetching buys.
 func BenchmarkEndToEndNoPrefetch(b *testing.B) {
+	benchEndToEnd(b, func(c int) []core.WorkerOption {
+		return []core.WorkerOption{core.WithPrefetch(0), core.WithMaxBatch(c)}
+	})
+}
+
+func benchEndToEnd(b *testing.B, opts func(concurrency int) []core.WorkerOption) {
 	r := newRig(b)
 	for _, c := range []int{10, 100} {
 		b.Run("concurrency="+strconv.Itoa(c), func(b *testing.B) {
@@ -143,9 +135,12 @@ func BenchmarkEndToEndNoPrefetch(b *testing.B) {
 			b.StopTimer()
 			q := r.fresh(b)
 			r.fill(b, q, b.N)
+			var o []core.WorkerOption
+			if opts != nil {
+				o = opts(c)
+			}
 			b.StartTimer()
-			d := r.drain(b, q, b.N, c, time.Duration(b.N)*time.Millisecond+time.Minute,
-				core.WithPrefetch(0), core.WithMaxBatch(c))
+			d := r.drain(b, q, b.N, c, time.Duration(b.N)*time.Millisecond+time.Minute, o...)
 			b.StopTimer()
 			report(b, b.N, d)
 		})
