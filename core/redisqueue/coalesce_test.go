@@ -56,6 +56,28 @@ func (b *Backend) pendingWaiters(queue string) int {
 	return 0
 }
 
+// holdFirstEnqueue enqueues "first" to queue "q" after a warm-up call and
+// holds that script call in flight until release is closed, so that later
+// calls to "q" must wait and coalesce; first answers the held call's error.
+func holdFirstEnqueue(t *testing.T, b *Backend, c *redis.Client) (release chan struct{}, first <-chan error) {
+	t.Helper()
+	enqueue(t, b, "warm", "w")
+	entered, release := make(chan struct{}), make(chan struct{})
+	c.AddHook(&scriptHook{hold: func(n int64) {
+		if n == 1 {
+			close(entered)
+			<-release
+		}
+	}})
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Enqueue(context.Background(), []core.EnqueueRequest{{Queue: "q", ID: "first"}})
+		done <- err
+	}()
+	<-entered
+	return release, done
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); {
@@ -175,21 +197,7 @@ func TestEnqueueCoalescedCancel(t *testing.T) {
 	t.Parallel()
 	b, c, _ := newEnv(t)
 	ctx := context.Background()
-	enqueue(t, b, "warm", "w")
-	entered, release := make(chan struct{}), make(chan struct{})
-	c.AddHook(&scriptHook{hold: func(n int64) {
-		if n == 1 {
-			close(entered)
-			<-release
-		}
-	}})
-
-	first := make(chan error, 1)
-	go func() {
-		_, err := b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "first"}})
-		first <- err
-	}()
-	<-entered
+	release, first := holdFirstEnqueue(t, b, c)
 
 	const n = 20
 	cancels := make([]context.CancelFunc, n)
@@ -304,20 +312,7 @@ func TestEnqueueCoalescedBounded(t *testing.T) {
 	t.Parallel()
 	b, c, _ := newEnv(t)
 	ctx := context.Background()
-	enqueue(t, b, "warm", "w")
-	entered, release := make(chan struct{}), make(chan struct{})
-	c.AddHook(&scriptHook{hold: func(n int64) {
-		if n == 1 {
-			close(entered)
-			<-release
-		}
-	}})
-	first := make(chan error, 1)
-	go func() {
-		_, err := b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "first"}})
-		first <- err
-	}()
-	<-entered
+	release, first := holdFirstEnqueue(t, b, c)
 	// Three callers of 400 each: the third does not fit beside the first
 	// two (1200 > maxBatch), so the pending flight of 800 goes out at once
 	// while the first call is still held.
