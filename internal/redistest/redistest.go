@@ -35,6 +35,7 @@ type Option func(*config)
 type config struct {
 	appendOnly bool
 	args       []string
+	bin        string
 }
 
 // WithAppendOnly turns the append-only file on (fsync every write), so that
@@ -46,6 +47,9 @@ func WithAppendOnly() Option { return func(c *config) { c.appendOnly = true } }
 func WithArgs(args ...string) Option {
 	return func(c *config) { c.args = append(c.args, args...) }
 }
+
+// WithBinary runs the redis-server at path instead of the one on PATH.
+func WithBinary(path string) Option { return func(c *config) { c.bin = path } }
 
 // Server is one redis-server process owned by a test.
 type Server struct {
@@ -133,15 +137,25 @@ func skipOrFail(t testing.TB, err error) {
 	t.Fatalf("redistest: %v", err)
 }
 
+// Launch starts a redis-server in dir, as [Start] does, for a program that
+// is not a test (a benchmark): the caller stops it with [Server.Stop] and
+// owns dir.
+func Launch(dir string, opts ...Option) (*Server, error) { return start(dir, opts) }
+
 func start(dir string, opts []Option) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, fmt.Errorf("%w (CI=%q): %v", errNoServer, os.Getenv("CI"), err)
-	}
-	s := &Server{bin: bin, dir: dir}
+	s := &Server{dir: dir}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	name := s.cfg.bin
+	if name == "" {
+		name = "redis-server"
+	}
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w (CI=%q): %v", errNoServer, os.Getenv("CI"), err)
+	}
+	s.bin = bin
 	var lastErr error
 	for range startAttempts {
 		port, err := freePort()
