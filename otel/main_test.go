@@ -1,11 +1,7 @@
 package otel_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
-
-	"go.uber.org/goleak"
 
 	"github.com/redghost/redghost/internal/redistest"
 )
@@ -13,13 +9,5 @@ import (
 // TestMain stops the shared redis-server and checks that no test left a
 // goroutine behind (workers stopped, tracer providers shut down).
 func TestMain(m *testing.M) {
-	code := m.Run()
-	redistest.StopShared()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	redistest.Main(m)
 }

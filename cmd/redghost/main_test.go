@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
@@ -25,15 +24,7 @@ import (
 func TestMain(m *testing.M) {
 	_ = os.Unsetenv("REDIS_URL")
 	redis.SetLogger(discardLogger{}) // as main does
-	code := m.Run()
-	redistest.StopShared()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	redistest.Main(m)
 }
 
 // result is what one run of the program did.
