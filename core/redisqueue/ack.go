@@ -55,14 +55,8 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		if all, ok := reply.(int64); ok && all == int64(len(call)) {
 			continue // every ack applied
 		}
-		codes, err := replyInts(reply, len(call))
-		if err != nil {
+		if err := markLost(errs, call, reply); err != nil {
 			return nil, err
-		}
-		for j, i := range call {
-			if codes[j] != 1 {
-				errs[i] = core.ErrLockLost
-			}
 		}
 	}
 	return errs, nil
@@ -103,17 +97,26 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 		if err != nil {
 			return nil, fmt.Errorf("redisqueue: extend locks on %q: %w", queue, err)
 		}
-		codes, err := replyInts(reply, len(call))
-		if err != nil {
+		if err := markLost(errs, call, reply); err != nil {
 			return nil, err
-		}
-		for j, i := range call {
-			if codes[j] != 1 {
-				errs[i] = core.ErrLockLost
-			}
 		}
 	}
 	return errs, nil
+}
+
+// markLost reads a script's per-entry codes for call (1: applied) and
+// answers core.ErrLockLost in errs for every entry the fence refused.
+func markLost(errs []error, call []int, reply any) error {
+	codes, err := replyInts(reply, len(call))
+	if err != nil {
+		return err
+	}
+	for j, i := range call {
+		if codes[j] != 1 {
+			errs[i] = core.ErrLockLost
+		}
+	}
+	return nil
 }
 
 // distinctCalls splits idx, in order, into calls of at most maxBatch
