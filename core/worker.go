@@ -391,30 +391,21 @@ func (w *Worker) acknowledge(ctx context.Context) {
 // closed or ctx (hard stop) ends.
 func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 	name := w.q.Name()
-	t := time.NewTicker(w.cfg.heartbeat)
-	defer t.Stop()
 	var refs []LockRef
-	for {
-		select {
-		case <-t.C:
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		}
+	every(ctx, done, w.cfg.heartbeat, func() {
 		refs = refs[:0]
 		w.inflight.Range(func(_, v any) bool {
 			refs = append(refs, v.(LockRef))
 			return true
 		})
 		if len(refs) == 0 {
-			continue
+			return
 		}
 		errs, err := w.q.b.ExtendLocks(ctx, name, refs)
 		if err != nil {
 			w.backendErrors.Add(1)
 			w.cfg.logger.Warn("redghost: lock heartbeat failed", "queue", name, "messages", len(refs), "error", err)
-			continue
+			return
 		}
 		for i, e := range errs {
 			if e == nil {
@@ -427,23 +418,14 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 				w.cfg.logger.Warn("redghost: lock lost while handling", "queue", name, "id", refs[i].ID, "error", e)
 			}
 		}
-	}
+	})
 }
 
 // monitor reads the queue's size every interval and reports it.
 func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
 	name := w.q.Name()
-	t := time.NewTicker(w.cfg.monitorEvery)
-	defer t.Stop()
 	var lastWarn time.Time
-	for {
-		select {
-		case <-t.C:
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		}
+	every(ctx, done, w.cfg.monitorEvery, func() {
 		st, err := w.q.b.QueueStats(ctx, name)
 		if err == nil {
 			w.queueSize.Store(st.Total)
@@ -451,12 +433,28 @@ func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
 		info := MonitorInfo{Queue: name, QueueSize: st.Total, Stats: st, Err: err}
 		if w.cfg.monitor != nil {
 			w.cfg.monitor(info)
-			continue
+			return
 		}
 		now := w.cfg.clock.Now()
 		if err == nil && st.Total > 1000 && (lastWarn.IsZero() || now.Sub(lastWarn) >= 6*time.Hour) {
 			lastWarn = now
 			w.cfg.logger.Warn("redghost: queue is growing", "queue", name, "size", st.Total)
+		}
+	})
+}
+
+// every calls fn every interval until done is closed or ctx ends.
+func every(ctx context.Context, done <-chan struct{}, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			fn()
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
 		}
 	}
 }
