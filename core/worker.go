@@ -45,7 +45,8 @@ type Worker struct {
 	avgHandle   atomic.Int64  // moving average of handling time, ns
 	work        chan Delivery
 	acks        chan Ack
-	inflight    sync.Map // lockKey -> LockRef
+	flightMu    sync.Mutex
+	inflight    map[lockKey]LockRef // held and not yet acknowledged
 	nflight     atomic.Int64
 
 	queueing, handling *reservoir
@@ -95,6 +96,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.started = true
 	w.stopped = make(chan struct{})
+	w.inflight = make(map[lockKey]LockRef)
 
 	base := context.WithoutCancel(ctx)
 	fetchCtx, stopFetch := context.WithCancel(base)
@@ -241,9 +243,13 @@ func (w *Worker) poll(ctx context.Context) {
 		failures = 0
 		got := len(res.Messages)
 		w.outstanding.Add(int64(got))
+		w.nflight.Add(int64(got))
+		w.flightMu.Lock()
 		for _, d := range res.Messages {
-			w.nflight.Add(1)
-			w.inflight.Store(lockKey{d.ID, d.Token}, LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration})
+			w.inflight[lockKey{d.ID, d.Token}] = LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration}
+		}
+		w.flightMu.Unlock()
+		for _, d := range res.Messages {
 			w.work <- d
 		}
 		if got < n {
@@ -355,9 +361,11 @@ func (w *Worker) acknowledge(ctx context.Context) {
 		}
 		// Out of the heartbeat's set before the ack is sent: extending a lock
 		// the ack has just released would read as a lost lock.
+		w.flightMu.Lock()
 		for _, a := range batch {
-			w.inflight.Delete(lockKey{a.ID, a.Token})
+			delete(w.inflight, lockKey{a.ID, a.Token})
 		}
+		w.flightMu.Unlock()
 		for failures := 1; ; failures++ {
 			errs, err := w.q.b.Ack(callCtx, name, batch)
 			if err == nil {
@@ -394,10 +402,11 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 	var refs []LockRef
 	every(ctx, done, w.cfg.heartbeat, func() {
 		refs = refs[:0]
-		w.inflight.Range(func(_, v any) bool {
-			refs = append(refs, v.(LockRef))
-			return true
-		})
+		w.flightMu.Lock()
+		for _, r := range w.inflight {
+			refs = append(refs, r)
+		}
+		w.flightMu.Unlock()
 		if len(refs) == 0 {
 			return
 		}
@@ -413,7 +422,10 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			}
 			// An entry whose ack went out since the snapshot was released,
 			// not lost.
-			if _, waiting := w.inflight.Load(lockKey{refs[i].ID, refs[i].Token}); waiting {
+			w.flightMu.Lock()
+			_, waiting := w.inflight[lockKey{refs[i].ID, refs[i].Token}]
+			w.flightMu.Unlock()
+			if waiting {
 				w.lockLost.Add(1)
 				w.cfg.logger.Warn("redghost: lock lost while handling", "queue", name, "id", refs[i].ID, "error", e)
 			}
