@@ -18,6 +18,7 @@ var outcomeCases = []testCase{
 	{"ErrorWithPendingRequeue", outErrorWithRequeue},
 	{"RequeueAllDeadLetters", outRequeueAll},
 	{"RequeueDeadLettersByID", outRequeueByID},
+	{"RequeuedDeadLetterKeepsOwnLock", outRequeueKeepsLock},
 	{"PurgeDeadLetters", outPurge},
 	{"DeadLettersNewestFirstAndPaging", outDeadLetterPaging},
 }
@@ -191,6 +192,19 @@ func outRequeueByID(c *checker) {
 	}
 	c.wantDelivery(ds[0], "m1", "live again", 1, longLock)
 	c.wantDelivery(ds[1], "m2", "payload-m2", 1, longLock)
+}
+
+// A requeued dead letter keeps the lock duration it was enqueued with.
+func outRequeueKeepsLock(c *checker) {
+	own := 7 * time.Second
+	c.add("m1", "p1", core.WithLockDuration(own))
+	d := c.take(longLock)
+	c.wantDelivery(d, "m1", "p1", 1, own)
+	c.ack(d, core.OutcomeError, 0)
+	if n, err := c.b().RequeueDeadLetters(c.ctx, c.q, "m1"); err != nil || n != 1 {
+		c.Fatalf("RequeueDeadLetters(m1): %d, %v; want 1", n, err)
+	}
+	c.wantDelivery(c.take(longLock), "m1", "p1", 1, own)
 }
 
 // PurgeDeadLetters empties the list.
