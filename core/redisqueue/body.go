@@ -10,20 +10,26 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-// A stored message value is a fixed header (written by the scripts, see
+// A stored message value is a header (written by the scripts, see
 // lua/lib.lua) followed by the body (written here):
 //
 //	header: flags u8, attempts u32, token u64, lock expiry u48,
 //	        backoff expiry u48, own lock ms u48, first enqueued u48
-//	        (big-endian; times in ms since the epoch, by the server's clock)
+//	        (big-endian; times in ms since the epoch, by the server's clock);
+//	        or, when every field but the first-enqueued time is 0, the
+//	        short form: flagShort u8, first enqueued u48
 //	body:   uvarint header count, then per header uvarint len, key,
 //	        uvarint len, value (keys sorted), then the payload to the end
-const headerLen = 37
+const (
+	headerLen      = 37
+	shortHeaderLen = 7
+)
 
 const (
 	flagDone    = 1
 	flagRequeue = 2
 	flagGrouped = 4 // indexed in its token's lock group (lua/lib.lua)
+	flagShort   = 8 // the short header form, never combined with others
 )
 
 // header is the decoded fixed header of a stored message.
@@ -35,6 +41,7 @@ type header struct {
 	boExp    int64 // ms
 	lockMs   int64 // the message's own lock duration; 0: none
 	first    int64 // ms
+	short    bool  // stored in the short form (every other field 0)
 }
 
 var errCorrupt = errors.New("redisqueue: corrupt stored message")
@@ -44,8 +51,15 @@ func uint48(s string) int64 {
 	return int64(s[0])<<40 | int64(s[1])<<32 | int64(s[2])<<24 | int64(s[3])<<16 | int64(s[4])<<8 | int64(s[5])
 }
 
-// parseHeader decodes the header at the start of a stored value.
+// parseHeader decodes the header at the start of a stored value; the body
+// follows at v[h.size()].
 func parseHeader(v string) (header, error) {
+	if len(v) > 0 && v[0] == flagShort {
+		if len(v) < shortHeaderLen {
+			return header{}, errCorrupt
+		}
+		return header{short: true, first: uint48(v[1:7])}, nil
+	}
 	if len(v) < headerLen {
 		return header{}, errCorrupt
 	}
@@ -59,6 +73,14 @@ func parseHeader(v string) (header, error) {
 		first:    uint48(v[31:37]),
 	}
 	return h, nil
+}
+
+// size is the length of the header as stored.
+func (h header) size() int {
+	if h.short {
+		return shortHeaderLen
+	}
+	return headerLen
 }
 
 // status derives the message status at now (ms), as lua/lib.lua does.
@@ -185,7 +207,7 @@ func decodeMessage(queue, id, v string) (header, core.Message, error) {
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}
-	headers, payload, err := unpackBody(v[headerLen:])
+	headers, payload, err := unpackBody(v[h.size():])
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}

@@ -86,7 +86,24 @@ func TestHeader(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", h, want)
 	}
 	if _, err := parseHeader(string(v[:36])); err == nil {
-		t.Fatal("a short header parsed")
+		t.Fatal("a truncated header parsed")
+	}
+
+	// The short form: '>BI6', flag 8 and the first-enqueued time.
+	v = appendUint48([]byte{8}, 4000)
+	v = append(v, "body"...)
+	h, err = parseHeader(string(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (header{first: 4000, short: true}); h != want {
+		t.Fatalf("short form: got %+v, want %+v", h, want)
+	}
+	if got := string(v[h.size():]); got != "body" {
+		t.Fatalf("short form: body at %d is %q, want %q", h.size(), got, "body")
+	}
+	if _, err := parseHeader(string(v[:6])); err == nil {
+		t.Fatal("a truncated short header parsed")
 	}
 }
 

@@ -691,3 +691,100 @@ func TestScriptsTouchOneQueueOnly(t *testing.T) {
 	must("purge dead letters", err)
 	must("clear", b.ClearQueues(ctx, queue))
 }
+
+// A message that is only queued is stored with the short header, whichever
+// script wrote it; one that was handled, delayed or has its own lock, with
+// the full one. Either reads back the same.
+func TestStoredHeaderForms(t *testing.T) {
+	t.Parallel()
+	b, c, _ := newEnv(t)
+	ctx := context.Background()
+	stored := func(id string) (header, string) {
+		t.Helper()
+		v, err := c.HGet(ctx, b.keys("q").msgs, id).Result()
+		if err != nil {
+			t.Fatalf("HGET %s: %v", id, err)
+		}
+		h, err := parseHeader(v)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		return h, v[h.size():]
+	}
+	wantForm := func(id string, short bool) header {
+		t.Helper()
+		h, body := stored(id)
+		if h.short != short {
+			t.Fatalf("%s: short form %v, want %v (%+v)", id, h.short, short, h)
+		}
+		if _, payload, err := unpackBody(body); err != nil || string(payload) != "p-"+id {
+			t.Fatalf("%s: body %q (%v), want payload %q", id, body, err, "p-"+id)
+		}
+		return h
+	}
+
+	// The plain fast path, the general path (an option set), a dead-letter
+	// requeue, and the long cases.
+	reqs := []core.EnqueueRequest{
+		{Queue: "q", ID: "plain", Payload: []byte("p-plain")},
+		{Queue: "q", ID: "general", Payload: []byte("p-general"), CanUpdate: true},
+		{Queue: "q", ID: "delayed", Payload: []byte("p-delayed"), Delay: time.Hour},
+		{Queue: "q", ID: "own-lock", Payload: []byte("p-own-lock"), LockDuration: time.Minute},
+	}
+	for _, r := range reqs {
+		if res, err := b.Enqueue(ctx, []core.EnqueueRequest{r}); err != nil || res[0].Err != nil {
+			t.Fatalf("enqueue %s: %v %v", r.ID, err, res)
+		}
+	}
+	if h := wantForm("plain", true); h.first == 0 {
+		t.Fatal("short form without a first-enqueued time")
+	}
+	wantForm("general", true)
+	wantForm("delayed", false)
+	wantForm("own-lock", false)
+
+	// Taken: full form, the first-enqueued time kept; status and content
+	// read both forms.
+	before, _ := stored("general")
+	ds := take(t, b, "q", 10)
+	if len(ds) != 3 {
+		t.Fatalf("took %v, want plain, general and own-lock", idsOf(ds))
+	}
+	h := wantForm("general", false)
+	if h.first != before.first || h.attempts != 1 || h.token == 0 {
+		t.Fatalf("taken: %+v, want first %d, attempt 1 and a token", h, before.first)
+	}
+	if s, err := b.MessageStatus(ctx, "q", "delayed"); err != nil || s != core.StatusQueuedWithBackoff {
+		t.Fatalf("status of delayed: %v %v", s, err)
+	}
+	if _, err := b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "fresh", Payload: []byte("p-fresh")}}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := b.MessageStatus(ctx, "q", "fresh"); err != nil || s != core.StatusQueued {
+		t.Fatalf("status of fresh: %v %v", s, err)
+	}
+	msgs, _, err := b.QueueContent(ctx, "q", "", 10)
+	if err != nil || len(msgs) != 5 {
+		t.Fatalf("content: %d messages, %v; want 5", len(msgs), err)
+	}
+
+	// An ack with a made-up token on a short-form message changes nothing.
+	res, err := b.Ack(ctx, "q", []core.Ack{{ID: "fresh", Token: 1}})
+	if err != nil || !errors.Is(res[0], core.ErrLockLost) {
+		t.Fatalf("ack of a queued message: %v %v, want lock lost", res, err)
+	}
+	wantForm("fresh", true)
+
+	// A dead letter requeued without its own lock comes back short.
+	for _, d := range ds {
+		if d.ID == "plain" {
+			if _, err := b.Ack(ctx, "q", []core.Ack{{ID: d.ID, Token: d.Token, Outcome: core.OutcomeError, Error: "x"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, err := b.RequeueDeadLetters(ctx, "q", "plain"); err != nil || n != 1 {
+		t.Fatalf("requeue: %d %v", n, err)
+	}
+	wantForm("plain", true)
+}

@@ -54,10 +54,10 @@ for i = 1, n do
   local v = vals[i]
   res[i] = 0
   -- The first three header fields decide; the rest is read only for a
-  -- rewrite.
+  -- rewrite. A short header has no token: the ack is late.
   local flags, att, tok
-  if v then flags, att, tok = struct.unpack('>BI4I8', v) end
-  if v and not is_done(flags) and tok ~= 0 and tok == token then
+  if v and string.byte(v) ~= F_SHORT then flags, att, tok = struct.unpack('>BI4I8', v) end
+  if flags and not is_done(flags) and tok ~= 0 and tok == token then
     res[i] = 1
     applied = applied + 1
     if in_grp(flags) then
@@ -70,7 +70,7 @@ for i = 1, n do
       dels[#dels + 1] = mid -- success: gone
     else
       local _, lock_exp, bo_exp, lock_ms, first
-      _, _, _, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+      _, _, _, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
       if outcome == 1 then
         local exp = 0
         if backoff > 0 then

@@ -107,7 +107,7 @@ if maint then
     for i = 1, #ids do
       local v = value(ids[i], vals[i])
       if v then
-        local flags = struct.unpack(HDR, v)
+        local flags = unpack_hdr(v)
         if is_done(flags) then finish_done(ids[i], flags) end
       end
     end
@@ -137,7 +137,7 @@ if maint then
         local mid = mids[i]
         local v = value(mid, vals[i])
         if v then
-          local flags, att, vtok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+          local flags, att, vtok, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
           if vtok == tok and in_grp(flags) then
             if lock_exp > now then
               keep[#keep + 1] = mid
@@ -220,7 +220,7 @@ while taken < max and budget > 0 do
     local v = cur[mid] -- what this call wrote, over what HMGET read
     if v == nil then v = vals[i] end
     if v then
-      local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+      local flags, att, tok, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
       if is_done(flags) then
         if bo_exp > now then
           redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
@@ -269,7 +269,7 @@ while taken < max and budget > 0 do
           h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
           c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
         end
-        local nv = h .. string.sub(v, HDRLEN + 1)
+        local nv = h .. body_of(v)
         cur[mid] = nv
         taken = taken + 1
         out[#out + 1] = mid

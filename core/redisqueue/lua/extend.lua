@@ -31,7 +31,7 @@ for i = 1, n do
   local v = vals[i]
   res[i] = 0
   if v then
-    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+    local flags, att, tok, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
     if not is_done(flags) and tok ~= 0 and tok == token then
       local exp = now + dur
       if exp < lock_exp and in_grp(flags) then

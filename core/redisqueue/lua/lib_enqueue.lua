@@ -50,7 +50,7 @@ end
 -- enq_copy stores or replaces the pending requeue copy (lock duration and
 -- body) of a locked or done message.
 local function enq_copy(st, mid, v, opts, lock_ms, body)
-  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, v)
+  local flags, att, tok, lock_exp, bo_exp, own_ms, first = unpack_hdr(v)
   if has_rq(flags) then
     if not has_opt(opts, O_UPDATE) then return R_ALREADY_QUEUED end
     stage(st.rq, mid, struct.pack('>I6', lock_ms) .. body)
@@ -78,7 +78,7 @@ local function enq(st, mid, opts, delay, lock_ms, body)
     return R_ADDED
   end
 
-  local flags, att, tok, lock_exp, bo_exp, own_ms, first = struct.unpack(HDR, v)
+  local flags, att, tok, lock_exp, bo_exp, own_ms, first = unpack_hdr(v)
   if is_done(flags) then
     if bo_exp > now then
       if not has_opt(opts, O_REQUEUE) then return R_BACKOFF end

@@ -6,5 +6,5 @@
 
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return S_NONE end
-local flags, att, tok, lock_exp, bo_exp = struct.unpack(HDR, v)
+local flags, att, tok, lock_exp, bo_exp = unpack_hdr(v)
 return status(flags, lock_exp, bo_exp, now_ms())
