@@ -56,6 +56,8 @@ local function value(mid, read)
   return v
 end
 
+local left = true -- ready may still hold ids (false once a pop came up short)
+
 -- finish_done requeues the pending copy of a done message whose backoff
 -- is over (the copy becomes the content, attempts and first-enqueued
 -- restart, the id goes to ready), or deletes every trace of it.
@@ -68,6 +70,7 @@ local function finish_done(mid, flags)
       redis.call('HSET', K_MSGS, mid, v)
       cur[mid] = v
       redis.call('RPUSH', K_READY, mid)
+      left = true
       return
     end
   end
@@ -197,7 +200,6 @@ local sets, grp = {}, {}
 local gmin = NEVER
 local c_first, c_att, c_flags, c_lms, c_h -- the last header packed
 local token = 0
-local left = true -- ready may still hold ids
 local olddec -- token string -> members taken out of an expired group
 local budget = max * 4 -- bounds the skips per call
 while taken < max and budget > 0 do
@@ -278,6 +280,7 @@ while taken < max and budget > 0 do
       end
     end
   end
+  if not left then break end -- drained: another LPOP would only answer nil
 end
 
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
