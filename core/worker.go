@@ -40,10 +40,10 @@ type Worker struct {
 	stopFetch  context.CancelFunc
 	hardCancel context.CancelFunc
 
-	outstanding atomic.Int64  // taken and not yet handled
-	freed       chan struct{} // a handler finished (capacity 1)
-	avgHandle   atomic.Int64  // moving average of handling time, ns
-	work        chan Delivery
+	outstanding atomic.Int64   // taken and not yet handled
+	freed       chan struct{}  // a handler finished (capacity 1)
+	avgHandle   atomic.Int64   // moving average of handling time, ns
+	work        chan *Delivery // into the batch slice a Dequeue answered
 	acks        chan Ack
 	flightMu    sync.Mutex
 	inflight    map[lockKey]LockRef // held and not yet acknowledged
@@ -105,7 +105,7 @@ func (w *Worker) Start(ctx context.Context) error {
 
 	c := w.cfg.concurrency
 	w.freed = make(chan struct{}, 1)
-	w.work = make(chan Delivery, c+w.cfg.prefetch)
+	w.work = make(chan *Delivery, c+w.cfg.prefetch)
 	w.acks = make(chan Ack, c+w.cfg.prefetch)
 
 	var handlers sync.WaitGroup
@@ -249,8 +249,8 @@ func (w *Worker) poll(ctx context.Context) {
 			w.inflight[lockKey{d.ID, d.Token}] = LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration}
 		}
 		w.flightMu.Unlock()
-		for _, d := range res.Messages {
-			w.work <- d
+		for i := range res.Messages {
+			w.work <- &res.Messages[i]
 		}
 		if got < n {
 			// A short batch: nothing more is ready now. Wait for an enqueue
@@ -289,13 +289,16 @@ func (w *Worker) prefetchWindow() int {
 	return int(min(int64(w.cfg.prefetch), per*int64(w.cfg.concurrency)))
 }
 
-func (w *Worker) handle(ctx context.Context, d Delivery) {
-	m := d.Message
+// handle runs the handler on the message of d, which only this call uses:
+// the handler gets a pointer into the batch (no copy per message), and
+// whatever it changes there cannot change the ack.
+func (w *Worker) handle(ctx context.Context, d *Delivery) {
+	id, token := d.ID, d.Token
 	start := w.cfg.clock.Now()
-	if m.Attempt == 1 {
-		w.queueing.add(max(0, start.Sub(m.EnqueuedAt)))
+	if d.Attempt == 1 {
+		w.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
-	res := w.call(ctx, &m)
+	res := w.call(ctx, &d.Message)
 	took := w.cfg.clock.Now().Sub(start)
 	w.handling.add(took)
 	// A moving average over about the last eight handlings; races between
@@ -306,7 +309,7 @@ func (w *Worker) handle(ctx context.Context, d Delivery) {
 		w.avgHandle.Store(max(1, avg+(int64(took)-avg)/8))
 	}
 
-	a := Ack{ID: d.ID, Token: d.Token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
+	a := Ack{ID: id, Token: token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
 	switch res.Outcome {
 	case OutcomeSuccess:
 		w.success.Add(1)

@@ -302,6 +302,40 @@ func TestWorkerPanicIsAnErrorOutcome(t *testing.T) {
 	}
 }
 
+// A handler that changes the message it was given changes neither what the
+// worker acknowledges nor another handler's message.
+func TestWorkerAckIgnoresHandlerChanges(t *testing.T) {
+	t.Parallel()
+	b := memqueue.New()
+	q := core.NewQueue(b, "scribbles")
+	ids := publishN(t, b, q.Name(), 20)
+	var mu sync.Mutex
+	seen := map[string]string{}
+	w := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		mu.Lock()
+		seen[m.ID] = string(m.Payload)
+		mu.Unlock()
+		m.ID, m.Queue, m.Payload = "scribbled", "elsewhere", nil
+		return core.Success()
+	}), core.WithLogger(quiet), core.WithConcurrency(4))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "all handled", 5*time.Second, func() bool { return w.Stats().Success == 20 })
+	stop(t, w)
+	for i, id := range ids {
+		if got := seen[id]; got != fmt.Sprint(i) {
+			t.Fatalf("%s was handled with payload %q, want %q", id, got, fmt.Sprint(i))
+		}
+		if s, err := q.MessageStatus(context.Background(), id); err != nil || s != core.StatusNone {
+			t.Fatalf("%s after a success: %v %v, want gone", id, s, err)
+		}
+	}
+	if st := w.Stats(); st.LockLost != 0 {
+		t.Fatalf("%d acks lost their lock", st.LockLost)
+	}
+}
+
 type email struct {
 	UserID string `json:"user_id"`
 	Body   string `json:"body"`
