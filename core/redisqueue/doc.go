@@ -10,7 +10,9 @@
 //
 //	msgs     hash   mid -> packed header (flags, attempts, lock token, lock
 //	                expiry, backoff expiry, own lock duration, first
-//	                enqueued) followed by the body (headers and payload)
+//	                enqueued; only the last when the rest are 0, as for a
+//	                message that waits in a backlog) followed by the body
+//	                (headers and payload)
 //	ready    list   mids waiting for a handler, FIFO
 //	delay    zset   mid -> backoff expiry (initial delay, retry backoff)
 //	locks    zset   lock group (the token of a dequeued batch) -> a lower
