@@ -44,6 +44,20 @@ type Backend interface {
 	Inspector
 }
 
+// WaitDequeuer is implemented by backends that can wait and then dequeue
+// in one step: for a remote backend, one round trip instead of two for
+// every wake-up of an idle worker. Workers use it when their backend has
+// it, and Wait then Dequeue otherwise.
+type WaitDequeuer interface {
+	// WaitDequeue waits as Wait does, for at most one blocking step (it may
+	// answer before timeout, as Wait may), then dequeues as Dequeue does,
+	// whether it was woken or not. If ctx is done before the wait begins, it
+	// answers ctx's error and takes nothing; once the wait has begun, the
+	// dequeue runs to its end, so that no message is locked and then lost
+	// with a cut-off answer.
+	WaitDequeue(ctx context.Context, queue string, timeout time.Duration, max int, lock time.Duration) (DequeueResult, error)
+}
+
 // Inspector holds the admin calls of a backend.
 type Inspector interface {
 	// MessageStatus is the status of one message id.

@@ -209,6 +209,8 @@ func (w *Worker) poll(ctx context.Context) {
 	callCtx := context.WithoutCancel(ctx)
 	conc := int64(w.cfg.concurrency)
 	failures := 0
+	wd, _ := w.q.b.(WaitDequeuer)
+	var wait time.Duration // > 0: wait for a wake-up before the next dequeue
 	for {
 		limit := conc + int64(w.prefetchWindow())
 		out := w.outstanding.Load()
@@ -229,7 +231,24 @@ func (w *Worker) poll(ctx context.Context) {
 		default:
 		}
 		n := int(min(int64(w.cfg.maxBatch), room))
-		res, err := w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
+		var res DequeueResult
+		var err error
+		switch {
+		case wait > 0 && wd != nil:
+			res, err = wd.WaitDequeue(ctx, name, wait, n, w.cfg.lock)
+			if err != nil && ctx.Err() != nil {
+				return // stopped before the wait began: nothing was taken
+			}
+		case wait > 0:
+			if err = w.q.b.Wait(ctx, name, wait); err == nil {
+				res, err = w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
+			} else if ctx.Err() != nil {
+				return
+			}
+		default:
+			res, err = w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
+		}
+		wait = 0
 		if err != nil {
 			w.backendErrors.Add(1)
 			failures++
@@ -256,16 +275,9 @@ func (w *Worker) poll(ctx context.Context) {
 			// A short batch: nothing more is ready now. Wait for an enqueue
 			// (or the next due message) instead of asking again at once.
 			w.sleeps.Add(1)
-			wait := w.cfg.maxWait
+			wait = w.cfg.maxWait
 			if res.NextDue > 0 && res.NextDue < wait {
 				wait = res.NextDue
-			}
-			if err := w.q.b.Wait(ctx, name, wait); err != nil && ctx.Err() == nil {
-				w.backendErrors.Add(1)
-				failures++
-				if !sleepCtx(ctx, w.errorBackoff(failures)) {
-					return
-				}
 			}
 		}
 	}

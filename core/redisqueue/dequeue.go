@@ -13,24 +13,39 @@ import (
 // messages requeued or garbage-collected), then up to max ready messages
 // locked and handed out. max above 1000 is treated as 1000.
 func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
-	if err := core.ValidateQueueName(queue); err != nil {
+	max, err := validDequeue(queue, max, lock)
+	if err != nil {
 		return core.DequeueResult{}, err
 	}
-	if err := core.ValidateLock(lock); err != nil {
-		return core.DequeueResult{}, err
-	}
-	if max < 1 {
-		return core.DequeueResult{}, &core.InvalidError{Field: "max", Reason: fmt.Sprintf("must be positive, got %d", max)}
-	}
-	max = min(max, maxBatch)
-
-	k := b.keys(queue)
-	reply, err := b.run(ctx, scriptDequeue,
-		[]string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due},
-		max, millis(lock))
+	reply, err := b.run(ctx, scriptDequeue, b.dequeueKeys(queue), max, millis(lock))
 	if err != nil {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
 	}
+	return decodeDequeue(queue, reply, lock)
+}
+
+// validDequeue checks Dequeue's arguments and answers max capped at
+// maxBatch.
+func validDequeue(queue string, max int, lock time.Duration) (int, error) {
+	if err := core.ValidateQueueName(queue); err != nil {
+		return 0, err
+	}
+	if err := core.ValidateLock(lock); err != nil {
+		return 0, err
+	}
+	if max < 1 {
+		return 0, &core.InvalidError{Field: "max", Reason: fmt.Sprintf("must be positive, got %d", max)}
+	}
+	return min(max, maxBatch), nil
+}
+
+func (b *Backend) dequeueKeys(queue string) []string {
+	k := b.keys(queue)
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due}
+}
+
+// decodeDequeue decodes dequeue.lua's reply.
+func decodeDequeue(queue string, reply any, lock time.Duration) (core.DequeueResult, error) {
 	a, err := replyArray(reply)
 	if err != nil || len(a) < 2 || (len(a)-2)%2 != 0 {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: malformed reply (%v)", queue, err)

@@ -3,6 +3,7 @@ package redisqueue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -30,22 +31,14 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 	}
 	key := b.keys(queue).wake
 	deadline := time.Now().Add(timeout)
-	stepCap := b.blockCap()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		step := time.Until(deadline)
-		if step <= 0 {
+		if time.Until(deadline) <= 0 {
 			return nil
 		}
-		step = min(step, stepCap)
-		if dl, ok := ctx.Deadline(); ok {
-			step = min(step, time.Until(dl))
-		}
-		step = max(step, time.Millisecond) // BLPOP 0 would block forever
-		secs := strconv.FormatFloat(float64(millis(step))/1000, 'f', 3, 64)
-		cmd := redis.NewStringSliceCmd(ctx, "blpop", key, secs)
+		cmd := b.blpop(ctx, key, time.Until(deadline))
 		err := b.client.Process(ctx, cmd)
 		switch {
 		case err == nil:
@@ -58,6 +51,56 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 			return err
 		}
 	}
+}
+
+// blpop makes the command for one blocking step on key: at most d, at
+// most blockCap, ending no later than ctx's deadline.
+func (b *Backend) blpop(ctx context.Context, key string, d time.Duration) *redis.StringSliceCmd {
+	step := min(d, b.blockCap())
+	if dl, ok := ctx.Deadline(); ok {
+		step = min(step, time.Until(dl))
+	}
+	step = max(step, time.Millisecond) // BLPOP 0 would block forever
+	secs := strconv.FormatFloat(float64(millis(step))/1000, 'f', 3, 64)
+	return redis.NewStringSliceCmd(ctx, "blpop", key, secs)
+}
+
+// WaitDequeue waits for one blocking step as Wait does, then dequeues as
+// Dequeue does, the two sent as one pipeline: Redis runs the dequeue as
+// soon as the BLPOP returns, woken or timed out, and both answers come
+// back in one round trip. An idle worker woken by an enqueue so spends
+// one round trip to get the message instead of two.
+func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Duration, max int, lock time.Duration) (core.DequeueResult, error) {
+	max, err := validDequeue(queue, max, lock)
+	if err != nil {
+		return core.DequeueResult{}, err
+	}
+	if err := core.ValidateDuration("timeout", timeout); err != nil {
+		return core.DequeueResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return core.DequeueResult{}, err
+	}
+	// From here on ctx's cancellation is ignored (its deadline still
+	// bounds the BLPOP): the dequeue must not lose its answer.
+	run := context.WithoutCancel(ctx)
+	pipe := b.client.Pipeline()
+	wake := b.blpop(ctx, b.keys(queue).wake, timeout)
+	_ = pipe.Process(run, wake)
+	deq := scriptDequeue.EvalSha(run, pipe, b.dequeueKeys(queue), max, millis(lock))
+	_, _ = pipe.Exec(run) // each command's error is read below
+	if err := wake.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: wait on %q: %w", queue, err)
+	}
+	reply, err := deq.Result()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis lost its scripts (a restart): load it by running it.
+		reply, err = b.run(run, scriptDequeue, b.dequeueKeys(queue), max, millis(lock))
+	}
+	if err != nil {
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
+	}
+	return decodeDequeue(queue, reply, lock)
 }
 
 // blockCap is the longest single BLPOP: maxBlock, or less when the

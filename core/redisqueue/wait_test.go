@@ -1,0 +1,171 @@
+package redisqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/redistest"
+)
+
+// WaitDequeue woken by another client's enqueue answers the message at
+// once, in one round trip; unwoken, it answers an empty batch after about
+// its timeout.
+func TestWaitDequeueWakesAndTakes(t *testing.T) {
+	t.Parallel()
+	waiter, c, prefix := newEnv(t)
+	other := New(redistest.Shared(t).Client(t), WithPrefix(prefix))
+	rec := &argRecorder{}
+	c.AddHook(rec)
+	ctx := context.Background()
+	// Load the script and open the client's pipeline connection first.
+	if _, err := waiter.WaitDequeue(ctx, "q", time.Millisecond, 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	for round := range 3 {
+		type answer struct {
+			res core.DequeueResult
+			err error
+			at  time.Time
+		}
+		done := make(chan answer, 1)
+		rec.reset()
+		go func() {
+			res, err := waiter.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
+			done <- answer{res, err, time.Now()}
+		}()
+		time.Sleep(100 * time.Millisecond) // let the waiter block
+		select {
+		case a := <-done:
+			t.Fatalf("round %d: WaitDequeue answered before anything was enqueued: %+v", round, a)
+		default:
+		}
+		sent := time.Now()
+		id := fmt.Sprintf("m%d", round)
+		enqueue(t, other, "q", id)
+		a := <-done
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		if lat := a.at.Sub(sent); lat > 200*time.Millisecond {
+			t.Fatalf("round %d: answered %v after the enqueue", round, lat)
+		}
+		if len(a.res.Messages) != 1 || a.res.Messages[0].ID != id || a.res.Messages[0].Attempt != 1 {
+			t.Fatalf("round %d: got %+v, want %s", round, a.res.Messages, id)
+		}
+		cmds := fmt.Sprint(rec.cmds)
+		if _, trips := rec.reset(); trips != 1 {
+			t.Fatalf("round %d: %d round trips, want 1: %s", round, trips, cmds)
+		}
+		if s, err := waiter.MessageStatus(ctx, "q", id); err != nil || s != core.StatusLocked {
+			t.Fatalf("round %d: %s is %v (%v), want locked", round, id, s, err)
+		}
+	}
+
+	start := time.Now()
+	res, err := waiter.WaitDequeue(ctx, "q", 150*time.Millisecond, 10, time.Minute)
+	if err != nil || len(res.Messages) != 0 {
+		t.Fatalf("WaitDequeue on an empty queue: %+v, %v", res, err)
+	}
+	if el := time.Since(start); el < 140*time.Millisecond || el > 600*time.Millisecond {
+		t.Fatalf("WaitDequeue(150ms) took %v", el)
+	}
+}
+
+// A cancelled context ends WaitDequeue before it takes anything; bad
+// arguments are refused before anything is sent; a Redis that lost its
+// scripts still answers.
+func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
+	t.Parallel()
+	c := redistest.Start(t).Client(t) // private: SCRIPT FLUSH below
+	b := New(c)
+	rec := &argRecorder{}
+	c.AddHook(rec)
+	enqueue(t, b, "q", "m1")
+	rec.reset()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.WaitDequeue(ctx, "q", time.Second, 10, time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled WaitDequeue: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"empty queue name": func() error {
+			_, err := b.WaitDequeue(context.Background(), "", time.Second, 10, time.Minute)
+			return err
+		},
+		"max 0": func() error {
+			_, err := b.WaitDequeue(context.Background(), "q", time.Second, 0, time.Minute)
+			return err
+		},
+		"negative timeout": func() error {
+			_, err := b.WaitDequeue(context.Background(), "q", -time.Second, 10, time.Minute)
+			return err
+		},
+		"zero lock": func() error { _, err := b.WaitDequeue(context.Background(), "q", time.Second, 10, 0); return err },
+	} {
+		if err := call(); !errors.Is(err, core.ErrInvalid) {
+			t.Fatalf("%s: %v, want an invalid-argument error", name, err)
+		}
+	}
+	if n, _ := rec.reset(); n != 0 {
+		t.Fatalf("refused calls sent %d commands", n)
+	}
+	if s, err := b.MessageStatus(context.Background(), "q", "m1"); err != nil || s != core.StatusQueued {
+		t.Fatalf("m1 is %v (%v) after refused calls, want queued", s, err)
+	}
+
+	if err := c.ScriptFlush(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.WaitDequeue(context.Background(), "q", time.Second, 10, time.Minute)
+	if err != nil || len(res.Messages) != 1 || res.Messages[0].ID != "m1" {
+		t.Fatalf("WaitDequeue after SCRIPT FLUSH: %+v, %v", res, err)
+	}
+}
+
+// A worker on Redis that keeps up with a trickle of messages spends two
+// round trips on each: the pipelined wait and dequeue, and the ack.
+func TestWorkerRoundTripsAtLowRate(t *testing.T) {
+	t.Parallel()
+	b, c, prefix := newEnv(t)
+	pub := core.NewPublisher(New(redistest.Shared(t).Client(t), WithPrefix(prefix)))
+	rec := &argRecorder{}
+	c.AddHook(rec)
+	var handled atomic.Int64
+	w := core.NewWorker(core.NewQueue(b, "trickle"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		handled.Add(1)
+		return core.Success()
+	}))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the first dequeue finds nothing; the worker waits
+	rec.reset()
+	start := time.Now()
+	const n = 20
+	for i := range n {
+		if _, err := pub.Enqueue(context.Background(), "trickle", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+		for handled.Load() <= int64(i) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(10 * time.Millisecond) // the ack goes out; the worker waits again
+	}
+	_, trips := rec.reset()
+	idle := int(time.Since(start) / time.Second) // one timed-out wait per second
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if trips > 2*n+idle+2 {
+		t.Fatalf("%d round trips for %d messages handled one at a time, want about %d", trips, n, 2*n)
+	}
+}
