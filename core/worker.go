@@ -21,7 +21,9 @@ import (
 // goes in the next); a heartbeat extends the locks of every message the
 // worker holds in one call. When the queue has nothing ready the loop blocks
 // in [Backend.Wait], which an enqueue interrupts, so an idle worker costs
-// next to nothing and still picks up new work within milliseconds.
+// next to nothing and still picks up new work within milliseconds; with a
+// [WaitDequeuer] backend (Redis) the wait and the next dequeue are one
+// call.
 //
 // While handlers are fast, the worker holds a few more messages than it has
 // handlers (see [WithPrefetch]), so that batches stay full and round trips

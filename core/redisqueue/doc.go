@@ -24,7 +24,8 @@
 //	                and done: a dequeue looks into them only once it
 //	                has passed
 //	requeue  hash   mid -> pending requeue copy (lock duration and body)
-//	wake     list   at most one token; [Backend.Wait] blocks on it
+//	wake     list   at most one token; [Backend.Wait] (and WaitDequeue)
+//	                blocks on it
 //	seq      string lock token counter (one token per dequeued batch)
 //	dead     hash   mid -> dead letter (attempts, failed-at, error, body)
 //	deadidx  zset   mid -> failed-at, for order and the size bound
