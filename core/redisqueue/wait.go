@@ -89,18 +89,19 @@ func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Du
 	_ = pipe.Process(run, wake)
 	deq := scriptDequeue.EvalSha(run, pipe, b.dequeueKeys(queue), max, millis(lock))
 	_, _ = pipe.Exec(run) // each command's error is read below
-	if err := wake.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return core.DequeueResult{}, fmt.Errorf("redisqueue: wait on %q: %w", queue, err)
-	}
 	reply, err := deq.Result()
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// Redis lost its scripts (a restart): load it by running it.
 		reply, err = b.run(run, scriptDequeue, b.dequeueKeys(queue), max, millis(lock))
 	}
-	if err != nil {
-		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
+	if err == nil {
+		// Taken messages are answered whatever the wait said.
+		return decodeDequeue(queue, reply, lock)
 	}
-	return decodeDequeue(queue, reply, lock)
+	if werr := wake.Err(); werr != nil && !errors.Is(werr, redis.Nil) {
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: wait on %q: %w", queue, werr)
+	}
+	return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
 }
 
 // blockCap is the longest single BLPOP: maxBlock, or less when the
