@@ -162,6 +162,24 @@ func TestConformanceCluster(t *testing.T) {
 			Dump:    func() string { return dump(t, admin, prefix) },
 		}
 	}})
+
+	// The worker's pipelined wait and dequeue go to the queue's node too.
+	t.Run("WaitDequeue", func(t *testing.T) {
+		b := New(cc, WithPrefix("rgcw"))
+		done := make(chan core.DequeueResult, 1)
+		go func() {
+			res, err := b.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- res
+		}()
+		time.Sleep(50 * time.Millisecond)
+		enqueue(t, b, "q", "m1")
+		if res := <-done; len(res.Messages) != 1 || res.Messages[0].ID != "m1" {
+			t.Fatalf("WaitDequeue on a cluster: %+v", res)
+		}
+	})
 }
 
 // A stale token (the lock was taken again) changes nothing: not by ack,
