@@ -65,6 +65,14 @@
 // ~1.3 us; per call at 1 message, enqueue ~8 us, dequeue ~25 us, ack
 // ~16 us; an idle dequeue ~7.5 us (three Redis calls).
 //
+// # Connections
+//
+// WaitDequeue (an idle worker) holds one client connection while its BLPOP
+// blocks, at most a second at a time: go-redis takes it from its pipeline
+// pool (PipelinePoolSize) and, when that is full, from the main pool. Give
+// a client shared by many idle workers a PipelinePoolSize of at least their
+// number, so that other calls never wait for a connection.
+//
 // # Failures
 //
 // An unreachable Redis makes calls fail with the client's error; nothing is
