@@ -174,7 +174,7 @@ func TestConformanceCluster(t *testing.T) {
 			}
 			done <- res
 		}()
-		time.Sleep(50 * time.Millisecond)
+		waitBlocked(t, admin, 1)
 		enqueue(t, b, "q", "m1")
 		if res := <-done; len(res.Messages) != 1 || res.Messages[0].ID != "m1" {
 			t.Fatalf("WaitDequeue on a cluster: %+v", res)
@@ -423,8 +423,8 @@ func TestBatchRoundTrips(t *testing.T) {
 // Wait returns within milliseconds when another client enqueues.
 func TestWaitWakesOnEnqueueFromAnotherClient(t *testing.T) {
 	t.Parallel()
-	waiter, _, prefix := newEnv(t)
-	other := New(redistest.Shared(t).Client(t), WithPrefix(prefix))
+	srv := redistest.Start(t) // private: waitBlocked counts its clients
+	waiter, other, admin := New(srv.Client(t)), New(srv.Client(t)), srv.Client(t)
 	ctx := context.Background()
 
 	for round := range 3 {
@@ -436,7 +436,7 @@ func TestWaitWakesOnEnqueueFromAnotherClient(t *testing.T) {
 			}
 			done <- time.Now()
 		}()
-		time.Sleep(100 * time.Millisecond) // let the waiter block
+		waitBlocked(t, admin, 1)
 		select {
 		case <-done:
 			t.Fatalf("round %d: Wait returned before anything was enqueued", round)

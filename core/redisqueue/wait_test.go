@@ -4,21 +4,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/internal/redistest"
 )
+
+// waitBlocked waits until the server behind admin has n clients blocked
+// (in BLPOP): the sign that a waiter is waiting. Use it on a private
+// server, where nobody else blocks.
+func waitBlocked(t *testing.T, admin *redis.Client, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d blocked clients", n), func() bool {
+		s, err := admin.Info(context.Background(), "clients").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(s, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "blocked_clients:"); ok {
+				k, _ := strconv.Atoi(v)
+				return k >= n
+			}
+		}
+		return false
+	})
+}
 
 // WaitDequeue woken by another client's enqueue answers the message at
 // once, in one round trip; unwoken, it answers an empty batch after about
 // its timeout.
 func TestWaitDequeueWakesAndTakes(t *testing.T) {
 	t.Parallel()
-	waiter, c, prefix := newEnv(t)
-	other := New(redistest.Shared(t).Client(t), WithPrefix(prefix))
+	srv := redistest.Start(t) // private: waitBlocked counts its clients
+	c, admin := srv.Client(t), srv.Client(t)
+	waiter, other := New(c), New(srv.Client(t))
 	rec := &argRecorder{}
 	c.AddHook(rec)
 	ctx := context.Background()
@@ -39,7 +63,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 			res, err := waiter.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
 			done <- answer{res, err, time.Now()}
 		}()
-		time.Sleep(100 * time.Millisecond) // let the waiter block
+		waitBlocked(t, admin, 1)
 		select {
 		case a := <-done:
 			t.Fatalf("round %d: WaitDequeue answered before anything was enqueued: %+v", round, a)
@@ -137,24 +161,16 @@ func TestWorkerRoundTripsAtLowRate(t *testing.T) {
 	pub := core.NewPublisher(New(redistest.Shared(t).Client(t), WithPrefix(prefix)))
 	rec := &argRecorder{}
 	c.AddHook(rec)
-	var handled atomic.Int64
 	w := core.NewWorker(core.NewQueue(b, "trickle"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
-		handled.Add(1)
 		return core.Success()
 	}))
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// idle: the worker found nothing ready and goes to wait.
+	// idleAfter: the worker found nothing more ready and goes to wait.
 	idleAfter := func(sleeps int64) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for w.Stats().Sleeps <= sleeps {
-			if time.Now().After(deadline) {
-				t.Fatal("the worker did not go back to waiting")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "the worker to wait again", func() bool { return w.Stats().Sleeps > sleeps })
 	}
 	idleAfter(0)
 	rec.reset()
@@ -166,9 +182,7 @@ func TestWorkerRoundTripsAtLowRate(t *testing.T) {
 			t.Fatal(err)
 		}
 		idleAfter(sleeps) // it took the message, found no more, and waits again
-		for handled.Load() <= int64(i) || w.Stats().Success <= int64(i) {
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "the handler's success", func() bool { return w.Stats().Success > int64(i) })
 	}
 	_, trips := rec.reset()
 	// Besides: a timed-out wait per started second, a monitor reading or
