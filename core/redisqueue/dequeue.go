@@ -39,10 +39,14 @@ func validDequeue(queue string, max int, lock time.Duration) (int, error) {
 	return min(max, maxBatch), nil
 }
 
+// dequeueKeys are dequeue.lua's KEYS, in its order; the wake list is
+// dequeueKeys(q)[wakeKey].
 func (b *Backend) dequeueKeys(queue string) []string {
 	k := b.keys(queue)
 	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due}
 }
+
+const wakeKey = 6
 
 // decodeDequeue decodes dequeue.lua's reply.
 func decodeDequeue(queue string, reply any, lock time.Duration) (core.DequeueResult, error) {

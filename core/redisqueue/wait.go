@@ -85,14 +85,15 @@ func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Du
 	// bounds the BLPOP): the dequeue must not lose its answer.
 	run := context.WithoutCancel(ctx)
 	pipe := b.client.Pipeline()
-	wake := b.blpop(ctx, b.keys(queue).wake, timeout)
+	keys := b.dequeueKeys(queue)
+	wake := b.blpop(ctx, keys[wakeKey], timeout)
 	_ = pipe.Process(run, wake)
-	deq := scriptDequeue.EvalSha(run, pipe, b.dequeueKeys(queue), max, millis(lock))
+	deq := scriptDequeue.EvalSha(run, pipe, keys, max, millis(lock))
 	_, _ = pipe.Exec(run) // each command's error is read below
 	reply, err := deq.Result()
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// Redis lost its scripts (a restart): load it by running it.
-		reply, err = b.run(run, scriptDequeue, b.dequeueKeys(queue), max, millis(lock))
+		reply, err = b.run(run, scriptDequeue, keys, max, millis(lock))
 	}
 	if err == nil {
 		// Taken messages are answered whatever the wait said.
