@@ -1,6 +1,7 @@
 package memqueue
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"time"
@@ -11,8 +12,9 @@ import (
 // Dequeue takes up to max ready messages from queue in FIFO order and locks
 // each for its own lock duration or, if it has none, for lock. First it does
 // the maintenance that is due: messages whose delay, backoff or lock expired
-// go to the back of the ready list, done messages are collected or, with a
-// pending requeue copy, queued again.
+// go to the head of the ready list (earliest due first), so they are taken
+// next rather than behind the backlog; done messages are collected or, with
+// a pending requeue copy, queued again at the back.
 func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
 	if err := checkCall(ctx, queue); err != nil {
 		return core.DequeueResult{}, err
@@ -72,12 +74,13 @@ func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.
 
 // maintain does what is due at now. Call with b.mu held.
 func (b *Backend) maintain(q *queue, now time.Time) {
+	var mark *list.Element // the last record put at the head
 	for len(q.due) > 0 && !q.due[0].dueAt.After(now) {
 		r := q.due[0]
 		switch {
 		case r.state != stDone: // delay, backoff or lock expired
 			r.lockUntil, r.backoffUntil = time.Time{}, time.Time{}
-			q.place(r, stReady, time.Time{})
+			mark = q.placeHead(r, mark)
 		case r.requeue != nil: // the pending copy becomes the message
 			r.content, r.requeue = *r.requeue, nil
 			r.attempts = 0

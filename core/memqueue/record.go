@@ -151,6 +151,19 @@ func (q *queue) place(r *record, st state, at time.Time) {
 	}
 }
 
+// placeHead makes r ready right after mark, or at the head of the ready
+// list when mark is nil, and answers r's element: the next mark, so that
+// records placed one after another keep their order.
+func (q *queue) placeHead(r *record, mark *list.Element) *list.Element {
+	q.place(r, stReady, time.Time{})
+	if mark == nil {
+		q.ready.MoveToFront(r.elem)
+	} else {
+		q.ready.MoveAfter(r.elem, mark)
+	}
+	return r.elem
+}
+
 // remove deletes every trace of r.
 func (q *queue) remove(r *record) {
 	if r.elem != nil {

@@ -40,8 +40,11 @@
 //
 //   - Dequeue does its maintenance before it takes messages, so a message
 //     that the maintenance makes ready (expired delay, backoff or lock, a
-//     pending requeue) is taken by the same call. Ready messages go first,
-//     in enqueue order; due delayed ones follow.
+//     pending requeue) is taken by the same call. A message that is due
+//     again (expired delay, backoff or lock) goes to the head of the
+//     queue, earliest due first, so a crashed handler's or a retried
+//     message is not kept waiting behind the backlog; messages enqueued
+//     ready, and pending requeue copies, join the tail in enqueue order.
 //   - A done message is garbage-collected at its ack or on the next
 //     Dequeue; in between it reports done-awaiting-gc. A done message whose
 //     backoff expired reports done-awaiting-gc until the next Dequeue.

@@ -19,7 +19,7 @@ var extensionCases = []testCase{
 	{"SpentTokens", extSpentTokens},
 	{"BatchDequeueAndAck", extBatch},
 	{"BatchAckMixedOutcomes", extBatchMixed},
-	{"ReadyBeforeDelayed", extReadyBeforeDelayed},
+	{"DueBeforeBacklog", extDueBeforeBacklog},
 	{"HeadersSurviveUpdateRetryAndRequeue", extHeaders},
 	{"UpdateReplacesHeaders", extUpdateReplacesHeaders},
 	{"NextDue", extNextDue},
@@ -123,18 +123,22 @@ func extLateAck(c *checker) {
 // but took another one.
 func extLateAckAfterMaintenance(c *checker) {
 	c.add("a", "A")
-	lock := 200 * time.Millisecond
-	da := c.take(lock)
 	c.add("b", "B")
+	lock := 200 * time.Millisecond
+	ds := c.dequeue(2, lock).Messages
+	if len(ds) != 2 {
+		c.Fatalf("took %d messages, want 2", len(ds))
+	}
 	c.advance(lock + margin)
-	db := c.take(longLock) // b was ready first; a is due again but not taken
-	c.wantDelivery(db, "b", "B", 1, longLock)
-	c.wantStatus("a", core.StatusQueued)
-	c.ack(da, core.OutcomeSuccess, 0)
-	c.wantDoneOrGone("a")
+	// Both are due again and go back to the head in order; one is taken.
+	da := c.take(longLock)
+	c.wantDelivery(da, "a", "A", 2, longLock)
+	c.wantStatus("b", core.StatusQueued)
+	c.ack(ds[1], core.OutcomeSuccess, 0)
+	c.wantDoneOrGone("b")
 	c.nothing()
-	c.wantStatus("a", core.StatusNone)
-	c.wantStatus("b", core.StatusLocked)
+	c.wantStatus("b", core.StatusNone)
+	c.wantStatus("a", core.StatusLocked)
 }
 
 // A token is spent once its ack applied: the lock is released, so a second
@@ -247,9 +251,12 @@ func extBatchMixed(c *checker) {
 	c.wantStatus("fail", core.StatusNone)
 }
 
-// Messages that are ready go before delayed ones that just became due.
-func extReadyBeforeDelayed(c *checker) {
-	c.add("late", "late", core.WithDelay(500*time.Millisecond))
+// A message that becomes due again (its delay or backoff passed, or its
+// handler's lock expired) goes to the head of the queue: it is handled
+// next, not behind the backlog that arrived meanwhile. Due messages keep
+// their due order among themselves.
+func extDueBeforeBacklog(c *checker) {
+	c.add("late", "late", core.WithDelay(longLock))
 	c.add("now", "now")
 	if got := idsOf(c.dequeue(10, longLock).Messages); !slices.Equal(got, []string{"now"}) {
 		c.Fatalf("got %q, want only the ready message", got)
@@ -259,10 +266,31 @@ func extReadyBeforeDelayed(c *checker) {
 	c.add("b", "b")
 	c.add("c", "c")
 	c.advance(100*time.Millisecond + margin)
-	if got := idsOf(c.dequeue(10, longLock).Messages); !slices.Equal(got, []string{"b", "c", "a"}) {
-		c.Fatalf("got %q, want [b c a]: ready first, then the delayed one that is due", got)
+	if got := idsOf(c.dequeue(10, longLock).Messages); !slices.Equal(got, []string{"a", "b", "c"}) {
+		c.Fatalf("got %q, want [a b c]: the delayed one that is due first, then the backlog", got)
 	}
 	c.wantStatus("late", core.StatusQueuedWithBackoff)
+
+	// A crashed handler's message comes back ahead of the backlog.
+	lock := 200 * time.Millisecond
+	c.add("crashed", "crashed")
+	d := c.take(lock)
+	for _, id := range []string{"x1", "x2", "x3"} {
+		c.add(id, id)
+	}
+	c.advance(lock + margin)
+	again := c.dequeue(1, longLock).Messages
+	if len(again) != 1 {
+		c.Fatalf("took %d messages, want the crashed one", len(again))
+	}
+	c.wantDelivery(again[0], d.ID, "crashed", 2, longLock)
+
+	// A retried message whose backoff passed comes back ahead too.
+	c.ack(again[0], core.OutcomeRetry, 100*time.Millisecond)
+	c.advance(100*time.Millisecond + margin)
+	if got := idsOf(c.dequeue(10, longLock).Messages); !slices.Equal(got, []string{"crashed", "x1", "x2", "x3"}) {
+		c.Fatalf("got %q, want the retried message first, then the backlog", got)
+	}
 }
 
 // Headers travel with the message through update, retry and requeue.

@@ -111,9 +111,9 @@ func checkLockGroups(t *testing.T, b *Backend, c *redis.Client, queue string) {
 }
 
 // A heartbeat that extends part of a batch keeps those locked when the
-// batch's group comes due; the others come back. A late ack of one that
-// came back (nobody took it again) applies and leaves the group of the
-// extended one intact.
+// batch's group comes due; the others come back, to the head of ready,
+// and the same dequeue takes them again. The stale ack of the first
+// handling is refused and leaves the group of the extended one intact.
 func TestLockGroupPartialExtension(t *testing.T) {
 	t.Parallel()
 	b, c, _ := newEnv(t)
@@ -132,30 +132,31 @@ func TestLockGroupPartialExtension(t *testing.T) {
 		t.Fatalf("stats %+v, want 2 locked", s)
 	}
 	time.Sleep(150 * time.Millisecond)
-	// m1's lock expired: back to ready behind m3. Take only m3.
-	if ds := take(t, b, "q", 1); len(ds) != 1 || ds[0].ID != "m3" {
-		t.Fatalf("took %v, want m3", idsOf(ds))
+	// m1's lock expired: back to the head of ready, ahead of m3.
+	again := take(t, b, "q", 1)
+	if len(again) != 1 || again[0].ID != "m1" || again[0].Attempt != 2 {
+		t.Fatalf("took %v, want m1 again, ahead of m3", idsOf(again))
 	}
 	checkLockGroups(t, b, c, "q")
-	if st, _ := b.MessageStatus(ctx, "q", "m1"); st != core.StatusQueued {
-		t.Fatalf("m1 is %v, want queued", st)
-	}
 	if st, _ := b.MessageStatus(ctx, "q", "m2"); st != core.StatusLocked {
 		t.Fatalf("m2 is %v, want locked", st)
 	}
-	// The late ack of m1 applies (nobody took it again).
-	if errs, err := b.Ack(ctx, "q", []core.Ack{{ID: "m1", Token: d1.Token}}); err != nil || errs[0] != nil {
-		t.Fatalf("late ack: %v %v", err, errs)
+	// The late ack of m1's first handling is fenced off.
+	if errs, err := b.Ack(ctx, "q", []core.Ack{{ID: "m1", Token: d1.Token}}); err != nil || !errors.Is(errs[0], core.ErrLockLost) {
+		t.Fatalf("late ack: %v %v, want lock lost", err, errs)
+	}
+	if errs, err := b.Ack(ctx, "q", []core.Ack{{ID: "m1", Token: again[0].Token}}); err != nil || errs[0] != nil {
+		t.Fatalf("ack of m1's second handling: %v %v", err, errs)
 	}
 	checkLockGroups(t, b, c, "q")
-	if s, _ := b.QueueStats(ctx, "q"); s.Locked != 2 || s.Total != 2 {
-		t.Fatalf("stats %+v, want m2 and m3 locked", s)
+	if s, _ := b.QueueStats(ctx, "q"); s.Locked != 1 || s.Total != 2 {
+		t.Fatalf("stats %+v, want m2 locked and m3 queued", s)
 	}
 	time.Sleep(300 * time.Millisecond)
-	// m2's extended lock expired too: it comes back, attempt 2.
+	// m2's extended lock expired too: it comes back, attempt 2, ahead of m3.
 	ds := take(t, b, "q", 10)
-	if len(ds) != 1 || ds[0].ID != "m2" || ds[0].Attempt != 2 {
-		t.Fatalf("took %v, want m2 again", idsOf(ds))
+	if got := idsOf(ds); len(ds) != 2 || got[0] != "m2" || got[1] != "m3" || ds[0].Attempt != 2 {
+		t.Fatalf("took %v, want m2 again, then m3", got)
 	}
 	checkLockGroups(t, b, c, "q")
 	if errs, _ := b.Ack(ctx, "q", []core.Ack{{ID: "m2", Token: d2.Token}}); !errors.Is(errs[0], core.ErrLockLost) {
@@ -171,17 +172,16 @@ func TestLockGroupRejoin(t *testing.T) {
 	b, c, _ := newEnv(t)
 	ctx := context.Background()
 	enqueue(t, b, "q", "m0", "m1")
-	ds := take(t, b, "q", 1) // m0, locked for a minute
-	res, err := b.Dequeue(ctx, "q", 1, 50*time.Millisecond)
-	if err != nil || len(res.Messages) != 1 {
+	res, err := b.Dequeue(ctx, "q", 2, 50*time.Millisecond)
+	if err != nil || len(res.Messages) != 2 {
 		t.Fatal(err)
 	}
-	d1 := res.Messages[0]
+	d1 := res.Messages[1]
 	time.Sleep(80 * time.Millisecond)
-	enqueue(t, b, "q", "m2")
-	// Processes m1's group (m1 back to ready, behind m2) and takes m2.
-	if got := take(t, b, "q", 1); len(got) != 1 || got[0].ID != "m2" {
-		t.Fatalf("took %v, want m2", idsOf(got))
+	// Processes the group (m0 and m1 back to the head of ready, in order)
+	// and takes m0 alone: m1 waits in ready.
+	if got := take(t, b, "q", 1); len(got) != 1 || got[0].ID != "m0" {
+		t.Fatalf("took %v, want m0", idsOf(got))
 	}
 	// The heartbeat of m1's handler, late: still its lock (nobody took it).
 	if errs, err := b.ExtendLocks(ctx, "q", []core.LockRef{{ID: "m1", Token: d1.Token, Duration: 150 * time.Millisecond}}); err != nil || errs[0] != nil {
@@ -192,8 +192,8 @@ func TestLockGroupRejoin(t *testing.T) {
 		t.Fatalf("took %v while m1 is locked", idsOf(got))
 	}
 	checkLockGroups(t, b, c, "q")
-	if s, _ := b.QueueStats(ctx, "q"); s.Locked != 3 {
-		t.Fatalf("stats %+v, want 3 locked", s)
+	if s, _ := b.QueueStats(ctx, "q"); s.Locked != 2 {
+		t.Fatalf("stats %+v, want 2 locked", s)
 	}
 	time.Sleep(200 * time.Millisecond)
 	got := take(t, b, "q", 10)
@@ -201,7 +201,6 @@ func TestLockGroupRejoin(t *testing.T) {
 		t.Fatalf("took %v, want m1 again", idsOf(got))
 	}
 	checkLockGroups(t, b, c, "q")
-	_ = ds
 }
 
 // Random operations on one queue keep the lock-group index exact.

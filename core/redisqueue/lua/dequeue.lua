@@ -13,11 +13,14 @@
 --   duration, first enqueued and the body.
 --
 -- Maintenance, only when the due bound has passed, each part bounded by
--- max: ids whose backoff expired go from delay to the tail of ready; due
--- done ids are requeued (pending copy) or garbage-collected; expired lock
--- groups are checked member by member (see lib.lua). Then ids are popped
--- from ready and handled by status; only queued ones are locked, all into
--- one new lock group.
+-- max: ids whose backoff expired go from delay to the head of ready; due
+-- done ids are requeued (pending copy, to the tail) or garbage-collected;
+-- expired lock groups are checked member by member (see lib.lua) and the
+-- messages whose lock expired go to the head of ready. A message that is
+-- due again is handled next, not behind the whole backlog: a crashed
+-- handler's message comes back within its lock plus one dequeue. Then ids
+-- are popped from ready and handled by status; only queued ones are
+-- locked, all into one new lock group.
 
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -58,6 +61,13 @@ end
 
 local left = true -- ready may still hold ids (false once a pop came up short)
 
+-- to_head puts ids at the head of ready in their order (LPUSH reverses).
+local function to_head(ids)
+  local rev = {}
+  for i = #ids, 1, -1 do rev[#rev + 1] = ids[i] end
+  callv('LPUSH', K_READY, rev)
+end
+
 -- finish_done requeues the pending copy of a done message whose backoff
 -- is over (the copy becomes the content, attempts and first-enqueued
 -- restart, the id goes to ready), or deletes every trace of it.
@@ -94,12 +104,12 @@ local function rejoin(mid, tok, lock_exp)
 end
 
 if maint then
-  -- 1. Expired backoffs: back to ready (the status check on the way out
-  --    of ready decides what happens).
+  -- 1. Expired backoffs: to the head of ready, earliest due first (the
+  --    status check on the way out of ready decides what happens).
   local ids = redis.call('ZRANGEBYSCORE', K_DELAY, '-inf', now, 'LIMIT', 0, max)
   if #ids > 0 then
     redis.call('ZREMRANGEBYRANK', K_DELAY, 0, #ids - 1)
-    callv('RPUSH', K_READY, ids)
+    to_head(ids)
   end
 
   -- 2. Due done messages: requeue or gc.
@@ -130,7 +140,7 @@ if maint then
     else
       -- A member without a group: a per-message lock entry written before
       -- lock groups. Back to ready; the status check decides.
-      redis.call('RPUSH', K_READY, t)
+      redis.call('LPUSH', K_READY, t)
     end
     checked = checked + #mids + 1
     local keep, kmin, back, sets = {}, NEVER, {}, {}
@@ -158,7 +168,7 @@ if maint then
     end
     if #back > 0 then
       callv('HSET', K_MSGS, sets)
-      callv('RPUSH', K_READY, back)
+      to_head(back)
       locked_delta = locked_delta - #back
     end
     if #keep > 0 then
