@@ -8,7 +8,8 @@
 //
 //	redghost queues [-json]                       every queue with its counts
 //	redghost stats [-json] QUEUE...               the counts of the named queues
-//	redghost status QUEUE ID                      one message's status
+//	redghost status QUEUE ID                      one message's status (a dead letter's
+//	                                              failure time and error too)
 //	redghost content [-limit N] [-cursor C] [-payload [-width N]] [-json] QUEUE
 //	                                              a page of a queue's messages
 //	redghost dead list [-offset N] [-limit N] [-payload [-width N]] [-json] QUEUE
