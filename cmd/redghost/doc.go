@@ -70,9 +70,12 @@
 //
 // # Exit status
 //
-// 0 when the command did what it says (an empty queue or a status of
+// 0 when the command did what it says (an empty listing or a status of
 // "none" are answers, not errors); 1 on a Redis error, a timeout, or a
 // question not answered yes; 2 on bad input (an unknown command or flag, a
 // missing argument, an invalid queue name, id, cursor or URL), reported
-// with the command's synopsis before anything is read or written.
+// with the command's synopsis before anything is read or written; 3 when
+// clear names a queue that does not exist (no message and no dead letter
+// under the prefix: a mistyped name or the wrong -prefix), after the ones
+// that exist are cleared.
 package main
