@@ -41,7 +41,7 @@
 //	emails  2       0       1        0     3      0
 //	orders  0       1       0        1     2      1
 //
-//	$ redghost -prefix demo stats -json orders
+//	$ redghost -prefix myapp stats -json orders
 //	$ redghost content -limit 20 -payload orders
 //	$ redghost dead list orders
 //	$ redghost dead requeue orders o2           # one dead letter, no question
