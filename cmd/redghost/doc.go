@@ -2,6 +2,10 @@
 // admin calls of core.Queue and the redisqueue backend, for an operator at a
 // shell.
 //
+// # Install
+//
+//	go install github.com/redghost/redghost/cmd/redghost@latest
+//
 // # Usage
 //
 //	redghost [global flags] COMMAND [flags] [arguments]
