@@ -116,7 +116,7 @@ func report(b *testing.B, n int, d time.Duration) {
 
 // BenchmarkEndToEnd pre-fills b.N messages (untimed), then times a worker
 // with a no-op handler from its start until it has handled them all.
-// Issue 2's floor on a 2-core machine: 50,000 msgs/s.
+// Its floor on a 2-core machine: 50,000 msgs/s.
 func BenchmarkEndToEnd(b *testing.B) { benchEndToEnd(b, nil) }
 
 // BenchmarkEndToEndNoPrefetch is BenchmarkEndToEnd with a worker that takes
@@ -233,7 +233,7 @@ func TestBenchmarkHarness(t *testing.T) {
 	}
 }
 
-// TestEndToEndFloor checks issue 2's floor, 50,000 msgs/s end to end with
+// TestEndToEndFloor checks the end-to-end floor, 50,000 msgs/s with
 // 100k messages, when RG_BENCH_FLOOR is set (a busy machine would make it
 // flaky in ordinary runs).
 func TestEndToEndFloor(t *testing.T) {

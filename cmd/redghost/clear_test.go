@@ -46,13 +46,14 @@ redghost: no answer on stdin (-yes skips the question): not confirmed; nothing c
 	}
 
 	// Confirmed: every count is zero and the queues are gone from the list.
-	e.cli("y\n", "clear", "a", "b", "c", "a").want(t, 0, `cleared "a" (3 messages, 1 dead letter)
+	// c holds nothing, so it does not exist: said, and exit status 3, after
+	// a and b are cleared.
+	e.cli("y\n", "clear", "a", "b", "c", "a").want(t, 3, `cleared "a" (3 messages, 1 dead letter)
 cleared "b" (1 message, 0 dead letters)
-cleared "c" (0 messages, 0 dead letters)
 `, `  "a": 3 messages, 1 dead letter
   "b": 1 message, 0 dead letters
-  "c": 0 messages, 0 dead letters
-clear these 3 queues: delete 4 messages and 1 dead letter? [y/N] y
+clear these 2 queues: delete 4 messages and 1 dead letter? [y/N] y
+redghost: no queue "c" under prefix "`+e.prefix+`": nothing to clear ('redghost queues' lists the queues)
 `)
 	for _, q := range []string{"a", "b", "c"} {
 		if st := e.stats(q); st != (core.QueueStats{}) {
@@ -64,11 +65,18 @@ clear these 3 queues: delete 4 messages and 1 dead letter? [y/N] y
 	}
 	e.cli("", "queues").want(t, 0, "", `no queues under prefix "`+e.prefix+`"`+"\n")
 
-	// Empty queues: no question.
-	e.cli("", "clear", "c").want(t, 0, `cleared "c" (0 messages, 0 dead letters)`+"\n", "")
+	// Queues that do not exist: no question, nothing cleared, exit status 3.
+	e.cli("", "clear", "c").want(t, 3, "", `redghost: no queue "c" under prefix "`+e.prefix+`": nothing to clear ('redghost queues' lists the queues)`+"\n")
+	e.cli("", "clear", "a", "c").want(t, 3, "", `redghost: no queues "a", "c" under prefix "`+e.prefix+`": nothing to clear ('redghost queues' lists the queues)`+"\n")
+	// The wrong prefix: the queue is there, under another.
+	e.publish("d", "d1", "x")
+	runCLI(t, "", "-redis", e.url, "-prefix", e.prefix+"x", "clear", "-yes", "d").want(t, 3, "",
+		`redghost: no queue "d" under prefix "`+e.prefix+`x": nothing to clear ('redghost queues' lists the queues)`+"\n")
+	if st := e.stats("d"); st != (core.QueueStats{Queued: 1, Total: 1}) {
+		t.Errorf("d after a clear under another prefix: %+v", st)
+	}
 
 	// -yes: no question.
-	e.publish("d", "d1", "x")
 	e.cli("", "clear", "-yes", "d").want(t, 0, `cleared "d" (1 message, 0 dead letters)`+"\n", "")
 	if st := e.stats("d"); st != (core.QueueStats{}) {
 		t.Errorf("d after clear -yes: %+v", st)

@@ -124,7 +124,8 @@ var deadRequeueCmd = &command{
 attempt 0 and their headers, and removes them from the dead-letter list.
 Without ids it requeues all of them, after asking (-yes skips the
 question). A dead letter whose id is live in the queue stays in the list;
-so does an id that is not in it. It prints how many were requeued.`,
+so does an id that is not in it. It prints how many were requeued and,
+on stderr, each named id that stayed and why.`,
 	flags: func(fs *flag.FlagSet) action {
 		yes := fs.Bool("yes", false, "requeue all without asking")
 		return func(ctx context.Context, a *app, args []string) error {
@@ -153,6 +154,12 @@ so does an id that is not in it. It prints how many were requeued.`,
 					return err
 				}
 			}
+			// Which of the named ids are dead letters, to tell afterwards
+			// why one stayed.
+			wasDead, err := a.deadIDs(ctx, queue, ids)
+			if err != nil {
+				return err
+			}
 			var n int
 			err = a.call(ctx, func(ctx context.Context) (err error) {
 				n, err = a.b.RequeueDeadLetters(ctx, queue, ids...)
@@ -162,14 +169,79 @@ so does an id that is not in it. It prints how many were requeued.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "requeued %s of %q\n", plural(int64(n), "dead letter"), queue)
-			if left := asked - int64(n); left > 0 && len(ids) > 0 {
-				fmt.Fprintf(a.stderr, "%d of the %d ids stayed: not in the dead-letter list, or live in the queue\n", left, asked)
-			} else if left > 0 {
-				fmt.Fprintf(a.stderr, "%s stayed: live in the queue under the same id, or gone meanwhile\n", plural(left, "dead letter"))
+			if len(ids) == 0 {
+				if left := asked - int64(n); left > 0 {
+					fmt.Fprintf(a.stderr, "%s stayed: live in the queue under the same id, or gone meanwhile\n", plural(left, "dead letter"))
+				}
+				return nil
 			}
-			return nil
+			if n == len(ids) {
+				return nil
+			}
+			return a.explainStayed(ctx, queue, ids, wasDead)
 		}
 	},
+}
+
+// deadIDs answers which of ids are dead letters of queue.
+func (a *app) deadIDs(ctx context.Context, queue string, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var dead []core.DeadLetter
+	err := a.call(ctx, func(ctx context.Context) (err error) {
+		dead, err = a.b.DeadLettersByID(ctx, queue, ids...)
+		return err
+	})
+	for _, d := range dead {
+		out[d.ID] = true
+	}
+	return out, err
+}
+
+// explainStayed names, on stderr, each of the ids that a requeue left
+// where it was, and why: it was no dead letter, or its id is live in the
+// queue (the enqueue refuses an id it holds).
+func (a *app) explainStayed(ctx context.Context, queue string, ids []string, wasDead map[string]bool) error {
+	stillDead, err := a.deadIDs(ctx, queue, ids)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, id := range ids {
+		if wasDead[id] && !stillDead[id] {
+			continue // requeued
+		}
+		var st core.Status
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			st, err = a.b.MessageStatus(ctx, queue, id)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var why string
+		switch {
+		case !wasDead[id] && st == core.StatusNone:
+			why = "not a dead letter, nor in the queue"
+		case !wasDead[id]:
+			why = fmt.Sprintf("not a dead letter (live in the queue: %s)", st)
+		case st != core.StatusNone:
+			why = fmt.Sprintf("live in the queue (%s), so its dead letter stays", st)
+		default:
+			why = "still a dead letter: its id was live in the queue at the requeue and is gone now; try again"
+		}
+		lines = append(lines, fmt.Sprintf("  %q: %s\n", id, why))
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "%d of the %d ids stayed:\n", len(lines), len(ids))
+	for _, l := range lines {
+		fmt.Fprint(a.stderr, l)
+	}
+	return nil
 }
 
 var deadPurgeCmd = &command{

@@ -77,9 +77,12 @@ func TestDeadRequeueByID(t *testing.T) {
 	seedDead(e)
 
 	// Named ids need no question; an id that is not a dead letter stays
-	// out, and the count says so.
-	e.cli("", "dead", "requeue", "d", "a", "nosuch", "a").want(t, 0, `requeued 1 dead letter of "d"`+"\n",
-		"1 of the 2 ids stayed: not in the dead-letter list, or live in the queue\n")
+	// out, and is named with the reason.
+	e.cli("", "dead", "requeue", "d", "a", "nosuch", "a", "w").want(t, 0, `requeued 1 dead letter of "d"`+"\n",
+		`2 of the 3 ids stayed:
+  "nosuch": not a dead letter, nor in the queue
+  "w": not a dead letter (live in the queue: queued)
+`)
 	if st := e.status("d", "a"); st != core.StatusQueued {
 		t.Errorf("a is %s, want queued", st)
 	}
@@ -90,7 +93,9 @@ func TestDeadRequeueByID(t *testing.T) {
 	// A dead letter whose id is live in the queue stays in the list.
 	e.publish("d", "b", "a new b")
 	e.cli("", "dead", "requeue", "d", "b").want(t, 0, `requeued 0 dead letters of "d"`+"\n",
-		"1 of the 1 ids stayed: not in the dead-letter list, or live in the queue\n")
+		`1 of the 1 ids stayed:
+  "b": live in the queue (queued), so its dead letter stays
+`)
 	if ids := deadIDs(e.dead("d")); !slices.Equal(ids, []string{"b"}) {
 		t.Errorf("dead letters %q, want b", ids)
 	}

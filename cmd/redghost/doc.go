@@ -2,13 +2,18 @@
 // admin calls of core.Queue and the redisqueue backend, for an operator at a
 // shell.
 //
+// # Install
+//
+//	go install github.com/redghost/redghost/cmd/redghost@latest
+//
 // # Usage
 //
 //	redghost [global flags] COMMAND [flags] [arguments]
 //
 //	redghost queues [-json]                       every queue with its counts
 //	redghost stats [-json] QUEUE...               the counts of the named queues
-//	redghost status QUEUE ID                      one message's status
+//	redghost status QUEUE ID                      one message's status (a dead letter's
+//	                                              failure time and error too)
 //	redghost content [-limit N] [-cursor C] [-payload [-width N]] [-json] QUEUE
 //	                                              a page of a queue's messages
 //	redghost dead list [-offset N] [-limit N] [-payload [-width N]] [-json] QUEUE
@@ -40,7 +45,7 @@
 //	emails  2       0       1        0     3      0
 //	orders  0       1       0        1     2      1
 //
-//	$ redghost -prefix demo stats -json orders
+//	$ redghost -prefix myapp stats -json orders
 //	$ redghost content -limit 20 -payload orders
 //	$ redghost dead list orders
 //	$ redghost dead requeue orders o2           # one dead letter, no question
@@ -69,9 +74,12 @@
 //
 // # Exit status
 //
-// 0 when the command did what it says (an empty queue or a status of
+// 0 when the command did what it says (an empty listing or a status of
 // "none" are answers, not errors); 1 on a Redis error, a timeout, or a
 // question not answered yes; 2 on bad input (an unknown command or flag, a
 // missing argument, an invalid queue name, id, cursor or URL), reported
-// with the command's synopsis before anything is read or written.
+// with the command's synopsis before anything is read or written; 3 when
+// clear names a queue that does not exist (no message and no dead letter
+// under the prefix: a mistyped name or the wrong -prefix), after the ones
+// that exist are cleared.
 package main

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -113,13 +114,26 @@ func TestStatus(t *testing.T) {
 		{"emails", "e1", "queued"},
 		{"emails", "e3", "queued-with-backoff"},
 		{"orders", "o1", "locked"},
-		{"orders", "o2", "none"},
 		{"orders", "o3", "done-with-backoff"},
 		{"orders", "nosuch", "none"},
 		{"nosuch", "e1", "none"},
 	} {
 		e.cli("", "status", c.queue, c.id).want(t, 0, c.want+"\n", "")
 	}
+	// A dead letter says when it failed and why; the first line is the
+	// status alone.
+	failed := timestamp(e.dead("orders")[0].FailedAt)
+	e.cli("", "status", "orders", "o2").want(t, 0, "dead\nfailed:  "+failed+" (attempt 1)\nerror:   card declined\n", "")
+	// Published again after it died: live, and still a dead letter.
+	e.publish("orders", "o2", `{"n":2}`)
+	e.cli("", "status", "orders", "o2").want(t, 0, "queued\nalso a dead letter:\nfailed:  "+failed+" (attempt 1)\nerror:   card declined\n", "")
+	// Error texts are escaped.
+	e.deadLetter("logs", "l1", "x", "line 1\n\x1b[2Jline 2")
+	r := e.cli("", "status", "logs", "l1")
+	if want := "dead\nfailed:  "; r.code != 0 || !strings.HasPrefix(r.stdout, want) || !strings.HasSuffix(r.stdout, " (attempt 1)\nerror:   line 1\\n\\x1b[2Jline 2\n") {
+		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
+	}
+
 	e.cli("", "status", "emails", "bad\x01id").want(t, 2, "", `redghost: message id "bad\x01id": holds control character U+0001
 usage: redghost status QUEUE ID
 run 'redghost help status' for details

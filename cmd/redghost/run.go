@@ -15,9 +15,10 @@ import (
 
 // Exit codes.
 const (
-	exitOK    = 0
-	exitFail  = 1 // a Redis error, or the operator did not confirm
-	exitUsage = 2 // bad input: unknown command, missing or invalid argument or flag
+	exitOK      = 0
+	exitFail    = 1 // a Redis error, or the operator did not confirm
+	exitUsage   = 2 // bad input: unknown command, missing or invalid argument or flag
+	exitNoQueue = 3 // clear: a named queue holds nothing (does not exist)
 )
 
 // command is one subcommand. flags defines the command's own flags on fs
@@ -173,6 +174,11 @@ func (a *app) exit(err error) int {
 		fmt.Fprintf(a.stderr, "redghost: %v\n", err)
 		return exitFail
 	}
+	var nf *notFoundError
+	if errors.As(err, &nf) {
+		fmt.Fprintf(a.stderr, "redghost: %v\n", err)
+		return exitNoQueue
+	}
 	fmt.Fprintf(a.stderr, "redghost: %v\n", err)
 	return exitFail
 }
@@ -244,7 +250,8 @@ Commands that delete or move many messages (clear, dead purge, dead
 requeue without ids) ask on stderr and read the answer from stdin; -yes
 skips the question.
 
-exit status: 0 done, 1 Redis error or not confirmed, 2 bad input.
+exit status: 0 done, 1 Redis error or not confirmed, 2 bad input, 3 clear
+of a queue that does not exist.
 `)
 }
 

@@ -13,10 +13,14 @@ var statusCmd = &command{
 	args:    "QUEUE ID",
 	pos:     "QUEUE ID",
 	summary: "one message's status",
-	detail: `Prints the status of message ID in QUEUE, by the Redis server's clock: none
-(not in the queue, or collected), queued, queued-with-backoff, locked,
-locked-with-requeue, done-awaiting-gc, done-with-backoff or
-done-with-requeue. "none" is an answer, not an error (exit status 0).`,
+	detail: `Prints the status of message ID in QUEUE, by the Redis server's clock: queued,
+queued-with-backoff, locked, locked-with-requeue, done-awaiting-gc,
+done-with-backoff, done-with-requeue, dead (in the dead-letter list) or
+none (neither in the queue nor a dead letter, or collected). A dead letter
+is followed by when it failed (UTC), the attempt and its error text,
+escaped; so is a live message whose id is also a dead letter. The first
+line is always the status alone. "none" is an answer, not an error (exit
+status 0).`,
 	flags: func(fs *flag.FlagSet) action {
 		return func(ctx context.Context, a *app, args []string) error {
 			switch len(args) {
@@ -34,15 +38,34 @@ done-with-requeue. "none" is an answer, not an error (exit status 0).`,
 			if _, err := validIDs(args[1:]); err != nil {
 				return err
 			}
+			queue, id := args[0], args[1]
 			var st core.Status
 			err := a.call(ctx, func(ctx context.Context) (err error) {
-				st, err = a.b.MessageStatus(ctx, args[0], args[1])
+				st, err = a.b.MessageStatus(ctx, queue, id)
 				return err
 			})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.stdout, st)
+			var dead []core.DeadLetter
+			err = a.call(ctx, func(ctx context.Context) (err error) {
+				dead, err = a.b.DeadLettersByID(ctx, queue, id)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			switch {
+			case len(dead) == 0:
+				fmt.Fprintln(a.stdout, st)
+				return nil
+			case st == core.StatusNone:
+				fmt.Fprintln(a.stdout, "dead")
+			default:
+				fmt.Fprintf(a.stdout, "%s\nalso a dead letter:\n", st)
+			}
+			d := dead[0]
+			fmt.Fprintf(a.stdout, "failed:  %s (attempt %d)\nerror:   %s\n", timestamp(d.FailedAt), d.Attempt, cell(d.Error, 0))
 			return nil
 		}
 	},

@@ -12,7 +12,7 @@
 // Configuration, by flag or environment variable (the flag wins):
 //
 //	-redis-url      REDIS_URL        redis://127.0.0.1:6379/0
-//	-prefix         REDIS_PREFIX     key prefix in Redis ("demo")
+//	-prefix         REDIS_PREFIX     key prefix in Redis ("rg", redghost's default)
 //	-metrics-addr   METRICS_ADDR     where /metrics is served (":2112")
 //	-rate           DEMO_RATE        messages published per second (20)
 //	-max-messages   DEMO_MAX_MESSAGES stop publishing after this many (0: never)

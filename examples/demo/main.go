@@ -62,7 +62,7 @@ func parseConfig(args []string) (config, error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	var c config
 	fs.StringVar(&c.redisURL, "redis-url", env("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
-	fs.StringVar(&c.prefix, "prefix", env("REDIS_PREFIX", "demo"), "key prefix in Redis")
+	fs.StringVar(&c.prefix, "prefix", env("REDIS_PREFIX", redisqueue.DefaultPrefix), "key prefix in Redis, as redghost -prefix")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("METRICS_ADDR", ":2112"), "address of the /metrics server")
 	fs.Float64Var(&c.rate, "rate", envFloat("DEMO_RATE", 20), "messages published per second")
 	fs.IntVar(&c.maxMessages, "max-messages", int(envFloat("DEMO_MAX_MESSAGES", 0)), "stop publishing after this many (0: never)")

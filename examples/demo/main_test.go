@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/redghost/redghost/core/redisqueue"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -14,6 +16,11 @@ func TestParseConfig(t *testing.T) {
 	}
 	if c.rate != 7 || c.redisURL != "redis://example:6380/1" || c.outageEvery != 10*time.Second || c.metricsAddr != ":2112" {
 		t.Errorf("config %+v: flags should win over env, env over defaults", c)
+	}
+	// The queues are where redghost looks without -prefix.
+	t.Setenv("REDIS_PREFIX", "")
+	if c, err := parseConfig(nil); err != nil || c.prefix != redisqueue.DefaultPrefix {
+		t.Errorf("default prefix %q (%v), want %q", c.prefix, err, redisqueue.DefaultPrefix)
 	}
 	if _, err := parseConfig([]string{"-outage-every", "1s", "-outage-for", "2s"}); err == nil {
 		t.Error("an outage longer than its period was accepted")

@@ -10,12 +10,15 @@
 // handler panic, a payload that does not decode) end in the dead-letter
 // list; an SMTP outage opens the circuit breaker, the emails wait without
 // using up their attempts, and go out when it closes; a send that hangs is
-// abandoned at its timeout and retried. Log lines go to standard error.
+// abandoned at its timeout and retried. Log lines go to standard error:
+// warnings only, every handling with -v. It takes no arguments; a bad flag
+// or an argument is refused with the usage, exit status 2.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,13 +48,42 @@ const (
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli parses the command line and tells the story; it answers the exit
+// status: 0 told, 1 failed, 2 bad command line.
+func cli(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("email", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: email [-v]\n\nTells the story of an email queue on the in-memory backend.")
+		fs.PrintDefaults()
+	}
+	verbose := fs.Bool("v", false, "log every handling on standard error, not only warnings")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2 // the flag package printed the error and the usage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "email: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := run(ctx, os.Stdout, logger); err != nil {
-		fmt.Fprintln(os.Stderr, "email:", err)
-		os.Exit(1)
+	if err := run(ctx, stdout, logger); err != nil {
+		fmt.Fprintln(stderr, "email:", err)
+		return 1
 	}
+	return 0
 }
 
 // emailHandler sends one email. Its dependencies are injected.
