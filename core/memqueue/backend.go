@@ -2,6 +2,7 @@ package memqueue
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -51,12 +52,14 @@ func WithClock(c core.Clock) Option { return func(b *Backend) { b.clock = c } }
 func WithLimits(l core.Limits) Option { return func(b *Backend) { b.limits = l.WithDefaults() } }
 
 // WithDeadLetterLimit sets how many dead letters each queue keeps (default
-// [DefaultDeadLetterLimit]); the oldest are dropped beyond it. Zero or less
-// keeps none.
+// [DefaultDeadLetterLimit]); the oldest are dropped beyond it. Zero keeps
+// none; a negative limit is refused by [New].
 func WithDeadLetterLimit(n int) Option { return func(b *Backend) { b.deadLimit = n } }
 
-// New returns an empty in-memory backend.
-func New(opts ...Option) *Backend {
+// New returns an empty in-memory backend. An invalid option (a negative
+// dead-letter limit, a nil clock) is an [*core.InvalidError] whose Field
+// names it.
+func New(opts ...Option) (*Backend, error) {
 	b := &Backend{
 		clock:     core.SystemClock{},
 		limits:    core.DefaultLimits,
@@ -68,9 +71,12 @@ func New(opts ...Option) *Backend {
 		o(b)
 	}
 	if b.clock == nil {
-		b.clock = core.SystemClock{}
+		return nil, &core.InvalidError{Field: "WithClock", Reason: "nil clock"}
 	}
-	return b
+	if b.deadLimit < 0 {
+		return nil, &core.InvalidError{Field: "WithDeadLetterLimit", Reason: fmt.Sprintf("must not be negative, got %d", b.deadLimit)}
+	}
+	return b, nil
 }
 
 // checkCall answers the error of a call on a done context or a bad queue
@@ -120,13 +126,15 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		if id == "" {
 			id = core.NewID()
 		}
-		res[i].ID = id
 		checked := *r
 		checked.ID = id
 		if err := b.limits.Validate(&checked); err != nil {
-			res[i].Err = err
+			// Refused: the caller's id (or none), never a fresh one that
+			// names nothing.
+			res[i].ID, res[i].Err = r.ID, err
 			continue
 		}
+		res[i].ID = id
 		valid[i] = true
 	}
 

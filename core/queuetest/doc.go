@@ -7,7 +7,10 @@
 //	func TestConformance(t *testing.T) {
 //		queuetest.Run(t, queuetest.Harness{New: func(t *testing.T) queuetest.Env {
 //			clock := queuetest.NewManualClock(time.Now())
-//			b := memqueue.New(memqueue.WithClock(clock))
+//			b, err := memqueue.New(memqueue.WithClock(clock))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
 //			return queuetest.Env{Backend: b, Advance: clock.Advance, Dump: b.Dump}
 //		}})
 //	}

@@ -37,14 +37,20 @@ func WithLimits(l core.Limits) Option { return func(c *config) { c.limits = l.Wi
 // the oldest entries are dropped beyond it. Zero disables dead letters.
 func WithDeadLetterLimit(n int) Option { return func(c *config) { c.deadLimit = n } }
 
+// validate checks the options once, at construction (see the
+// configuration rule in package core's documentation).
 func (c *config) validate() error {
 	switch {
 	case c.prefix == "":
-		return fmt.Errorf("redisqueue: empty key prefix")
+		return invalidOption("WithPrefix", "empty key prefix")
 	case strings.ContainsAny(c.prefix, "{}"):
-		return fmt.Errorf("redisqueue: key prefix %q holds '{' or '}' (reserved for the hash tag)", c.prefix)
+		return invalidOption("WithPrefix", fmt.Sprintf("key prefix %q holds '{' or '}' (reserved for the hash tag)", c.prefix))
 	case c.deadLimit < 0:
-		return fmt.Errorf("redisqueue: negative dead-letter limit %d", c.deadLimit)
+		return invalidOption("WithDeadLetterLimit", fmt.Sprintf("must not be negative, got %d", c.deadLimit))
 	}
 	return nil
+}
+
+func invalidOption(option, reason string) error {
+	return &core.InvalidError{Field: option, Reason: reason}
 }
