@@ -100,7 +100,9 @@ func WithLogger(l *slog.Logger) WorkerOption { return func(c *workerConfig) { c.
 
 // WithClock sets the clock the worker's statistics use and, if it is a
 // [TickerClock], the clock its heartbeat and monitor tick on (default
-// [SystemClock]). The queue's own time is the backend's.
+// [SystemClock]). The queue's own time is the backend's. On a test clock
+// that is never advanced the heartbeat never runs, so locks on a backend
+// with real time run out.
 func WithClock(clk Clock) WorkerOption { return func(c *workerConfig) { c.clock = clk } }
 
 // validate checks the options once, at construction; Field names the
