@@ -48,8 +48,8 @@ type Option func(*Backend)
 func WithClock(c core.Clock) Option { return func(b *Backend) { b.clock = c } }
 
 // WithLimits sets the limits that enqueues are checked against (zero fields:
-// [core.DefaultLimits]).
-func WithLimits(l core.Limits) Option { return func(b *Backend) { b.limits = l.WithDefaults() } }
+// [core.DefaultLimits]; negative ones are refused by [New]).
+func WithLimits(l core.Limits) Option { return func(b *Backend) { b.limits = l } }
 
 // WithDeadLetterLimit sets how many dead letters each queue keeps (default
 // [DefaultDeadLetterLimit]); the oldest are dropped beyond it. Zero keeps
@@ -57,7 +57,7 @@ func WithLimits(l core.Limits) Option { return func(b *Backend) { b.limits = l.W
 func WithDeadLetterLimit(n int) Option { return func(b *Backend) { b.deadLimit = n } }
 
 // New returns an empty in-memory backend. An invalid option (a negative
-// dead-letter limit, a nil clock) is an [*core.InvalidError] whose Field
+// dead-letter limit or limit, a nil clock) is an [*core.InvalidError] whose Field
 // names it.
 func New(opts ...Option) (*Backend, error) {
 	b := &Backend{
@@ -76,6 +76,10 @@ func New(opts ...Option) (*Backend, error) {
 	if b.deadLimit < 0 {
 		return nil, &core.InvalidError{Field: "WithDeadLetterLimit", Reason: fmt.Sprintf("must not be negative, got %d", b.deadLimit)}
 	}
+	if l := b.limits; l.MaxPayloadBytes < 0 || l.MaxHeaderBytes < 0 || l.MaxHeaders < 0 {
+		return nil, &core.InvalidError{Field: "WithLimits", Reason: fmt.Sprintf("negative limit in %+v", l)}
+	}
+	b.limits = b.limits.WithDefaults()
 	return b, nil
 }
 

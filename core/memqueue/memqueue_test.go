@@ -327,6 +327,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}{
 		{"negative dead-letter limit", WithDeadLetterLimit(-1), "WithDeadLetterLimit"},
 		{"nil clock", WithClock(nil), "WithClock"},
+		{"negative payload limit", WithLimits(core.Limits{MaxPayloadBytes: -1}), "WithLimits"},
+		{"negative header bytes", WithLimits(core.Limits{MaxHeaderBytes: -1}), "WithLimits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := New(tc.opt)

@@ -21,7 +21,7 @@ var _ core.Backend = (*Backend)(nil)
 // New returns a Backend that uses client. The client may be a
 // *redis.Client, a *redis.ClusterClient (every key of a queue shares a hash
 // tag) or a failover client. An invalid option (an empty or braced prefix,
-// a negative dead-letter limit) or a nil client is an [*core.InvalidError]
+// a negative dead-letter limit or limit) or a nil client is an [*core.InvalidError]
 // whose Field names it; New talks to no server.
 //
 // The backend needs Redis 6.2 or later (LPOP with a count).

@@ -30,8 +30,9 @@ func defaultConfig() config {
 // non-empty and hold no '{' or '}', which would break the hash tag.
 func WithPrefix(prefix string) Option { return func(c *config) { c.prefix = prefix } }
 
-// WithLimits sets the input limits; zero fields keep their defaults.
-func WithLimits(l core.Limits) Option { return func(c *config) { c.limits = l.WithDefaults() } }
+// WithLimits sets the input limits; zero fields keep their defaults, and
+// negative ones are refused by [New].
+func WithLimits(l core.Limits) Option { return func(c *config) { c.limits = l } }
 
 // WithDeadLetterLimit bounds each queue's dead-letter list (default 10000);
 // the oldest entries are dropped beyond it. Zero disables dead letters.
@@ -47,7 +48,10 @@ func (c *config) validate() error {
 		return invalidOption("WithPrefix", fmt.Sprintf("key prefix %q holds '{' or '}' (reserved for the hash tag)", c.prefix))
 	case c.deadLimit < 0:
 		return invalidOption("WithDeadLetterLimit", fmt.Sprintf("must not be negative, got %d", c.deadLimit))
+	case c.limits.MaxPayloadBytes < 0 || c.limits.MaxHeaderBytes < 0 || c.limits.MaxHeaders < 0:
+		return invalidOption("WithLimits", fmt.Sprintf("negative limit in %+v", c.limits))
 	}
+	c.limits = c.limits.WithDefaults()
 	return nil
 }
 

@@ -581,6 +581,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"opening brace", WithPrefix("a{b"), "WithPrefix"},
 		{"closing brace", WithPrefix("}"), "WithPrefix"},
 		{"negative dead-letter limit", WithDeadLetterLimit(-1), "WithDeadLetterLimit"},
+		{"negative payload limit", WithLimits(core.Limits{MaxPayloadBytes: -1}), "WithLimits"},
+		{"negative header limit", WithLimits(core.Limits{MaxHeaders: -1}), "WithLimits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := New(c, tc.opt)
