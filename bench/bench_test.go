@@ -38,7 +38,10 @@ type rig struct {
 func newRig(tb testing.TB) *rig {
 	srv := redistest.Start(tb)
 	rdb := srv.Client(tb)
-	b := redisqueue.New(rdb)
+	b, err := redisqueue.New(rdb)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return &rig{rdb: rdb, b: b, pub: core.NewPublisher(b)}
 }
 
@@ -85,7 +88,10 @@ func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout tim
 		}
 		return core.Success()
 	})
-	w := core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
+	w, err := core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	start := time.Now()
 	if err := w.Start(context.Background()); err != nil {
 		tb.Fatal(err)

@@ -27,4 +27,28 @@
 // A [Handler] answers a [Result]; the zero Result is success. [Middleware]
 // wraps handlers the way net/http middleware wraps http.Handlers; see the
 // middleware package for recover, timeout, circuit breaking and retry.
+//
+// # Configuration
+//
+// One rule holds across the library. Options are WithX functions, checked
+// once, when the value is built. A constructor whose configuration can be
+// wrong returns (T, error): [NewWorker], redisqueue.New, memqueue.New and
+// the Timeout, Retry and CircuitBreaker middleware. The error is an
+// [*InvalidError] (errors.Is(err, [ErrInvalid])) whose Field names the
+// option, such as "WithConcurrency", and whose Reason says what was wrong
+// and what was given. Nothing panics on a value a user typed, and nothing
+// is checked again per message. A constructor none of whose options can be
+// wrong ([NewPublisher], the Recover and Logging middleware) returns its
+// value alone.
+//
+// Where one package has options for several constructors, each option
+// carries its constructor's name (middleware.WithRetryMaxAttempts,
+// middleware.WithTimeoutGrace). In this package the worker's options are
+// plain (WithConcurrency, [WithDefaultLockDuration]) and so are the
+// enqueue options (WithID, [WithLockDuration], a message's own lock).
+//
+// # Lifecycle errors
+//
+// A [Worker] starts once: [Worker.Start] on a running worker returns
+// [ErrStarted], and after [Worker.Stop] returns [ErrClosed].
 package core

@@ -37,6 +37,8 @@ type EnqueueRequest struct {
 	Payload []byte
 	Headers map[string]string
 
+	idSet bool // WithID was given: an empty ID is then a mistake
+
 	// Delay is the initial backoff: the message is not handled before it.
 	Delay time.Duration
 	// LockDuration overrides the worker's default lock for this message.
@@ -64,8 +66,12 @@ type EnqueueResult struct {
 // EnqueueOption sets an option of one enqueue.
 type EnqueueOption func(*EnqueueRequest)
 
-// WithID sets the message id, for de-duplication, update and requeue.
-func WithID(id string) EnqueueOption { return func(r *EnqueueRequest) { r.ID = id } }
+// WithID sets the message id, for de-duplication, update and requeue. An
+// empty id is refused with an [*InvalidError] (Field "id"); leave WithID out
+// for a fresh random id.
+func WithID(id string) EnqueueOption {
+	return func(r *EnqueueRequest) { r.ID, r.idSet = id, true }
+}
 
 // WithDelay sets the initial backoff.
 func WithDelay(d time.Duration) EnqueueOption { return func(r *EnqueueRequest) { r.Delay = d } }

@@ -27,17 +27,30 @@ var (
 	// message was handed to another handler, or it is gone). Nothing was
 	// changed.
 	ErrLockLost = errors.New("redghost: lock lost")
-	// ErrClosed: the publisher, worker or backend was closed.
+	// ErrClosed: the worker was stopped; a stopped worker does not start
+	// again (build a new one).
 	ErrClosed = errors.New("redghost: closed")
+	// ErrStarted: [Worker.Start] (or [Worker.Run]) was called on a worker
+	// that is already running.
+	ErrStarted = errors.New("redghost: already started")
 )
 
 // InvalidError says which input was rejected and why. Nothing was written.
+//
+// For a message, Field names the part of the request ("queue", "id",
+// "payload", "headers", "delay", ...) and Queue the queue it was sent to
+// (empty when the queue name itself was refused). For configuration, Field
+// names the option (e.g. "WithConcurrency") and Reason says what was given.
 type InvalidError struct {
-	Field  string // "queue", "id", "payload", "headers", "delay", ...
+	Queue  string // the queue of the rejected message, if any
+	Field  string
 	Reason string
 }
 
 func (e *InvalidError) Error() string {
+	if e.Queue != "" {
+		return fmt.Sprintf("redghost: queue %q: invalid %s: %s", e.Queue, e.Field, e.Reason)
+	}
 	return fmt.Sprintf("redghost: invalid %s: %s", e.Field, e.Reason)
 }
 

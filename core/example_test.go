@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/redghost/redghost/core"
@@ -15,7 +16,10 @@ import (
 // with a Redis client.
 func Example() {
 	ctx := context.Background()
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	type Email struct{ UserID, Body string }
 	pub := core.NewPublisher(b)
@@ -28,8 +32,13 @@ func Example() {
 		close(done)
 		return core.Success()
 	})
-	w := core.NewWorker(core.NewQueue(b, "users.email"), h)
-	_ = w.Start(ctx)
+	w, err := core.NewWorker(core.NewQueue(b, "users.email"), h)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
 	<-done
 	_ = w.Stop(ctx)
 	// Output:
@@ -41,9 +50,13 @@ func Example() {
 // may update it; refusals are errors.Is-able answers that lose nothing.
 func Example_deduplication() {
 	ctx := context.Background()
-	pub := core.NewPublisher(memqueue.New())
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	pub := core.NewPublisher(b)
 
-	_, err := pub.Enqueue(ctx, "reports", []byte("v1"), core.WithID("daily"))
+	_, err = pub.Enqueue(ctx, "reports", []byte("v1"), core.WithID("daily"))
 	fmt.Println(err)
 	_, err = pub.Enqueue(ctx, "reports", []byte("v2"), core.WithID("daily"))
 	fmt.Println(errors.Is(err, core.ErrAlreadyQueued))
@@ -71,11 +84,56 @@ func ExampleResult() {
 // Class names an enqueue answer in a fixed set, for metric labels.
 func ExampleEnqueueResult_Class() {
 	ctx := context.Background()
-	pub := core.NewPublisher(memqueue.New())
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	pub := core.NewPublisher(b)
 	first, _ := pub.Enqueue(ctx, "jobs", []byte("a"), core.WithID("x"))
 	again, _ := pub.Enqueue(ctx, "jobs", []byte("b"), core.WithID("x"))
 	bad, _ := pub.Enqueue(ctx, "bad{name}", []byte("c"))
 	fmt.Println(first.Class(), again.Class(), bad.Class(), core.IsRefusal(again.Err))
 	// Output:
 	// added already_queued invalid true
+}
+
+// Configuration is checked once, when the worker is built: a bad option is
+// an *InvalidError naming it, never a panic and never a late surprise.
+func ExampleNewWorker_invalidOption() {
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
+	_, err = core.NewWorker(core.NewQueue(b, "emails"), h, core.WithConcurrency(0))
+	var ie *core.InvalidError
+	fmt.Println(errors.As(err, &ie), ie.Field)
+	fmt.Println(err)
+	// Output:
+	// true WithConcurrency
+	// redghost: invalid WithConcurrency: must be at least 1, got 0
+}
+
+// A worker starts once: a second Start is ErrStarted, and a stopped worker
+// is closed for good.
+func ExampleWorker_Start() {
+	ctx := context.Background()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
+	w, err := core.NewWorker(core.NewQueue(b, "emails"), h)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(w.Start(ctx))
+	fmt.Println(errors.Is(w.Start(ctx), core.ErrStarted))
+	fmt.Println(w.Stop(ctx))
+	fmt.Println(errors.Is(w.Start(ctx), core.ErrClosed))
+	// Output:
+	// <nil>
+	// true
+	// <nil>
+	// true
 }

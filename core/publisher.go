@@ -13,33 +13,49 @@ type Publisher struct {
 	send  Sender
 }
 
-// PublisherOption configures a [Publisher].
-type PublisherOption func(*Publisher, *[]PublishMiddleware)
+// PublisherOption configures a [Publisher]. No option can be wrong: a nil
+// codec means the default and nil middleware are skipped, so [NewPublisher]
+// has no error to return.
+type PublisherOption func(*publisherConfig)
 
-// WithCodec sets the codec [Publisher.Publish] encodes with (default [JSON]).
+type publisherConfig struct {
+	codec Codec
+	mws   []PublishMiddleware
+}
+
+// WithCodec sets the codec [Publisher.Publish] encodes with (default, and
+// for nil, [JSON]).
 func WithCodec(c Codec) PublisherOption {
-	return func(p *Publisher, _ *[]PublishMiddleware) { p.codec = c }
+	return func(cfg *publisherConfig) { cfg.codec = c }
 }
 
 // WithPublishMiddleware wraps every send in mws. The first is outermost:
-// it sees the request first and the results last. Options add up in order.
+// it sees the request first and the results last. Options add up in order;
+// nil entries are skipped.
 func WithPublishMiddleware(mws ...PublishMiddleware) PublisherOption {
-	return func(_ *Publisher, all *[]PublishMiddleware) { *all = append(*all, mws...) }
+	return func(cfg *publisherConfig) {
+		for _, m := range mws {
+			if m != nil {
+				cfg.mws = append(cfg.mws, m)
+			}
+		}
+	}
 }
 
 // NewPublisher returns a publisher onto b. The middleware chain is built here, once.
 func NewPublisher(b Backend, opts ...PublisherOption) *Publisher {
-	p := &Publisher{codec: JSON}
-	var mws []PublishMiddleware
+	cfg := publisherConfig{codec: JSON}
 	for _, o := range opts {
-		o(p, &mws)
+		o(&cfg)
+	}
+	if cfg.codec == nil {
+		cfg.codec = JSON
 	}
 	var s Sender = SenderFunc(b.Enqueue)
-	for i := len(mws) - 1; i >= 0; i-- {
-		s = mws[i](s)
+	for i := len(cfg.mws) - 1; i >= 0; i-- {
+		s = cfg.mws[i](s)
 	}
-	p.send = s
-	return p
+	return &Publisher{codec: cfg.codec, send: s}
 }
 
 // Enqueue enqueues payload as is. A refusal ([ErrAlreadyQueued],
@@ -50,6 +66,11 @@ func (p *Publisher) Enqueue(ctx context.Context, queue string, payload []byte, o
 	for _, o := range opts {
 		o(&req)
 	}
+	if req.idSet && req.ID == "" {
+		err := &InvalidError{Queue: queue, Field: "id", Reason: "empty (leave WithID out for a fresh random id)"}
+		return EnqueueResult{Err: err}, err
+	}
+	req.idSet = false
 	res, err := p.EnqueueBatch(ctx, []EnqueueRequest{req})
 	if err != nil {
 		return EnqueueResult{ID: req.ID, Err: err}, err
@@ -64,7 +85,7 @@ func (p *Publisher) Publish(ctx context.Context, queue string, v any, opts ...En
 	if !ok {
 		var err error
 		if payload, err = p.codec.Marshal(v); err != nil {
-			err = &InvalidError{Field: "payload", Reason: fmt.Sprintf("does not encode: %v", err)}
+			err = &InvalidError{Queue: queue, Field: "payload", Reason: fmt.Sprintf("does not encode: %v", err)}
 			return EnqueueResult{Err: err}, err
 		}
 	}
@@ -73,14 +94,21 @@ func (p *Publisher) Publish(ctx context.Context, queue string, v any, opts ...En
 
 // EnqueueBatch enqueues several messages, possibly to several queues, in
 // as few round trips as the backend can. Requests without an id get a fresh
-// one, written into reqs, before the middleware sees them. It answers one
-// result per request; the error is for a failure of the whole call.
+// one, written into reqs, before the middleware sees them; the result of
+// such a request that is refused as invalid carries no id (the fresh one
+// names nothing). It answers one result per request; the error is for a
+// failure of the whole call.
 func (p *Publisher) EnqueueBatch(ctx context.Context, reqs []EnqueueRequest) ([]EnqueueResult, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
+	var fresh []bool // fresh[i]: reqs[i].ID was assigned here
 	for i := range reqs {
 		if reqs[i].ID == "" {
+			if fresh == nil {
+				fresh = make([]bool, len(reqs))
+			}
+			fresh[i] = true
 			reqs[i].ID = NewID()
 		}
 	}
@@ -90,6 +118,11 @@ func (p *Publisher) EnqueueBatch(ctx context.Context, reqs []EnqueueRequest) ([]
 	}
 	if err != nil {
 		return nil, err
+	}
+	for i := range fresh {
+		if fresh[i] && errors.Is(res[i].Err, ErrInvalid) {
+			res[i].ID = ""
+		}
 	}
 	return res, nil
 }

@@ -92,12 +92,23 @@ func ValidateDuration(field string, d time.Duration) error {
 }
 
 // Validate checks one enqueue request against l (zero fields: defaults).
-// The id must already be assigned.
+// The id must already be assigned. Past the queue name, the
+// [*InvalidError] names the queue.
 func (l Limits) Validate(r *EnqueueRequest) error {
-	l = l.WithDefaults()
 	if err := ValidateQueueName(r.Queue); err != nil {
 		return err
 	}
+	if err := l.validate(r); err != nil {
+		if ie, ok := err.(*InvalidError); ok {
+			ie.Queue = r.Queue
+		}
+		return err
+	}
+	return nil
+}
+
+func (l Limits) validate(r *EnqueueRequest) error {
+	l = l.WithDefaults()
 	if err := ValidateID(r.ID); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -33,7 +32,6 @@ type Worker struct {
 	q   *Queue
 	h   Handler
 	cfg workerConfig
-	err error
 
 	mu      sync.Mutex
 	started bool
@@ -41,6 +39,8 @@ type Worker struct {
 
 	stopFetch  context.CancelFunc
 	hardCancel context.CancelFunc
+
+	closed bool // Stop was called; guarded by mu
 
 	outstanding atomic.Int64   // taken and not yet handled
 	freed       chan struct{}  // a handler finished (capacity 1)
@@ -64,37 +64,45 @@ type lockKey struct {
 	token uint64
 }
 
-// NewWorker returns a worker for q that hands each message to h. Options
-// are checked here; an invalid one makes Start fail with an [*InvalidError].
-func NewWorker(q *Queue, h Handler, opts ...WorkerOption) *Worker {
+// NewWorker returns a worker for q that hands each message to h. The
+// options are checked here: an invalid one (or a nil queue or handler, or
+// a queue name a backend would refuse) is an [*InvalidError] whose Field
+// names it.
+func NewWorker(q *Queue, h Handler, opts ...WorkerOption) (*Worker, error) {
+	if q == nil || q.b == nil {
+		return nil, invalid("queue", "nil queue or backend")
+	}
+	if err := ValidateQueueName(q.Name()); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, invalid("handler", "nil")
+	}
 	cfg := defaultWorkerConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	w := &Worker{q: q, h: h, cfg: cfg}
-	w.err = w.cfg.validate()
-	if w.err == nil {
-		w.err = ValidateQueueName(q.Name())
-	}
-	if w.err == nil && h == nil {
-		w.err = invalid("handler", "nil")
-	}
 	w.queueing = newReservoir(cfg.samples)
 	w.handling = newReservoir(cfg.samples)
-	return w
+	return w, nil
 }
 
 // Start starts the worker and returns at once. ctx carries values to the
 // handlers; its cancellation does not stop the worker: call [Worker.Stop]
-// (or use [Worker.Run]).
+// (or use [Worker.Run]). A worker starts once: Start on a running worker
+// returns [ErrStarted], and on a stopped one [ErrClosed].
 func (w *Worker) Start(ctx context.Context) error {
-	if w.err != nil {
-		return w.err
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
 	if w.started {
-		return errors.New("redghost: worker already started")
+		return ErrStarted
 	}
 	w.started = true
 	w.stopped = make(chan struct{})
@@ -153,9 +161,13 @@ func (w *Worker) Start(ctx context.Context) error {
 // ctx.Err(): a handler that still does not return loses its lock when it
 // expires and its message is handled again elsewhere; its late answer is
 // fenced off. No message is dropped either way.
+//
+// Stop on a worker that never started returns nil; either way the worker
+// cannot be started again afterwards. Stop may be called more than once.
 func (w *Worker) Stop(ctx context.Context) error {
 	w.mu.Lock()
 	started := w.started
+	w.closed = true
 	w.mu.Unlock()
 	if !started {
 		return nil
@@ -417,7 +429,7 @@ func (w *Worker) acknowledge(ctx context.Context) {
 func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 	name := w.q.Name()
 	var refs []LockRef
-	every(ctx, done, w.cfg.heartbeat, func() {
+	w.every(ctx, done, w.cfg.heartbeat, func() {
 		refs = refs[:0]
 		w.flightMu.Lock()
 		for _, r := range w.inflight {
@@ -454,7 +466,7 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
 	name := w.q.Name()
 	var lastWarn time.Time
-	every(ctx, done, w.cfg.monitorEvery, func() {
+	w.every(ctx, done, w.cfg.monitorEvery, func() {
 		st, err := w.q.b.QueueStats(ctx, name)
 		if err == nil {
 			w.queueSize.Store(st.Total)
@@ -472,13 +484,14 @@ func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
 	})
 }
 
-// every calls fn every interval until done is closed or ctx ends.
-func every(ctx context.Context, done <-chan struct{}, interval time.Duration, fn func()) {
-	t := time.NewTicker(interval)
+// every calls fn every interval of the worker's clock until done is closed
+// or ctx ends.
+func (w *Worker) every(ctx context.Context, done <-chan struct{}, interval time.Duration, fn func()) {
+	t := newTicker(w.cfg.clock, interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-t.C:
+		case <-t.C():
 			fn()
 		case <-done:
 			return

@@ -65,10 +65,14 @@ func WithMaxBatch(n int) WorkerOption { return func(c *workerConfig) { c.maxBatc
 // Stop handles them before it returns.
 func WithPrefetch(n int) WorkerOption { return func(c *workerConfig) { c.prefetch = n } }
 
-// WithLock sets the default lock of a handling (default 30 s). The lock is
-// extended by a heartbeat while the handler runs, so it can be short: it is
-// how long a crashed worker's messages take to come back.
-func WithLock(d time.Duration) WorkerOption { return func(c *workerConfig) { c.lock = d } }
+// WithDefaultLockDuration sets the lock of a handling for messages that
+// were enqueued without a lock of their own ([WithLockDuration]); default
+// 30 s. The lock is extended by a heartbeat while the handler runs, so it
+// can be short: it is how long a crashed worker's messages take to come
+// back.
+func WithDefaultLockDuration(d time.Duration) WorkerOption {
+	return func(c *workerConfig) { c.lock = d }
+}
 
 // WithHeartbeat sets how often the locks of in-flight messages are
 // extended (default a third of the lock).
@@ -94,40 +98,48 @@ func WithMonitor(interval time.Duration, fn func(MonitorInfo)) WorkerOption {
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) WorkerOption { return func(c *workerConfig) { c.logger = l } }
 
-// WithClock sets the clock the worker's statistics use. The queue's own
-// time is the backend's.
+// WithClock sets the clock the worker's statistics use and, if it is a
+// [TickerClock], the clock its heartbeat and monitor tick on (default
+// [SystemClock]). The queue's own time is the backend's. On a test clock
+// that is never advanced the heartbeat never runs, so locks on a backend
+// with real time run out.
 func WithClock(clk Clock) WorkerOption { return func(c *workerConfig) { c.clock = clk } }
 
+// validate checks the options once, at construction; Field names the
+// option a user typed.
 func (c *workerConfig) validate() error {
 	if c.concurrency < 1 {
-		return invalid("concurrency", "must be at least 1, got %d", c.concurrency)
+		return invalid("WithConcurrency", "must be at least 1, got %d", c.concurrency)
 	}
 	if c.maxBatch < 1 {
-		return invalid("max batch", "must be at least 1, got %d", c.maxBatch)
+		return invalid("WithMaxBatch", "must be at least 1, got %d", c.maxBatch)
 	}
 	if c.prefetch < 0 {
-		return invalid("prefetch", "must not be negative, got %d", c.prefetch)
+		return invalid("WithPrefetch", "must not be negative, got %d", c.prefetch)
 	}
-	if err := ValidateLock(c.lock); err != nil {
-		return err
+	if c.lock <= 0 || c.lock > MaxDuration {
+		return invalid("WithDefaultLockDuration", "must be positive and at most %s, got %s", MaxDuration, c.lock)
 	}
 	if c.heartbeat == 0 {
 		c.heartbeat = c.lock / 3
 	}
 	if c.heartbeat <= 0 || c.heartbeat >= c.lock {
-		return invalid("heartbeat", "must be positive and shorter than the lock (%s), got %s", c.lock, c.heartbeat)
+		return invalid("WithHeartbeat", "must be positive and shorter than the lock (%s), got %s", c.lock, c.heartbeat)
 	}
 	if c.maxWait <= 0 {
-		return invalid("max wait", "must be positive, got %s", c.maxWait)
+		return invalid("WithMaxWait", "must be positive, got %s", c.maxWait)
 	}
 	if c.errMin <= 0 || c.errMax < c.errMin {
-		return invalid("error backoff", "needs 0 < min <= max, got %s and %s", c.errMin, c.errMax)
+		return invalid("WithErrorBackoff", "needs 0 < min <= max, got %s and %s", c.errMin, c.errMax)
 	}
 	if c.monitorEvery <= 0 {
-		return invalid("monitor interval", "must be positive, got %s", c.monitorEvery)
+		return invalid("WithMonitor", "interval must be positive, got %s", c.monitorEvery)
 	}
-	if c.logger == nil || c.clock == nil {
-		return invalid("options", "nil logger or clock")
+	if c.logger == nil {
+		return invalid("WithLogger", "nil logger")
+	}
+	if c.clock == nil {
+		return invalid("WithClock", "nil clock")
 	}
 	return nil
 }

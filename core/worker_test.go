@@ -15,6 +15,7 @@ import (
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
+	"github.com/redghost/redghost/core/queuetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -39,6 +40,26 @@ func publishN(t *testing.T, b core.Backend, queue string, n int) []string {
 	return ids
 }
 
+// newMem is a fresh in-memory backend.
+func newMem(t testing.TB, opts ...memqueue.Option) *memqueue.Backend {
+	t.Helper()
+	b, err := memqueue.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// newWorker is core.NewWorker for options a test knows are valid.
+func newWorker(t testing.TB, q *core.Queue, h core.Handler, opts ...core.WorkerOption) *core.Worker {
+	t.Helper()
+	w, err := core.NewWorker(q, h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -61,7 +82,7 @@ func stop(t *testing.T, w *core.Worker) {
 
 func TestWorkerHandlesEveryMessageOnce(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "every-once")
 	ids := publishN(t, b, q.Name(), 2000)
 
@@ -84,7 +105,7 @@ func TestWorkerHandlesEveryMessageOnce(t *testing.T) {
 	})
 	// A heartbeat every millisecond races every ack: a lock released by its
 	// ack must not be reported as lost.
-	w := core.NewWorker(q, h, core.WithConcurrency(8), core.WithLock(5*time.Second),
+	w := newWorker(t, q, h, core.WithConcurrency(8), core.WithDefaultLockDuration(5*time.Second),
 		core.WithHeartbeat(time.Millisecond), core.WithLogger(quiet))
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -112,7 +133,7 @@ func TestWorkerHandlesEveryMessageOnce(t *testing.T) {
 
 func TestWorkerStopWaitsForInFlight(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "stop-waits")
 	publishN(t, b, q.Name(), 1)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -121,7 +142,7 @@ func TestWorkerStopWaitsForInFlight(t *testing.T) {
 		<-release
 		return core.Success()
 	})
-	w := core.NewWorker(q, h, core.WithLogger(quiet))
+	w := newWorker(t, q, h, core.WithLogger(quiet))
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +168,7 @@ func TestWorkerStopWaitsForInFlight(t *testing.T) {
 // and the late answer is fenced off.
 func TestWorkerStopDeadlineLosesNothing(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "stop-deadline")
 	publishN(t, b, q.Name(), 1)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -157,7 +178,7 @@ func TestWorkerStopDeadlineLosesNothing(t *testing.T) {
 		<-release // ignores ctx
 		return core.Success()
 	})
-	w1 := core.NewWorker(q, stuck, core.WithLock(200*time.Millisecond), core.WithLogger(quiet))
+	w1 := newWorker(t, q, stuck, core.WithDefaultLockDuration(200*time.Millisecond), core.WithLogger(quiet))
 	if err := w1.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,10 +190,10 @@ func TestWorkerStopDeadlineLosesNothing(t *testing.T) {
 	}
 
 	got := make(chan *core.Message, 1)
-	w2 := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	w2 := newWorker(t, q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		got <- m
 		return core.Success()
-	}), core.WithLock(time.Second), core.WithLogger(quiet))
+	}), core.WithDefaultLockDuration(time.Second), core.WithLogger(quiet))
 	if err := w2.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -192,43 +213,85 @@ func TestWorkerStopDeadlineLosesNothing(t *testing.T) {
 	}
 }
 
+// extendCounting counts the ExtendLocks calls a worker makes.
+type extendCounting struct {
+	core.Backend
+	extends atomic.Int64
+}
+
+func (e *extendCounting) ExtendLocks(ctx context.Context, queue string, locks []core.LockRef) ([]error, error) {
+	errs, err := e.Backend.ExtendLocks(ctx, queue, locks)
+	e.extends.Add(1)
+	return errs, err
+}
+
+// The heartbeat keeps a long handling locked: time moves four lock lengths
+// on the shared manual clock, one heartbeat at a time, and the second
+// worker never gets the message. The heartbeat runs on the worker's clock:
+// in real time its 10 s interval would never come within the test.
 func TestWorkerHeartbeatKeepsLongHandlerLocked(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	clock := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	b := &extendCounting{Backend: newMem(t, memqueue.WithClock(clock))}
 	q := core.NewQueue(b, "heartbeat")
 	publishN(t, b, q.Name(), 1)
 	var calls atomic.Int64
+	started, release := make(chan struct{}), make(chan struct{})
 	h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-		calls.Add(1)
-		time.Sleep(600 * time.Millisecond) // four lock lengths
+		if calls.Add(1) == 1 {
+			close(started)
+		}
+		<-release
 		return core.Success()
 	})
 	// Two workers: without the heartbeat the other one would take the
-	// message when the 150 ms lock expires.
+	// message when the 30 s lock expires.
+	const lock, beat = 30 * time.Second, 10 * time.Second
 	var ws []*core.Worker
 	for range 2 {
-		w := core.NewWorker(q, h, core.WithLock(150*time.Millisecond), core.WithMaxWait(20*time.Millisecond), core.WithLogger(quiet))
+		w := newWorker(t, q, h, core.WithDefaultLockDuration(lock), core.WithHeartbeat(beat),
+			core.WithMaxWait(5*time.Millisecond), core.WithClock(clock), core.WithLogger(quiet))
 		if err := w.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		ws = append(ws, w)
 	}
+	<-started
+	if !clock.WaitTickers(4, 5*time.Second) { // a heartbeat and a monitor each
+		t.Fatalf("%d tickers on the worker clock, want 4", clock.Tickers())
+	}
+	for i := range 12 { // four lock lengths
+		before := b.extends.Load()
+		clock.Advance(beat)
+		waitFor(t, fmt.Sprintf("heartbeat %d", i+1), 5*time.Second, func() bool { return b.extends.Load() > before })
+		// The idle worker polls in between, on the same clock.
+		sleeps := ws[0].Stats().Sleeps + ws[1].Stats().Sleeps
+		waitFor(t, "the idle worker to look again", 5*time.Second, func() bool {
+			return ws[0].Stats().Sleeps+ws[1].Stats().Sleeps > sleeps
+		})
+		if st, err := q.MessageStatus(context.Background(), "m00000"); err != nil || st != core.StatusLocked {
+			t.Fatalf("after %s the message is %v (%v), want locked", time.Duration(i+1)*beat, st, err)
+		}
+	}
+	close(release)
 	waitFor(t, "handled", 5*time.Second, func() bool { return ws[0].Stats().Success+ws[1].Stats().Success == 1 })
-	time.Sleep(100 * time.Millisecond)
 	for _, w := range ws {
 		stop(t, w)
 	}
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("handler called %d times, want 1", n)
 	}
+	if lost := ws[0].Stats().LockLost + ws[1].Stats().LockLost; lost != 0 {
+		t.Fatalf("%d locks lost", lost)
+	}
 }
 
 func TestWorkerWakesOnEnqueue(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "wakes")
 	got := make(chan time.Time, 1)
-	w := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	w := newWorker(t, q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		got <- time.Now()
 		return core.Success()
 	}), core.WithMaxWait(time.Minute), core.WithLogger(quiet))
@@ -264,11 +327,11 @@ func (f *flaky) Dequeue(ctx context.Context, queue string, max int, lock time.Du
 
 func TestWorkerBacksOffOnBackendErrorsAndRecovers(t *testing.T) {
 	t.Parallel()
-	f := &flaky{Backend: memqueue.New()}
+	f := &flaky{Backend: newMem(t)}
 	f.fails.Store(5)
 	q := core.NewQueue(f, "flaky")
 	publishN(t, f, q.Name(), 10)
-	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
+	w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
 		core.WithErrorBackoff(time.Millisecond, 20*time.Millisecond), core.WithLogger(quiet))
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -282,10 +345,10 @@ func TestWorkerBacksOffOnBackendErrorsAndRecovers(t *testing.T) {
 
 func TestWorkerPanicIsAnErrorOutcome(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "panics")
 	publishN(t, b, q.Name(), 3)
-	w := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	w := newWorker(t, q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		if m.ID == "m00001" {
 			panic("boom")
 		}
@@ -306,12 +369,12 @@ func TestWorkerPanicIsAnErrorOutcome(t *testing.T) {
 // worker acknowledges nor another handler's message.
 func TestWorkerAckIgnoresHandlerChanges(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "scribbles")
 	ids := publishN(t, b, q.Name(), 20)
 	var mu sync.Mutex
 	seen := map[string]string{}
-	w := core.NewWorker(q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	w := newWorker(t, q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		mu.Lock()
 		seen[m.ID] = string(m.Payload)
 		mu.Unlock()
@@ -343,7 +406,7 @@ type email struct {
 
 func TestTypedHandlerDecodesAndReportsBadPayloads(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "users.email")
 	pub := core.NewPublisher(b)
 	ctx := context.Background()
@@ -354,7 +417,7 @@ func TestTypedHandlerDecodesAndReportsBadPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan email, 2)
-	w := core.NewWorker(q, core.Typed(func(ctx context.Context, e email) core.Result {
+	w := newWorker(t, q, core.Typed(func(ctx context.Context, e email) core.Result {
 		if core.MessageFrom(ctx).ID != "good" {
 			t.Errorf("MessageFrom = %+v", core.MessageFrom(ctx))
 		}
@@ -380,27 +443,73 @@ func TestTypedHandlerDecodesAndReportsBadPayloads(t *testing.T) {
 	}
 }
 
-func TestWorkerRejectsBadOptions(t *testing.T) {
+func TestNewWorkerRejectsBadOptions(t *testing.T) {
 	t.Parallel()
-	q := core.NewQueue(memqueue.New(), "opts")
+	q := core.NewQueue(newMem(t), "opts")
 	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
-	for name, opts := range map[string][]core.WorkerOption{
-		"zero concurrency":  {core.WithConcurrency(0)},
-		"negative batch":    {core.WithMaxBatch(-1)},
-		"zero lock":         {core.WithLock(0)},
-		"heartbeat >= lock": {core.WithLock(time.Second), core.WithHeartbeat(time.Second)},
-		"zero wait":         {core.WithMaxWait(0)},
-		"backoff min > max": {core.WithErrorBackoff(time.Second, time.Millisecond)},
+	for _, tc := range []struct {
+		name  string
+		q     *core.Queue
+		h     core.Handler
+		opts  []core.WorkerOption
+		field string
+	}{
+		{"zero concurrency", q, h, []core.WorkerOption{core.WithConcurrency(0)}, "WithConcurrency"},
+		{"negative batch", q, h, []core.WorkerOption{core.WithMaxBatch(-1)}, "WithMaxBatch"},
+		{"negative prefetch", q, h, []core.WorkerOption{core.WithPrefetch(-1)}, "WithPrefetch"},
+		{"zero lock", q, h, []core.WorkerOption{core.WithDefaultLockDuration(0)}, "WithDefaultLockDuration"},
+		{"lock too long", q, h, []core.WorkerOption{core.WithDefaultLockDuration(core.MaxDuration + 1)}, "WithDefaultLockDuration"},
+		{"heartbeat >= lock", q, h, []core.WorkerOption{core.WithDefaultLockDuration(time.Second), core.WithHeartbeat(time.Second)}, "WithHeartbeat"},
+		{"negative heartbeat", q, h, []core.WorkerOption{core.WithHeartbeat(-time.Second)}, "WithHeartbeat"},
+		{"zero wait", q, h, []core.WorkerOption{core.WithMaxWait(0)}, "WithMaxWait"},
+		{"backoff min > max", q, h, []core.WorkerOption{core.WithErrorBackoff(time.Second, time.Millisecond)}, "WithErrorBackoff"},
+		{"zero backoff", q, h, []core.WorkerOption{core.WithErrorBackoff(0, time.Second)}, "WithErrorBackoff"},
+		{"zero monitor interval", q, h, []core.WorkerOption{core.WithMonitor(0, nil)}, "WithMonitor"},
+		{"nil logger", q, h, []core.WorkerOption{core.WithLogger(nil)}, "WithLogger"},
+		{"nil clock", q, h, []core.WorkerOption{core.WithClock(nil)}, "WithClock"},
+		{"nil handler", q, nil, nil, "handler"},
+		{"nil queue", nil, h, nil, "queue"},
+		{"bad queue name", core.NewQueue(newMem(t), "bad{name}"), h, nil, "queue"},
 	} {
-		err := core.NewWorker(q, h, opts...).Start(context.Background())
-		var ie *core.InvalidError
-		if !errors.As(err, &ie) {
-			t.Errorf("%s: Start = %v, want *InvalidError", name, err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := core.NewWorker(tc.q, tc.h, tc.opts...)
+			var ie *core.InvalidError
+			if !errors.As(err, &ie) || ie.Field != tc.field || !errors.Is(err, core.ErrInvalid) {
+				t.Fatalf("NewWorker = %v; want an *InvalidError naming %s", err, tc.field)
+			}
+			if w != nil {
+				t.Fatal("NewWorker answered a worker with its error")
+			}
+		})
 	}
-	bad := core.NewQueue(memqueue.New(), "bad{name}")
-	if err := core.NewWorker(bad, h).Start(context.Background()); !errors.Is(err, core.ErrInvalid) {
-		t.Errorf("bad queue name: Start = %v", err)
+}
+
+func TestWorkerStartsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := core.NewQueue(newMem(t), "start-once")
+	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
+
+	w := newWorker(t, q, h, core.WithLogger(quiet))
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); !errors.Is(err, core.ErrStarted) {
+		t.Fatalf("second Start = %v, want ErrStarted", err)
+	}
+	if err := w.Run(ctx); !errors.Is(err, core.ErrStarted) {
+		t.Fatalf("Run on a running worker = %v, want ErrStarted", err)
+	}
+	stop(t, w)
+	stop(t, w) // a second Stop is harmless
+	if err := w.Start(ctx); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("Start after Stop = %v, want ErrClosed", err)
+	}
+
+	never := newWorker(t, q, h, core.WithLogger(quiet))
+	stop(t, never)
+	if err := never.Start(ctx); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("Start after a Stop before any Start = %v, want ErrClosed", err)
 	}
 }
 
@@ -408,14 +517,14 @@ func TestWorkerRejectsBadOptions(t *testing.T) {
 // hour ahead does not handle a delayed message early.
 func TestWorkerClockSkewChangesNothing(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "skew")
 	if _, err := core.NewPublisher(b).Enqueue(context.Background(), q.Name(), []byte("x"), core.WithDelay(300*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	enqueued := time.Now()
 	got := make(chan time.Time, 1)
-	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		got <- time.Now()
 		return core.Success()
 	}), core.WithClock(skewed{time.Hour}), core.WithLogger(quiet))
@@ -439,38 +548,74 @@ func (s skewed) Now() time.Time { return time.Now().Add(s.d) }
 
 func TestWorkerMonitorReportsQueueSize(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "monitor")
 	publishN(t, b, q.Name(), 5)
+	clock := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	infos := make(chan core.MonitorInfo, 16)
 	release := make(chan struct{})
-	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		<-release
 		return core.Success()
-	}), core.WithConcurrency(1), core.WithMonitor(10*time.Millisecond, func(i core.MonitorInfo) {
-		select {
-		case infos <- i:
-		default:
-		}
+	}), core.WithConcurrency(1), core.WithClock(clock), core.WithMonitor(time.Minute, func(i core.MonitorInfo) {
+		infos <- i
 	}), core.WithLogger(quiet))
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if !clock.WaitTickers(2, 5*time.Second) {
+		t.Fatalf("%d tickers on the worker clock, want 2", clock.Tickers())
+	}
+	clock.Advance(59 * time.Second)
+	select {
+	case i := <-infos:
+		t.Fatalf("monitor reported %+v before its interval", i)
+	case <-time.After(20 * time.Millisecond):
+	}
+	clock.Advance(time.Second)
 	i := <-infos
 	close(release)
 	stop(t, w)
 	if i.Queue != "monitor" || i.QueueSize != 5 || i.Err != nil {
 		t.Fatalf("monitor info %+v", i)
 	}
+	if n := clock.Tickers(); n != 0 {
+		t.Fatalf("%d tickers still running after Stop", n)
+	}
+}
+
+// A clock that only tells the time (no tickers) leaves the intervals in
+// real time.
+func TestWorkerMonitorTicksInRealTimeOnAPlainClock(t *testing.T) {
+	t.Parallel()
+	b := newMem(t)
+	q := core.NewQueue(b, "monitor-plain")
+	infos := make(chan core.MonitorInfo, 1)
+	w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
+		core.WithClock(skewed{time.Hour}), core.WithMonitor(10*time.Millisecond, func(i core.MonitorInfo) {
+			select {
+			case infos <- i:
+			default:
+			}
+		}), core.WithLogger(quiet))
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, w)
+	select {
+	case <-infos:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no monitor report in real time")
+	}
 }
 
 func TestWorkerBoundsDeadLetterErrorText(t *testing.T) {
 	t.Parallel()
-	b := memqueue.New()
+	b := newMem(t)
 	q := core.NewQueue(b, "long-errors")
 	publishN(t, b, q.Name(), 1)
 	long := strings.Repeat("é", core.MaxErrorBytes) // two bytes each
-	w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.Fail(errors.New(long))
 	}), core.WithLogger(quiet))
 	if err := w.Start(context.Background()); err != nil {
@@ -518,10 +663,10 @@ func maxInt(a, b int) int {
 func TestWorkerPrefetchKeepsBatchesFull(t *testing.T) {
 	t.Parallel()
 	run := func(opts ...core.WorkerOption) (calls, got int) {
-		c := &counting{Backend: memqueue.New()}
+		c := &counting{Backend: newMem(t)}
 		q := core.NewQueue(c, "prefetch")
 		publishN(t, c, q.Name(), 3000)
-		w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
+		w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() }),
 			append([]core.WorkerOption{core.WithConcurrency(10), core.WithLogger(quiet)}, opts...)...)
 		if err := w.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -546,12 +691,12 @@ func TestWorkerPrefetchKeepsBatchesFull(t *testing.T) {
 // worker gets its share instead of waiting behind a hoard.
 func TestWorkerSlowHandlersHoldNothingExtra(t *testing.T) {
 	t.Parallel()
-	c := &counting{Backend: memqueue.New()}
+	c := &counting{Backend: newMem(t)}
 	q := core.NewQueue(c, "slow")
 	publishN(t, c, q.Name(), 6)
 	var ws []*core.Worker
 	for range 2 {
-		w := core.NewWorker(q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 			time.Sleep(60 * time.Millisecond)
 			return core.Success()
 		}), core.WithConcurrency(1), core.WithLogger(quiet))

@@ -52,5 +52,7 @@
 // outcome the worker acknowledges (a retry the retry middleware turned into
 // an error is a dead letter):
 //
-//	middleware.Chain(rgotel.Middleware(), m.Middleware(), middleware.Recover(), middleware.Retry(), ...)
+//	retry, err := middleware.Retry()
+//	...
+//	middleware.Chain(rgotel.Middleware(), m.Middleware(), middleware.Recover(), retry, ...)
 package metrics

@@ -41,7 +41,11 @@ func (f *faulty) Ack(ctx context.Context, queue string, acks []core.Ack) ([]erro
 }
 
 func TestWorkerCollector(t *testing.T) {
-	f := &faulty{Backend: memqueue.New()}
+	mem, err := memqueue.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faulty{Backend: mem}
 	f.dequeueFails.Store(3)
 	f.refuse.Store(true)
 	ctx := context.Background()
@@ -53,9 +57,12 @@ func TestWorkerCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := core.NewWorker(core.NewQueue(f, "jobs"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	w, err := core.NewWorker(core.NewQueue(f, "jobs"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.Success()
 	}), core.WithErrorBackoff(time.Millisecond, 2*time.Millisecond), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg.MustRegister(m.WorkerCollector(w))
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)

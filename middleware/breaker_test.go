@@ -130,7 +130,7 @@ func TestBreakerOpensOnTimeouts(t *testing.T) {
 	defer close(release)
 	h := middleware.Chain(
 		middleware.CircuitBreaker(middleware.WithOpenTimeout(time.Hour), tripAfter(2)),
-		middleware.Timeout(tick),
+		mustTimeout(t, tick),
 	)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		<-release
 		return core.Success()

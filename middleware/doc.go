@@ -1,12 +1,17 @@
 // Package middleware holds the handler and publisher middleware of Red
 // Ghost: [Recover], [Timeout], [CircuitBreaker], [Retry] and [Logging] for
 // handlers, [SetHeaders] for publishers, and [Chain] and [ChainPublish] to
-// compose them. Every handler middleware has one shape,
+// compose them. Every handler middleware has one of two shapes,
 //
 //	func Name(required args, opts ...NameOption) core.Middleware
+//	func Name(required args, opts ...NameOption) (core.Middleware, error)
 //
-// with options as WithX functions, resolved once when the middleware is
-// built. Invalid settings panic there, at start-up, never per message.
+// with options as WithName... functions, resolved once when the middleware
+// is built. The second shape is for middleware whose settings can be wrong
+// (Timeout, Retry, CircuitBreaker): a bad setting comes back there, at
+// start-up, as an [*core.InvalidError] naming the option; nothing panics,
+// and nothing is checked per message. This is the configuration rule of
+// the whole library; see "Configuration" in package core.
 //
 // # Order
 //
@@ -43,16 +48,22 @@
 // answer reaches it after Timeout has answered) and an open breaker still
 // costs a goroutine per message.
 //
-// In code:
+// In code (error checks elided after the first):
 //
+//	retry, err := middleware.Retry(middleware.WithRetryMaxAttempts(8))
+//	if err != nil {
+//		return err
+//	}
+//	breaker, err := middleware.CircuitBreaker(middleware.WithBreakerOpenTimeout(30 * time.Second))
+//	timeout, err := middleware.Timeout(10 * time.Second)
 //	h := middleware.Chain(
 //		middleware.Logging(logger),
 //		middleware.Recover(),
-//		middleware.Retry(middleware.WithMaxAttempts(8)),
-//		middleware.CircuitBreaker(middleware.WithOpenTimeout(30*time.Second)),
-//		middleware.Timeout(10*time.Second),
+//		retry,
+//		breaker,
+//		timeout,
 //	)(handler)
-//	w := core.NewWorker(q, h)
+//	w, err := core.NewWorker(q, h)
 //
 // Build the chain once per worker. A CircuitBreaker value is one breaker
 // and a Timeout value has one bound on abandoned handlers: share a value

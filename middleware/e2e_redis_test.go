@@ -14,6 +14,9 @@ import (
 func TestFullChainOnRedis(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	b := redisqueue.New(srv.Client(t), redisqueue.WithPrefix("middleware-e2e"))
+	b, err := redisqueue.New(srv.Client(t), redisqueue.WithPrefix("middleware-e2e"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	runFullChain(t, b, "full-chain")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"os"
 	"time"
@@ -50,7 +51,10 @@ func ExampleChain() {
 // dead letter, a retry gets a backoff, and Logging writes one line for each.
 func ExampleChain_recommended() {
 	ctx := context.Background()
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 	q := core.NewQueue(b, "emails")
 
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
@@ -62,14 +66,22 @@ func ExampleChain_recommended() {
 			return a
 		},
 	}))
+	retry, err := middleware.Retry(middleware.WithRetryMaxAttempts(3),
+		middleware.WithRetryBackoff(time.Millisecond, time.Millisecond),
+		middleware.WithRetryJitter(func(n int64) int64 { return n - 1 }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	timeout, err := middleware.Timeout(time.Second)
+	if err != nil {
+		log.Fatal(err)
+	}
 	h := middleware.Chain(
 		middleware.Logging(logger),
 		middleware.Recover(),
-		middleware.Retry(middleware.WithMaxAttempts(3),
-			middleware.WithBackoff(time.Millisecond, time.Millisecond),
-			middleware.WithRand(func(n int64) int64 { return n - 1 })),
+		retry,
 		middleware.CircuitBreaker(middleware.WithBreakerName("smtp")),
-		middleware.Timeout(time.Second),
+		timeout,
 	)(core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		switch {
 		case string(m.Payload) == "poison":
@@ -84,8 +96,13 @@ func ExampleChain_recommended() {
 	_, _ = pub.Enqueue(ctx, "emails", []byte("poison"), core.WithID("a"))
 	_, _ = pub.Enqueue(ctx, "emails", []byte("flaky"), core.WithID("b"))
 
-	w := core.NewWorker(q, h, core.WithConcurrency(1), core.WithMaxWait(5*time.Millisecond))
-	_ = w.Start(ctx)
+	w, err := core.NewWorker(q, h, core.WithConcurrency(1), core.WithMaxWait(5*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
 	for st := w.Stats(); st.Success+st.Error < 2; st = w.Stats() {
 		time.Sleep(time.Millisecond)
 	}
@@ -104,11 +121,14 @@ func ExampleChain_recommended() {
 // A handler that ignores its context is abandoned at the deadline and the
 // message is retried.
 func ExampleTimeout() {
-	h := middleware.Timeout(10*time.Millisecond, middleware.WithTimeoutBackoff(time.Second))(
-		core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-			time.Sleep(50 * time.Millisecond) // ignores ctx
-			return core.Success()
-		}))
+	timeout, err := middleware.Timeout(10*time.Millisecond, middleware.WithTimeoutBackoff(time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := timeout(core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		time.Sleep(50 * time.Millisecond) // ignores ctx
+		return core.Success()
+	}))
 	res := h.Handle(context.Background(), &core.Message{ID: "m1", Queue: "q", Attempt: 1})
 	fmt.Println(res.Outcome, res.Backoff, errors.Is(res.Err, middleware.ErrTimeout))
 	// Output: retry 1s true
@@ -120,7 +140,10 @@ type tenantCtxKey struct{}
 // publish.
 func ExampleSetHeaders() {
 	ctx := context.WithValue(context.Background(), tenantCtxKey{}, "acme")
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 	pub := core.NewPublisher(b, core.WithPublishMiddleware(
 		middleware.SetHeaders(func(ctx context.Context) map[string]string {
 			tenant, _ := ctx.Value(tenantCtxKey{}).(string)

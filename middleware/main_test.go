@@ -2,13 +2,65 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/memqueue"
+	"github.com/redghost/redghost/middleware"
 	"go.uber.org/goleak"
 )
+
+// mustRetry is middleware.Retry for settings a test knows are valid.
+func mustRetry(t testing.TB, opts ...middleware.RetryOption) core.Middleware {
+	t.Helper()
+	mw, err := middleware.Retry(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mw
+}
+
+// mustTimeout is middleware.Timeout for settings a test knows are valid.
+func mustTimeout(t testing.TB, d time.Duration, opts ...middleware.TimeoutOption) core.Middleware {
+	t.Helper()
+	mw, err := middleware.Timeout(d, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mw
+}
+
+// mustWorker is core.NewWorker for options a test knows are valid.
+func mustWorker(t testing.TB, q *core.Queue, h core.Handler, opts ...core.WorkerOption) *core.Worker {
+	t.Helper()
+	w, err := core.NewWorker(q, h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// mustMem is a fresh in-memory backend.
+func mustMem(t testing.TB, opts ...memqueue.Option) *memqueue.Backend {
+	t.Helper()
+	b, err := memqueue.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// wantInvalid fails unless err is a configuration error naming field.
+func wantInvalid(t testing.TB, err error, field string) {
+	t.Helper()
+	var ie *core.InvalidError
+	if !errors.As(err, &ie) || ie.Field != field || !errors.Is(err, core.ErrInvalid) {
+		t.Fatalf("error %v; want an *core.InvalidError naming %s", err, field)
+	}
+}
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,

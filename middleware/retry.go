@@ -55,34 +55,34 @@ type retryConfig struct {
 	memory      int
 }
 
-// WithMaxAttempts sets how many times a message may be handled (default
-// [DefaultMaxAttempts]); a retry answered on the last attempt becomes an
-// error outcome.
-func WithMaxAttempts(n int) RetryOption { return func(c *retryConfig) { c.maxAttempts = n } }
+// WithRetryMaxAttempts sets how many times a message may be handled
+// (default [DefaultMaxAttempts]); a retry answered on the last attempt
+// becomes an error outcome.
+func WithRetryMaxAttempts(n int) RetryOption { return func(c *retryConfig) { c.maxAttempts = n } }
 
-// WithBackoff sets the exponential backoff: after attempt n the backoff is
+// WithRetryBackoff sets the exponential backoff: after attempt n the backoff is
 // drawn uniformly from [0, min(max, base·2^(n-1))] (full jitter). Defaults
 // [DefaultRetryBase] and [DefaultRetryMax].
-func WithBackoff(base, max time.Duration) RetryOption {
+func WithRetryBackoff(base, max time.Duration) RetryOption {
 	return func(c *retryConfig) { c.base, c.max = base, max }
 }
 
-// WithRand sets the source of jitter: fn(n) answers a uniform number in
-// [0, n). It must be safe for concurrent use. The default is
+// WithRetryJitter sets the source of jitter: fn(n) answers a uniform number
+// in [0, n). It must be safe for concurrent use. The default is
 // math/rand/v2.Int64N; tests pass a fixed function.
-func WithRand(fn func(n int64) int64) RetryOption { return func(c *retryConfig) { c.rnd = fn } }
+func WithRetryJitter(fn func(n int64) int64) RetryOption { return func(c *retryConfig) { c.rnd = fn } }
 
-// WithRejectionsMemory bounds how many messages' breaker rejections Retry
+// WithRetryRejectionsMemory bounds how many messages' breaker rejections Retry
 // remembers (default [DefaultRejectionsMemory]); past it, the least
 // recently seen are forgotten and their rejections count as attempts again.
-func WithRejectionsMemory(n int) RetryOption { return func(c *retryConfig) { c.memory = n } }
+func WithRetryRejectionsMemory(n int) RetryOption { return func(c *retryConfig) { c.memory = n } }
 
 // Retry bounds the retries of a message and spaces them out.
 //
 // A retry outcome without a backoff of its own gets an exponential backoff
-// with full jitter (see [WithBackoff]); a positive backoff chosen by the
+// with full jitter (see [WithRetryBackoff]); a positive backoff chosen by the
 // handler or by inner middleware is kept. A retry answered on the last
-// allowed attempt (see [WithMaxAttempts]) becomes an error outcome with an
+// allowed attempt (see [WithRetryMaxAttempts]) becomes an error outcome with an
 // [*ExhaustedError] (errors.Is [ErrRetriesExhausted], wrapping the retry's
 // error), so the backend keeps it in the dead-letter list. Successes and
 // error outcomes pass through: an error outcome is final and dead-lettered
@@ -99,7 +99,7 @@ func WithRejectionsMemory(n int) RetryOption { return func(c *retryConfig) { c.m
 // must be outside the breaker in the chain. The inner handlers see that
 // count in Attempt (on a copy of the message).
 //
-// The memory is in-process and bounded (see [WithRejectionsMemory]); a
+// The memory is in-process and bounded (see [WithRetryRejectionsMemory]); a
 // message's entry is dropped when it is done. Its limits: rejections made
 // by another worker process, or before a restart, or forgotten past the
 // bound, count as attempts. In those cases a message can run out of
@@ -107,9 +107,10 @@ func WithRejectionsMemory(n int) RetryOption { return func(c *retryConfig) { c.m
 // open timeout) long compared to an outage divided by the attempts, or
 // raise the attempts, if many processes share one breaker's outage.
 //
-// Retry panics if the attempts are below 1 or the backoff is not 0 < base
-// <= max.
-func Retry(opts ...RetryOption) core.Middleware {
+// Attempts below 1, a backoff that is not 0 < base <= max, a nil jitter
+// source or a memory below 1 is an [*core.InvalidError] whose Field names
+// the option.
+func Retry(opts ...RetryOption) (core.Middleware, error) {
 	cfg := retryConfig{
 		maxAttempts: DefaultMaxAttempts,
 		base:        DefaultRetryBase,
@@ -122,20 +123,20 @@ func Retry(opts ...RetryOption) core.Middleware {
 	}
 	switch {
 	case cfg.maxAttempts < 1:
-		panic(fmt.Sprintf("middleware: Retry: WithMaxAttempts must be at least 1, got %d", cfg.maxAttempts))
+		return nil, invalidOption("WithRetryMaxAttempts", "must be at least 1, got %d", cfg.maxAttempts)
 	case cfg.base <= 0 || cfg.max < cfg.base:
-		panic(fmt.Sprintf("middleware: Retry: WithBackoff needs 0 < base <= max, got %s and %s", cfg.base, cfg.max))
+		return nil, invalidOption("WithRetryBackoff", "needs 0 < base <= max, got %s and %s", cfg.base, cfg.max)
 	case cfg.rnd == nil:
-		panic("middleware: Retry: WithRand(nil)")
+		return nil, invalidOption("WithRetryJitter", "nil function")
 	case cfg.memory < 1:
-		panic(fmt.Sprintf("middleware: Retry: WithRejectionsMemory must be at least 1, got %d", cfg.memory))
+		return nil, invalidOption("WithRetryRejectionsMemory", "must be at least 1, got %d", cfg.memory)
 	}
 	r := &retrier{cfg: cfg, rejections: newRejections(cfg.memory)}
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			return r.handle(ctx, next, m)
 		})
-	}
+	}, nil
 }
 
 type retrier struct {

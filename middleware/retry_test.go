@@ -18,8 +18,8 @@ func bottom(n int64) int64 { return 0 }
 
 func TestRetryBackoffIsExponentialWithFullJitter(t *testing.T) {
 	retry := handlerFunc(func(context.Context, *core.Message) core.Result { return core.Retry(0) })
-	h := middleware.Retry(middleware.WithBackoff(100*time.Millisecond, time.Second),
-		middleware.WithMaxAttempts(100), middleware.WithRand(top))(retry)
+	h := mustRetry(t, middleware.WithRetryBackoff(100*time.Millisecond, time.Second),
+		middleware.WithRetryMaxAttempts(100), middleware.WithRetryJitter(top))(retry)
 	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
 	for i, w := range want {
 		if res := h.Handle(bg, msg("m", i+1)); res.Outcome != core.OutcomeRetry || res.Backoff != w*time.Millisecond {
@@ -30,12 +30,12 @@ func TestRetryBackoffIsExponentialWithFullJitter(t *testing.T) {
 	if res := h.Handle(bg, msg("m", 99)); res.Backoff != time.Second {
 		t.Fatalf("attempt 99: backoff %s", res.Backoff)
 	}
-	h = middleware.Retry(middleware.WithRand(bottom))(retry)
+	h = mustRetry(t, middleware.WithRetryJitter(bottom))(retry)
 	if res := h.Handle(bg, msg("m", 3)); res.Backoff != 0 {
 		t.Fatalf("bottom of the jitter: backoff %s, want 0", res.Backoff)
 	}
 	// The default jitter stays in range.
-	h = middleware.Retry(middleware.WithBackoff(time.Second, time.Minute))(retry)
+	h = mustRetry(t, middleware.WithRetryBackoff(time.Second, time.Minute))(retry)
 	for range 100 {
 		if res := h.Handle(bg, msg("m", 3)); res.Backoff < 0 || res.Backoff > 4*time.Second {
 			t.Fatalf("attempt 3: backoff %s outside [0, 4s]", res.Backoff)
@@ -44,7 +44,7 @@ func TestRetryBackoffIsExponentialWithFullJitter(t *testing.T) {
 }
 
 func TestRetryKeepsABackoffChosenInside(t *testing.T) {
-	h := middleware.Retry(middleware.WithRand(top))(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := mustRetry(t, middleware.WithRetryJitter(top))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.Retry(42 * time.Second) // e.g. a Retry-After
 	}))
 	if res := h.Handle(bg, msg("m", 1)); res.Backoff != 42*time.Second {
@@ -54,7 +54,7 @@ func TestRetryKeepsABackoffChosenInside(t *testing.T) {
 
 func TestRetryExhaustsIntoAnError(t *testing.T) {
 	last := errors.New("smtp 451")
-	h := middleware.Retry(middleware.WithMaxAttempts(3))(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := mustRetry(t, middleware.WithRetryMaxAttempts(3))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.RetryErr(0, last)
 	}))
 	for a := 1; a < 3; a++ {
@@ -77,7 +77,7 @@ func TestRetryExhaustsIntoAnError(t *testing.T) {
 
 func TestRetryPassesSuccessAndErrorThrough(t *testing.T) {
 	for _, r := range []core.Result{core.Success(), core.SuccessWithBackoff(time.Hour), core.Fail(errors.New("bad"))} {
-		h := middleware.Retry(middleware.WithMaxAttempts(1))(handlerFunc(func(context.Context, *core.Message) core.Result { return r }))
+		h := mustRetry(t, middleware.WithRetryMaxAttempts(1))(handlerFunc(func(context.Context, *core.Message) core.Result { return r }))
 		if got := h.Handle(bg, msg("m", 5)); got != r {
 			t.Fatalf("got %v, want %v unchanged", got, r)
 		}
@@ -87,7 +87,7 @@ func TestRetryPassesSuccessAndErrorThrough(t *testing.T) {
 func TestRetryDoesNotExhaustAtShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	h := middleware.Retry(middleware.WithMaxAttempts(1))(handlerFunc(func(ctx context.Context, _ *core.Message) core.Result {
+	h := mustRetry(t, middleware.WithRetryMaxAttempts(1))(handlerFunc(func(ctx context.Context, _ *core.Message) core.Result {
 		return core.RetryErr(0, ctx.Err())
 	}))
 	if res := h.Handle(ctx, msg("m", 1)); res.Outcome != core.OutcomeRetry {
@@ -111,7 +111,7 @@ func TestRetryDoesNotCountBreakerRejections(t *testing.T) {
 		}
 		return r
 	})
-	h := middleware.Retry(middleware.WithMaxAttempts(3))(inner)
+	h := mustRetry(t, middleware.WithRetryMaxAttempts(3))(inner)
 	fail := core.RetryErr(0, errors.New("busy"))
 	script = []core.Result{fail, rejection, rejection, fail, rejection, fail}
 	m := msg("m", 0)
@@ -137,7 +137,7 @@ func TestRetryDoesNotCountBreakerRejections(t *testing.T) {
 }
 
 func TestRetryLetsRejectionsThroughUnchanged(t *testing.T) {
-	h := middleware.Retry(middleware.WithMaxAttempts(1))(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := mustRetry(t, middleware.WithRetryMaxAttempts(1))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		return rejection
 	}))
 	for a := 1; a <= 5; a++ {
@@ -152,7 +152,7 @@ func TestRetryLetsRejectionsThroughUnchanged(t *testing.T) {
 func TestRetryForgetsRejectionsOfAnEarlierCopy(t *testing.T) {
 	answer := rejection
 	var seen int
-	h := middleware.Retry(middleware.WithMaxAttempts(2))(handlerFunc(func(_ context.Context, m *core.Message) core.Result {
+	h := mustRetry(t, middleware.WithRetryMaxAttempts(2))(handlerFunc(func(_ context.Context, m *core.Message) core.Result {
 		seen = m.Attempt
 		return answer
 	}))
@@ -183,7 +183,7 @@ func TestRetryForgetsRejectionsOfAnEarlierCopy(t *testing.T) {
 func TestRetryRejectionMemoryIsBounded(t *testing.T) {
 	answer := rejection
 	var seen int
-	h := middleware.Retry(middleware.WithRejectionsMemory(2), middleware.WithMaxAttempts(10))(
+	h := mustRetry(t, middleware.WithRetryRejectionsMemory(2), middleware.WithRetryMaxAttempts(10))(
 		handlerFunc(func(_ context.Context, m *core.Message) core.Result {
 			seen = m.Attempt
 			return answer
@@ -208,7 +208,7 @@ func TestRetryOutsideBreaker(t *testing.T) {
 	var down = true
 	var calls []int
 	h := middleware.Chain(
-		middleware.Retry(middleware.WithMaxAttempts(3), middleware.WithRand(bottom)),
+		mustRetry(t, middleware.WithRetryMaxAttempts(3), middleware.WithRetryJitter(bottom)),
 		middleware.CircuitBreaker(middleware.WithOpenTimeout(openPeriod), tripAfter(2)),
 	)(handlerFunc(func(_ context.Context, m *core.Message) core.Result {
 		calls = append(calls, m.Attempt)
@@ -240,20 +240,23 @@ func TestRetryOutsideBreaker(t *testing.T) {
 }
 
 func TestRetryRejectsBadSettings(t *testing.T) {
-	for name, build := range map[string]func(){
-		"attempts": func() { middleware.Retry(middleware.WithMaxAttempts(0)) },
-		"base":     func() { middleware.Retry(middleware.WithBackoff(0, time.Second)) },
-		"max":      func() { middleware.Retry(middleware.WithBackoff(time.Second, time.Millisecond)) },
-		"rand":     func() { middleware.Retry(middleware.WithRand(nil)) },
-		"memory":   func() { middleware.Retry(middleware.WithRejectionsMemory(0)) },
+	for _, tc := range []struct {
+		name  string
+		opt   middleware.RetryOption
+		field string
+	}{
+		{"zero attempts", middleware.WithRetryMaxAttempts(0), "WithRetryMaxAttempts"},
+		{"zero base", middleware.WithRetryBackoff(0, time.Second), "WithRetryBackoff"},
+		{"max below base", middleware.WithRetryBackoff(time.Second, time.Millisecond), "WithRetryBackoff"},
+		{"nil jitter", middleware.WithRetryJitter(nil), "WithRetryJitter"},
+		{"zero memory", middleware.WithRetryRejectionsMemory(0), "WithRetryRejectionsMemory"},
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			build()
-		}()
+		t.Run(tc.name, func(t *testing.T) {
+			mw, err := middleware.Retry(tc.opt)
+			wantInvalid(t, err, tc.field)
+			if mw != nil {
+				t.Fatal("Retry answered a middleware with its error")
+			}
+		})
 	}
 }

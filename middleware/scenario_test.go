@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/redghost/redghost/core"
-	"github.com/redghost/redghost/core/memqueue"
 	"github.com/redghost/redghost/middleware"
 	"github.com/sony/gobreaker/v2"
 )
@@ -137,7 +136,7 @@ func runFullChain(t *testing.T, b core.Backend, queue string) {
 		led.middleware,
 		middleware.Logging(logger),
 		middleware.Recover(),
-		middleware.Retry(middleware.WithMaxAttempts(scMaxAttempts), middleware.WithBackoff(5*time.Millisecond, 20*time.Millisecond)),
+		mustRetry(t, middleware.WithRetryMaxAttempts(scMaxAttempts), middleware.WithRetryBackoff(5*time.Millisecond, 20*time.Millisecond)),
 		middleware.CircuitBreaker(
 			middleware.WithBreakerName("dependency"),
 			middleware.WithOpenTimeout(scOpen),
@@ -153,10 +152,10 @@ func runFullChain(t *testing.T, b core.Backend, queue string) {
 				}
 			}),
 		),
-		middleware.Timeout(scTimeout, middleware.WithOnLateResult(func(_ *core.Message, r core.Result) { late <- r })),
+		mustTimeout(t, scTimeout, middleware.WithTimeoutOnLateResult(func(_ *core.Message, r core.Result) { late <- r })),
 	)(app)
 
-	w := core.NewWorker(q, h, core.WithConcurrency(4), core.WithMaxWait(50*time.Millisecond), core.WithLogger(quietLogger))
+	w := mustWorker(t, q, h, core.WithConcurrency(4), core.WithMaxWait(50*time.Millisecond), core.WithLogger(quietLogger))
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +278,7 @@ func runFullChain(t *testing.T, b core.Backend, queue string) {
 
 func TestFullChainInMemory(t *testing.T) {
 	t.Parallel()
-	runFullChain(t, memqueue.New(), "full-chain")
+	runFullChain(t, mustMem(t), "full-chain")
 }
 
 var quietLogger = slog.New(slog.DiscardHandler)

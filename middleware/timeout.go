@@ -20,7 +20,7 @@ var (
 	// ErrTooManyAbandoned is the error of the retry [Timeout] answers
 	// without starting the handler, because as many handlers as its bound
 	// allows ran past their deadline and still have not returned (see
-	// [WithMaxAbandoned]). It matches [ErrTimeout], so a breaker counts it
+	// [WithTimeoutMaxAbandoned]). It matches [ErrTimeout], so a breaker counts it
 	// as a failure and opens while a dependency is stuck.
 	ErrTooManyAbandoned = fmt.Errorf("%w: too many abandoned handlers still running", ErrTimeout)
 )
@@ -48,28 +48,28 @@ func WithTimeoutBackoff(d time.Duration) TimeoutOption {
 	return func(c *timeoutConfig) { c.backoff = d }
 }
 
-// WithGrace sets how long after the deadline a handler has to answer once
+// WithTimeoutGrace sets how long after the deadline a handler has to answer once
 // its context is cancelled, before it is abandoned (default a tenth of the
 // timeout, at most a second). An answer in the grace is used as described
 // at [Timeout]; a handler that honours its context answers well within it.
-func WithGrace(d time.Duration) TimeoutOption {
+func WithTimeoutGrace(d time.Duration) TimeoutOption {
 	return func(c *timeoutConfig) { c.grace, c.graceSet = d, true }
 }
 
-// WithMaxAbandoned bounds how many handlers that ran past their deadline
+// WithTimeoutMaxAbandoned bounds how many handlers that ran past their deadline
 // and were abandoned may still be running (default [DefaultMaxAbandoned]).
 // At the bound, Timeout answers a retry with [ErrTooManyAbandoned] without
 // starting the handler, until one of them returns. The bound is per
 // middleware instance: build the chain once per worker, or once for
 // several workers that should share it.
-func WithMaxAbandoned(n int) TimeoutOption {
+func WithTimeoutMaxAbandoned(n int) TimeoutOption {
 	return func(c *timeoutConfig) { c.maxAbandoned = n }
 }
 
-// WithOnLateResult calls fn with the answer of an abandoned handler when it
+// WithTimeoutOnLateResult calls fn with the answer of an abandoned handler when it
 // finally returns, on that handler's goroutine. The answer itself is
 // discarded; fn is for logs and metrics. fn must not block for long.
-func WithOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
+func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
 	return func(c *timeoutConfig) { c.onLate = fn }
 }
 
@@ -84,7 +84,7 @@ func WithOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
 //     caused by the cancellation, is wrapped with [ErrTimeout]. A success
 //     is kept, even late: the work was done.
 //   - A handler that ignores cancellation is abandoned at the deadline
-//     (after a short grace, see [WithGrace]): Timeout answers the retry
+//     (after a short grace, see [WithTimeoutGrace]): Timeout answers the retry
 //     then (the message is not lost and not marked done; it is handled
 //     again after the backoff) and leaves the
 //     handler's goroutine to finish. Its late answer is discarded: the
@@ -92,7 +92,7 @@ func WithOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
 //     retry, so nothing the late handler says changes the queue. What it
 //     did meanwhile (sent an email, wrote a row) it did, so it may overlap
 //     with the message's next handling: honour ctx, or make the work
-//     idempotent. At most [WithMaxAbandoned] abandoned handlers run per
+//     idempotent. At most [WithTimeoutMaxAbandoned] abandoned handlers run per
 //     Timeout; at the bound, new messages are answered with a retry without
 //     starting their handler, and a handler that started before the bound
 //     was reached and then runs past its deadline is waited for instead of
@@ -109,34 +109,41 @@ func WithOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
 // error outcome with a [*core.PanicError] (the worker's recover cannot reach
 // that goroutine), or discarded if the handler was abandoned.
 //
-// The deadline is real time (time.Now), not a [core.Clock]. Timeout panics
-// if d is not positive or the bound is below 1.
-func Timeout(d time.Duration, opts ...TimeoutOption) core.Middleware {
+// The deadline is real time (time.Now), not a [core.Clock]. A duration
+// that is not positive, a bound below 1 or a negative grace or backoff is
+// an [*core.InvalidError] whose Field names it ("d" for the duration).
+func Timeout(d time.Duration, opts ...TimeoutOption) (core.Middleware, error) {
 	cfg := timeoutConfig{maxAbandoned: DefaultMaxAbandoned}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if d <= 0 {
-		panic(fmt.Sprintf("middleware: Timeout: duration must be positive, got %s", d))
+		return nil, invalidOption("d", "the timeout must be positive, got %s", d)
 	}
 	if cfg.maxAbandoned < 1 {
-		panic(fmt.Sprintf("middleware: Timeout: WithMaxAbandoned must be at least 1, got %d", cfg.maxAbandoned))
+		return nil, invalidOption("WithTimeoutMaxAbandoned", "must be at least 1, got %d", cfg.maxAbandoned)
 	}
 	if !cfg.graceSet {
 		cfg.grace = min(d/10, time.Second)
 	}
 	if cfg.grace < 0 {
-		panic(fmt.Sprintf("middleware: Timeout: WithGrace must not be negative, got %s", cfg.grace))
+		return nil, invalidOption("WithTimeoutGrace", "must not be negative, got %s", cfg.grace)
 	}
 	if cfg.backoff < 0 {
-		panic(fmt.Sprintf("middleware: Timeout: WithTimeoutBackoff must not be negative, got %s", cfg.backoff))
+		return nil, invalidOption("WithTimeoutBackoff", "must not be negative, got %s", cfg.backoff)
 	}
 	t := &timeouter{d: d, cfg: cfg, cause: fmt.Errorf("%w after %s", ErrTimeout, d)}
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			return t.handle(ctx, next, m)
 		})
-	}
+	}, nil
+}
+
+// invalidOption is the configuration error of a middleware constructor
+// (see the configuration rule in package core's documentation).
+func invalidOption(option, format string, args ...any) error {
+	return &core.InvalidError{Field: option, Reason: fmt.Sprintf(format, args...)}
 }
 
 type timeouter struct {

@@ -16,7 +16,7 @@ import (
 const tick = 20 * time.Millisecond // a deadline short enough not to slow tests
 
 func TestTimeoutPassesATimelyAnswer(t *testing.T) {
-	h := middleware.Timeout(time.Minute)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	h := mustTimeout(t, time.Minute)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("the handler's context has no deadline")
 		}
@@ -29,7 +29,7 @@ func TestTimeoutPassesATimelyAnswer(t *testing.T) {
 }
 
 func TestTimeoutCancelsWithItsOwnCause(t *testing.T) {
-	h := middleware.Timeout(tick, middleware.WithTimeoutBackoff(time.Second), middleware.WithGrace(time.Minute))(
+	h := mustTimeout(t, tick, middleware.WithTimeoutBackoff(time.Second), middleware.WithTimeoutGrace(time.Minute))(
 		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			<-ctx.Done()
 			if !errors.Is(context.Cause(ctx), middleware.ErrTimeout) {
@@ -46,7 +46,7 @@ func TestTimeoutCancelsWithItsOwnCause(t *testing.T) {
 // A handler that honours the deadline but turns it into an error outcome
 // would dead-letter a message for being slow; Timeout makes it a retry.
 func TestTimeoutTurnsALateFailureIntoARetry(t *testing.T) {
-	h := middleware.Timeout(tick, middleware.WithGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		<-ctx.Done()
 		return core.Fail(ctx.Err())
 	}))
@@ -57,7 +57,7 @@ func TestTimeoutTurnsALateFailureIntoARetry(t *testing.T) {
 }
 
 func TestTimeoutKeepsALateSuccess(t *testing.T) {
-	h := middleware.Timeout(tick, middleware.WithGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		<-ctx.Done()
 		return core.SuccessWithBackoff(time.Hour) // the work was done
 	}))
@@ -72,10 +72,10 @@ func TestTimeoutAbandonsAHandlerThatIgnoresCancellation(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan string, 10)
 	late := make(chan core.Result, 10)
-	h := middleware.Timeout(tick,
+	h := mustTimeout(t, tick,
 		middleware.WithTimeoutBackoff(5*time.Second),
-		middleware.WithMaxAbandoned(1),
-		middleware.WithOnLateResult(func(m *core.Message, res core.Result) { late <- res }),
+		middleware.WithTimeoutMaxAbandoned(1),
+		middleware.WithTimeoutOnLateResult(func(m *core.Message, res core.Result) { late <- res }),
 	)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		started <- m.ID
 		if m.ID == "stuck" {
@@ -122,7 +122,7 @@ func TestTimeoutAbandonsAHandlerThatIgnoresCancellation(t *testing.T) {
 func TestTimeoutTellsShutdownFromDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(bg)
 	entered := make(chan struct{})
-	h := middleware.Timeout(time.Minute)(handlerFunc(func(hctx context.Context, m *core.Message) core.Result {
+	h := mustTimeout(t, time.Minute)(handlerFunc(func(hctx context.Context, m *core.Message) core.Result {
 		close(entered)
 		<-hctx.Done()
 		if errors.Is(context.Cause(hctx), middleware.ErrTimeout) {
@@ -144,7 +144,7 @@ func TestTimeoutWaitsForTheDeadlineAtShutdown(t *testing.T) {
 	cancel()
 	release := make(chan struct{})
 	defer close(release)
-	h := middleware.Timeout(3*tick, middleware.WithMaxAbandoned(5))(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := mustTimeout(t, 3*tick, middleware.WithTimeoutMaxAbandoned(5))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		<-release
 		return core.Success()
 	}))
@@ -159,7 +159,7 @@ func TestTimeoutWaitsForTheDeadlineAtShutdown(t *testing.T) {
 }
 
 func TestTimeoutRecoversAPanicOnItsGoroutine(t *testing.T) {
-	h := middleware.Timeout(time.Minute)(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := mustTimeout(t, time.Minute)(handlerFunc(func(context.Context, *core.Message) core.Result {
 		panic("boom in handler")
 	}))
 	res := h.Handle(bg, msg("m", 1))
@@ -172,7 +172,7 @@ func TestTimeoutRecoversAPanicOnItsGoroutine(t *testing.T) {
 func TestTimeoutDiscardsALatePanic(t *testing.T) {
 	release := make(chan struct{})
 	late := make(chan core.Result, 1)
-	h := middleware.Timeout(tick, middleware.WithOnLateResult(func(_ *core.Message, r core.Result) { late <- r }))(
+	h := mustTimeout(t, tick, middleware.WithTimeoutOnLateResult(func(_ *core.Message, r core.Result) { late <- r }))(
 		handlerFunc(func(context.Context, *core.Message) core.Result {
 			<-release
 			panic("too late")
@@ -194,8 +194,8 @@ func TestTimeoutBoundIsStrictUnderLoad(t *testing.T) {
 	release := make(chan struct{})
 	var lateDone sync.WaitGroup
 	lateDone.Add(bound)
-	h := middleware.Timeout(tick, middleware.WithMaxAbandoned(bound),
-		middleware.WithOnLateResult(func(*core.Message, core.Result) { lateDone.Done() }))(
+	h := mustTimeout(t, tick, middleware.WithTimeoutMaxAbandoned(bound),
+		middleware.WithTimeoutOnLateResult(func(*core.Message, core.Result) { lateDone.Done() }))(
 		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			if m.Attempt%2 == 1 {
 				<-release
@@ -237,18 +237,24 @@ func TestTimeoutBoundIsStrictUnderLoad(t *testing.T) {
 }
 
 func TestTimeoutRejectsBadSettings(t *testing.T) {
-	for name, build := range map[string]func(){
-		"zero":    func() { middleware.Timeout(0) },
-		"bound":   func() { middleware.Timeout(time.Second, middleware.WithMaxAbandoned(0)) },
-		"backoff": func() { middleware.Timeout(time.Second, middleware.WithTimeoutBackoff(-1)) },
+	for _, tc := range []struct {
+		name  string
+		d     time.Duration
+		opt   middleware.TimeoutOption
+		field string
+	}{
+		{"zero duration", 0, middleware.WithTimeoutBackoff(0), "d"},
+		{"negative duration", -time.Second, middleware.WithTimeoutBackoff(0), "d"},
+		{"zero bound", time.Second, middleware.WithTimeoutMaxAbandoned(0), "WithTimeoutMaxAbandoned"},
+		{"negative grace", time.Second, middleware.WithTimeoutGrace(-1), "WithTimeoutGrace"},
+		{"negative backoff", time.Second, middleware.WithTimeoutBackoff(-1), "WithTimeoutBackoff"},
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			build()
-		}()
+		t.Run(tc.name, func(t *testing.T) {
+			mw, err := middleware.Timeout(tc.d, tc.opt)
+			wantInvalid(t, err, tc.field)
+			if mw != nil {
+				t.Fatal("Timeout answered a middleware with its error")
+			}
+		})
 	}
 }

@@ -19,19 +19,19 @@ func TestRetryOnAWorker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := queuetest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	b := memqueue.New(memqueue.WithClock(clk))
+	b := mustMem(t, memqueue.WithClock(clk))
 	q := core.NewQueue(b, "retry-worker")
 
 	attempts := make(chan int, 10)
-	h := middleware.Retry(
-		middleware.WithMaxAttempts(3),
-		middleware.WithBackoff(time.Minute, time.Hour),
-		middleware.WithRand(top), // the top of the jitter: 1m, then 2m
+	h := mustRetry(t,
+		middleware.WithRetryMaxAttempts(3),
+		middleware.WithRetryBackoff(time.Minute, time.Hour),
+		middleware.WithRetryJitter(top), // the top of the jitter: 1m, then 2m
 	)(handlerFunc(func(_ context.Context, m *core.Message) core.Result {
 		attempts <- m.Attempt
 		return core.RetryErr(0, errors.New("smtp 451"))
 	}))
-	w := core.NewWorker(q, h, core.WithMaxWait(2*time.Millisecond), core.WithLogger(quietLogger), core.WithClock(clk))
+	w := mustWorker(t, q, h, core.WithMaxWait(2*time.Millisecond), core.WithLogger(quietLogger), core.WithClock(clk))
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

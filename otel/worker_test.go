@@ -20,7 +20,10 @@ import (
 func TestThroughWorker(t *testing.T) {
 	sr, tp := newRecorder(t)
 	opts := []rgotel.Option{rgotel.WithTracerProvider(tp), rgotel.WithPropagators(prop)}
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub := core.NewPublisher(b, core.WithPublishMiddleware(rgotel.PublishMiddleware(opts...)))
 
 	done := make(chan struct{})
@@ -32,7 +35,10 @@ func TestThroughWorker(t *testing.T) {
 		close(done)
 		return core.Success()
 	}))
-	w := core.NewWorker(core.NewQueue(b, "jobs"), h, core.WithMaxWait(10*time.Millisecond))
+	w, err := core.NewWorker(core.NewQueue(b, "jobs"), h, core.WithMaxWait(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

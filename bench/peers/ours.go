@@ -20,11 +20,15 @@ type Ours struct {
 }
 
 // NewOurs connects Red Ghost to the server at addr.
-func NewOurs(addr string) System {
+func NewOurs(addr string) (System, error) {
 	rdb, n := newClient(addr)
-	b := redisqueue.New(rdb)
+	b, err := redisqueue.New(rdb)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	return &Ours{rdb: rdb, counter: n, b: b, pub: core.NewPublisher(b),
-		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, nil
 }
 
 // Name is "ours".
@@ -62,10 +66,13 @@ func (o *Ours) EnqueueBatch(ctx context.Context, queue string, payloads [][]byte
 
 // StartWorker starts a [core.Worker] with its defaults but the concurrency.
 func (o *Ours) StartWorker(ctx context.Context, queue string, concurrency int, h func([]byte)) (Worker, error) {
-	w := core.NewWorker(core.NewQueue(o.b, queue), core.HandlerFunc(func(_ context.Context, m *core.Message) core.Result {
+	w, err := core.NewWorker(core.NewQueue(o.b, queue), core.HandlerFunc(func(_ context.Context, m *core.Message) core.Result {
 		h(m.Payload)
 		return core.Success()
 	}), core.WithConcurrency(concurrency), core.WithLogger(o.log))
+	if err != nil {
+		return nil, err
+	}
 	if err := w.Start(ctx); err != nil {
 		return nil, err
 	}

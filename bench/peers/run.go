@@ -82,7 +82,7 @@ func (c Config) WithDefaults() Config {
 
 // systems are the constructors of the systems under test, by name.
 var systems = map[string]func(addr string) (System, error){
-	"ours":  func(addr string) (System, error) { return NewOurs(addr), nil },
+	"ours":  NewOurs,
 	"asynq": func(addr string) (System, error) { return NewAsynq(addr), nil },
 }
 

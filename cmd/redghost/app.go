@@ -112,7 +112,11 @@ func (a *app) open() error {
 		}
 		a.client = redis.NewUniversalClient(uo)
 	}
-	a.b = redisqueue.New(a.client, redisqueue.WithPrefix(g.prefix))
+	b, err := redisqueue.New(a.client, redisqueue.WithPrefix(g.prefix))
+	if err != nil {
+		return usagef("-prefix: %v", err)
+	}
+	a.b = b
 	return nil
 }
 

@@ -155,7 +155,11 @@ func TestCluster(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}, Password: "s3cret"})
 	t.Cleanup(func() { _ = cc.Close() })
 	prefix := fmt.Sprintf("clc%d", clusterPrefixes.Add(1))
-	pub := core.NewPublisher(redisqueue.New(cc, redisqueue.WithPrefix(prefix)))
+	b, err := redisqueue.New(cc, redisqueue.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := core.NewPublisher(b)
 	for _, q := range []string{"alpha", "beta", "gamma"} {
 		if _, err := pub.Enqueue(ctx, q, []byte("x")); err != nil {
 			t.Fatal(err)

@@ -164,8 +164,11 @@ func TestDeadLettersFromWorker(t *testing.T) {
 		}
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := core.NewWorker(core.NewQueue(e.b, "mail"), h, core.WithConcurrency(1), core.WithLogger(quiet),
+	w, err := core.NewWorker(core.NewQueue(e.b, "mail"), h, core.WithConcurrency(1), core.WithLogger(quiet),
 		core.WithMaxWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

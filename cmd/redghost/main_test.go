@@ -70,7 +70,10 @@ func newEnv(t testing.TB) *env {
 	srv := redistest.Shared(t)
 	c := srv.Client(t)
 	prefix := fmt.Sprintf("cli%d", prefixes.Add(1))
-	b := redisqueue.New(c, redisqueue.WithPrefix(prefix))
+	b, err := redisqueue.New(c, redisqueue.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &env{t: t, url: "redis://" + srv.Addr() + "/0", prefix: prefix, c: c, b: b, pub: core.NewPublisher(b)}
 }
 

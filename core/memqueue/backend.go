@@ -2,6 +2,7 @@ package memqueue
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -47,16 +48,18 @@ type Option func(*Backend)
 func WithClock(c core.Clock) Option { return func(b *Backend) { b.clock = c } }
 
 // WithLimits sets the limits that enqueues are checked against (zero fields:
-// [core.DefaultLimits]).
-func WithLimits(l core.Limits) Option { return func(b *Backend) { b.limits = l.WithDefaults() } }
+// [core.DefaultLimits]; negative ones are refused by [New]).
+func WithLimits(l core.Limits) Option { return func(b *Backend) { b.limits = l } }
 
 // WithDeadLetterLimit sets how many dead letters each queue keeps (default
-// [DefaultDeadLetterLimit]); the oldest are dropped beyond it. Zero or less
-// keeps none.
+// [DefaultDeadLetterLimit]); the oldest are dropped beyond it. Zero keeps
+// none; a negative limit is refused by [New].
 func WithDeadLetterLimit(n int) Option { return func(b *Backend) { b.deadLimit = n } }
 
-// New returns an empty in-memory backend.
-func New(opts ...Option) *Backend {
+// New returns an empty in-memory backend. An invalid option (a negative
+// dead-letter limit or limit, a nil clock) is an [*core.InvalidError] whose Field
+// names it.
+func New(opts ...Option) (*Backend, error) {
 	b := &Backend{
 		clock:     core.SystemClock{},
 		limits:    core.DefaultLimits,
@@ -68,9 +71,16 @@ func New(opts ...Option) *Backend {
 		o(b)
 	}
 	if b.clock == nil {
-		b.clock = core.SystemClock{}
+		return nil, &core.InvalidError{Field: "WithClock", Reason: "nil clock"}
 	}
-	return b
+	if b.deadLimit < 0 {
+		return nil, &core.InvalidError{Field: "WithDeadLetterLimit", Reason: fmt.Sprintf("must not be negative, got %d", b.deadLimit)}
+	}
+	if l := b.limits; l.MaxPayloadBytes < 0 || l.MaxHeaderBytes < 0 || l.MaxHeaders < 0 {
+		return nil, &core.InvalidError{Field: "WithLimits", Reason: fmt.Sprintf("negative limit in %+v", l)}
+	}
+	b.limits = b.limits.WithDefaults()
+	return b, nil
 }
 
 // checkCall answers the error of a call on a done context or a bad queue
@@ -120,13 +130,15 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		if id == "" {
 			id = core.NewID()
 		}
-		res[i].ID = id
 		checked := *r
 		checked.ID = id
 		if err := b.limits.Validate(&checked); err != nil {
-			res[i].Err = err
+			// Refused: the caller's id (or none), never a fresh one that
+			// names nothing.
+			res[i].ID, res[i].Err = r.ID, err
 			continue
 		}
+		res[i].ID = id
 		valid[i] = true
 	}
 

@@ -12,7 +12,10 @@ import (
 // the test.
 func newEnv(t *testing.T, opts ...Option) (queuetest.Env, *Backend, *queuetest.ManualClock) {
 	clock := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	b := New(append([]Option{WithClock(clock)}, opts...)...)
+	b, err := New(append([]Option{WithClock(clock)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	check := func() {
 		t.Helper()
 		if err := b.checkInvariants(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/redghost/redghost/core"
@@ -14,7 +15,10 @@ import (
 // The backend calls a worker makes: take a batch, handle it, acknowledge.
 func Example() {
 	ctx := context.Background()
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	res, _ := b.Enqueue(ctx, []core.EnqueueRequest{
 		{Queue: "mail", ID: "welcome-42", Payload: []byte("hello 42")},
@@ -44,7 +48,10 @@ func Example() {
 // An id de-duplicates: a second enqueue is refused unless it may update.
 func Example_deduplication() {
 	ctx := context.Background()
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 	enqueue := func(payload string, opts ...core.EnqueueOption) {
 		r := core.EnqueueRequest{Queue: "reports", ID: "daily", Payload: []byte(payload)}
 		for _, o := range opts {
@@ -74,7 +81,10 @@ func Example_deduplication() {
 func Example_manualClock() {
 	ctx := context.Background()
 	clock := queuetest.NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	b := memqueue.New(memqueue.WithClock(clock))
+	b, err := memqueue.New(memqueue.WithClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "later", Delay: time.Minute}})
 	batch, _ := b.Dequeue(ctx, "q", 1, time.Second)
@@ -96,7 +106,10 @@ func Example_manualClock() {
 // An error outcome keeps a dead letter, which can be requeued.
 func Example_deadLetters() {
 	ctx := context.Background()
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 	b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "m1", Payload: []byte("bad input")}})
 	batch, _ := b.Dequeue(ctx, "q", 1, time.Minute)
 	d := batch.Messages[0]

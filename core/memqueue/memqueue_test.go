@@ -103,8 +103,11 @@ func TestDeadLetterLimitZeroKeepsNone(t *testing.T) {
 }
 
 func TestDefaultDeadLetterLimit(t *testing.T) {
-	if b := New(); b.deadLimit != DefaultDeadLetterLimit {
-		t.Fatalf("default dead-letter limit %d, want %d", b.deadLimit, DefaultDeadLetterLimit)
+	if b, err := New(); err != nil || b.deadLimit != DefaultDeadLetterLimit {
+		t.Fatalf("default dead-letter limit %v (%v), want %d", b, err, DefaultDeadLetterLimit)
+	}
+	if b, err := New(WithDeadLetterLimit(0)); err != nil || b.deadLimit != 0 {
+		t.Fatalf("WithDeadLetterLimit(0) = %v, %v; zero keeps no dead letters and is valid", b, err)
 	}
 }
 
@@ -316,10 +319,24 @@ func TestWithLimits(t *testing.T) {
 	}
 }
 
-func TestNilClockIsSystemClock(t *testing.T) {
-	b := New(WithClock(nil))
-	if _, ok := b.clock.(core.SystemClock); !ok {
-		t.Fatalf("clock %T", b.clock)
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opt   Option
+		field string
+	}{
+		{"negative dead-letter limit", WithDeadLetterLimit(-1), "WithDeadLetterLimit"},
+		{"nil clock", WithClock(nil), "WithClock"},
+		{"negative payload limit", WithLimits(core.Limits{MaxPayloadBytes: -1}), "WithLimits"},
+		{"negative header bytes", WithLimits(core.Limits{MaxHeaderBytes: -1}), "WithLimits"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New(tc.opt)
+			var ie *core.InvalidError
+			if !errors.As(err, &ie) || ie.Field != tc.field || !errors.Is(err, core.ErrInvalid) || b != nil {
+				t.Fatalf("New = %v, %v; want only an *InvalidError naming %s", b, err, tc.field)
+			}
+		})
 	}
 }
 

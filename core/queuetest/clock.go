@@ -3,19 +3,26 @@ package queuetest
 import (
 	"sync"
 	"time"
+
+	"github.com/redghost/redghost/core"
 )
 
-// ManualClock is a [core.Clock] that moves only when told to. It is safe for
-// concurrent use. Give one to the in-memory backend (or to a worker) to test
-// delays, locks and backoffs without sleeping.
+// ManualClock is a [core.TickerClock] that moves only when told to. It is
+// safe for concurrent use. Give one to the in-memory backend (or to a
+// worker) to test delays, locks, backoffs, heartbeats and monitors without
+// sleeping.
 type ManualClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu      sync.Mutex
+	now     time.Time
+	tickers []*manualTicker
+	changed chan struct{} // closed when a ticker is made or stopped
 }
+
+var _ core.TickerClock = (*ManualClock)(nil)
 
 // NewManualClock returns a clock that reads start until it is advanced.
 func NewManualClock(start time.Time) *ManualClock {
-	return &ManualClock{now: start}
+	return &ManualClock{now: start, changed: make(chan struct{})}
 }
 
 // Now is the clock's current time.
@@ -25,9 +32,100 @@ func (c *ManualClock) Now() time.Time {
 	return c.now
 }
 
-// Advance moves the clock forward by d (a negative d moves it back).
+// Advance moves the clock forward by d (a negative d moves it back). Every
+// ticker whose next tick falls at or before the new time ticks once (a
+// ticker whose receiver is behind drops the tick, as a time.Ticker does)
+// and is rescheduled one period past the new time at most.
 func (c *ManualClock) Advance(d time.Duration) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	for _, t := range c.tickers {
+		if t.next.After(c.now) {
+			continue
+		}
+		select {
+		case t.ch <- c.now:
+		default:
+		}
+		for !t.next.After(c.now) {
+			t.next = t.next.Add(t.period)
+		}
+	}
+}
+
+// NewTicker returns a ticker that ticks when [ManualClock.Advance] moves
+// the clock past each multiple of d from now. It panics if d is not
+// positive, as time.NewTicker does.
+func (c *ManualClock) NewTicker(d time.Duration) core.Ticker {
+	if d <= 0 {
+		panic("queuetest: ManualClock.NewTicker: non-positive interval")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &manualTicker{clock: c, period: d, next: c.now.Add(d), ch: make(chan time.Time, 1)}
+	c.tickers = append(c.tickers, t)
+	c.signal()
+	return t
+}
+
+// Tickers is how many tickers made on the clock are running.
+func (c *ManualClock) Tickers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.tickers)
+}
+
+// WaitTickers blocks until at least n tickers run on the clock, or timeout
+// (real time) passes; it reports whether they do. Tests call it before
+// Advance, so that a worker's heartbeat and monitor are listening.
+func (c *ManualClock) WaitTickers(n int, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		have, changed := len(c.tickers), c.changed
+		c.mu.Unlock()
+		if have >= n {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
+// signal wakes WaitTickers. Call with c.mu held.
+func (c *ManualClock) signal() {
+	if c.changed != nil {
+		close(c.changed)
+	}
+	c.changed = make(chan struct{})
+}
+
+type manualTicker struct {
+	clock  *ManualClock
+	period time.Duration
+	next   time.Time
+	ch     chan time.Time
+}
+
+func (t *manualTicker) C() <-chan time.Time { return t.ch }
+
+func (t *manualTicker) Stop() {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.tickers {
+		if x == t {
+			c.tickers = append(c.tickers[:i], c.tickers[i+1:]...)
+			c.signal()
+			return
+		}
+	}
 }

@@ -7,7 +7,10 @@
 //	func TestConformance(t *testing.T) {
 //		queuetest.Run(t, queuetest.Harness{New: func(t *testing.T) queuetest.Env {
 //			clock := queuetest.NewManualClock(time.Now())
-//			b := memqueue.New(memqueue.WithClock(clock))
+//			b, err := memqueue.New(memqueue.WithClock(clock))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
 //			return queuetest.Env{Backend: b, Advance: clock.Advance, Dump: b.Dump}
 //		}})
 //	}
@@ -71,7 +74,12 @@
 //     queue name, lock, max, limit or offset fails the whole call. The
 //     InvalidError's Field is "queue", "id", "payload", "headers", "delay",
 //     "lock duration", "options", "outcome", "backoff", "max", "limit" or
-//     "offset", as core's validators name them.
+//     "offset", as core's validators name them. A refused enqueue request's
+//     InvalidError names its queue (Queue, and in Error()) unless the queue
+//     name itself was refused, and its result carries the request's own id,
+//     or none when it had none: never a fresh id. Through a core.Publisher
+//     the same holds for the ids the publisher assigns, and WithID("") is
+//     refused (Field "id") rather than given a fresh id.
 //   - Wait on a done context answers an error that matches the context's.
 //
 // Boundedness of the dead-letter list is left to each backend's own tests.

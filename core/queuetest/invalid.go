@@ -1,6 +1,7 @@
 package queuetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,6 +22,8 @@ var invalidCases = []testCase{
 	{"EnqueueRequest", invEnqueueRequest},
 	{"EnqueueLimitsAreInclusive", invEnqueueLimitsInclusive},
 	{"EnqueueBatchWithOneBad", invEnqueueBatch},
+	{"EnqueueRefusalNamesQueueAndID", invEnqueueNames},
+	{"PublisherRefusal", invPublisher},
 	{"Dequeue", invDequeue},
 	{"Ack", invAck},
 	{"ExtendLocks", invExtendLocks},
@@ -140,6 +143,80 @@ func invEnqueueBatch(c *checker) {
 	if len(ds) != 2 || ds[0].ID != "good1" || ds[1].ID != "good2" {
 		c.Fatalf("took %q, want [good1 good2]", idsOf(ds))
 	}
+}
+
+// A refused request's error names its queue, and its result carries the
+// caller's id, or none: never a fresh id that names nothing.
+func invEnqueueNames(c *checker) {
+	c.seed()
+	before := c.dump()
+	res := c.enqueueAll(
+		c.req("mine", "x", core.WithDelay(-time.Second)),
+		c.req("", "x", core.WithDelay(-time.Second)),
+		reqTo("a{b}", "", "x"),
+	)
+	c.wantUnchanged(before, "refused enqueues")
+	for i, wantID := range []string{"mine", "", ""} {
+		if res[i].ID != wantID || res[i].Action != 0 {
+			c.Fatalf("refused request %d answered id %q action %v, want id %q", i, res[i].ID, res[i].Action, wantID)
+		}
+	}
+	for i := range 2 {
+		c.wantInvalid(fmt.Sprintf("refused request %d", i), res[i].Err, "delay")
+		var ie *core.InvalidError
+		_ = errors.As(res[i].Err, &ie)
+		if ie.Queue != c.q || !strings.Contains(ie.Error(), fmt.Sprintf("queue %q", c.q)) {
+			c.Fatalf("refused request %d: error %q (Queue %q) does not name queue %q", i, ie.Error(), ie.Queue, c.q)
+		}
+	}
+	c.wantInvalid("bad queue name", res[2].Err, "queue")
+}
+
+// The publisher refuses WithID("") instead of making up an id, and a
+// request it gave a fresh id that is refused comes back without one.
+func invPublisher(c *checker) {
+	c.seed()
+	pub := core.NewPublisher(c.b())
+	before := c.dump()
+
+	r, err := pub.Enqueue(c.ctx, c.q, []byte("x"), core.WithID(""))
+	c.wantInvalid(`WithID("")`, err, "id")
+	if r.ID != "" || r.Err != err {
+		c.Fatalf(`WithID(""): result %+v, want no id and the error`, r)
+	}
+	var ie *core.InvalidError
+	if errors.As(err, &ie); ie.Queue != c.q {
+		c.Fatalf(`WithID(""): error %q does not name queue %q`, err, c.q)
+	}
+
+	r, err = pub.Enqueue(c.ctx, c.q, []byte("x"), core.WithDelay(-time.Second))
+	c.wantInvalid("Enqueue without an id, refused", err, "delay")
+	if r.ID != "" {
+		c.Fatalf("refused Enqueue without an id answered the fresh id %q", r.ID)
+	}
+	r, err = pub.Enqueue(c.ctx, c.q, []byte("x"), core.WithID("mine"), core.WithDelay(-time.Second))
+	c.wantInvalid("Enqueue with an id, refused", err, "delay")
+	if r.ID != "mine" {
+		c.Fatalf("refused Enqueue with id mine answered id %q", r.ID)
+	}
+	c.wantUnchanged(before, "refused publisher enqueues")
+
+	rs, err := pub.EnqueueBatch(c.ctx, []core.EnqueueRequest{
+		{Queue: c.q, Payload: []byte("bad"), Delay: -time.Second},
+		{Queue: c.q, Payload: []byte("good")},
+	})
+	if err != nil {
+		c.Fatalf("EnqueueBatch: %v", err)
+	}
+	c.wantInvalid("refused request of a batch", rs[0].Err, "delay")
+	if rs[0].ID != "" {
+		c.Fatalf("refused request of a batch answered the fresh id %q", rs[0].ID)
+	}
+	c.wantAction(rs[1], core.Added)
+	if rs[1].ID == "" {
+		c.Fatal("accepted request of a batch answered no id")
+	}
+	c.wantStatus(rs[1].ID, core.StatusQueued)
 }
 
 func invDequeue(c *checker) {

@@ -9,7 +9,7 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-var _ core.Clock = (*ManualClock)(nil)
+var _ core.TickerClock = (*ManualClock)(nil)
 
 func TestManualClock(t *testing.T) {
 	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -53,4 +53,59 @@ func TestQueueName(t *testing.T) {
 			t.Fatalf("two suffixes gave the same long name %q", a)
 		}
 	})
+}
+
+func TestManualClockTickers(t *testing.T) {
+	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := NewManualClock(start)
+	if c.WaitTickers(1, time.Millisecond) {
+		t.Fatal("WaitTickers found a ticker on a fresh clock")
+	}
+	made := make(chan core.Ticker)
+	go func() { made <- c.NewTicker(10 * time.Second) }()
+	if !c.WaitTickers(1, 5*time.Second) {
+		t.Fatal("WaitTickers did not see the new ticker")
+	}
+	tk := <-made
+	tick := func() (time.Time, bool) {
+		select {
+		case at := <-tk.C():
+			return at, true
+		default:
+			return time.Time{}, false
+		}
+	}
+	c.Advance(9 * time.Second)
+	if at, ok := tick(); ok {
+		t.Fatalf("ticked at %v before its period", at)
+	}
+	c.Advance(time.Second)
+	if at, ok := tick(); !ok || !at.Equal(start.Add(10*time.Second)) {
+		t.Fatalf("tick %v %v, want one at %v", at, ok, start.Add(10*time.Second))
+	}
+	// A jump over several periods gives one tick (a slow receiver misses
+	// ticks, as with time.Ticker) and the next comes a period later.
+	c.Advance(35 * time.Second)
+	if _, ok := tick(); !ok {
+		t.Fatal("no tick after a jump over three periods")
+	}
+	if _, ok := tick(); ok {
+		t.Fatal("a jump over three periods queued more than one tick")
+	}
+	c.Advance(4 * time.Second) // 49 s: the next is due at 50 s
+	if _, ok := tick(); ok {
+		t.Fatal("ticked before the next period")
+	}
+	c.Advance(time.Second)
+	if _, ok := tick(); !ok {
+		t.Fatal("no tick at the next period")
+	}
+	tk.Stop()
+	if n := c.Tickers(); n != 0 {
+		t.Fatalf("%d tickers after Stop", n)
+	}
+	c.Advance(time.Minute)
+	if _, ok := tick(); ok {
+		t.Fatal("a stopped ticker ticked")
+	}
 }

@@ -20,17 +20,21 @@ var _ core.Backend = (*Backend)(nil)
 
 // New returns a Backend that uses client. The client may be a
 // *redis.Client, a *redis.ClusterClient (every key of a queue shares a hash
-// tag) or a failover client. New panics on an invalid option (an empty or
-// braced prefix, a negative dead-letter limit): that is a programming error.
+// tag) or a failover client. An invalid option (an empty or braced prefix,
+// a negative dead-letter limit or limit) or a nil client is an [*core.InvalidError]
+// whose Field names it; New talks to no server.
 //
 // The backend needs Redis 6.2 or later (LPOP with a count).
-func New(client redis.UniversalClient, opts ...Option) *Backend {
+func New(client redis.UniversalClient, opts ...Option) (*Backend, error) {
+	if client == nil {
+		return nil, invalidOption("client", "nil")
+	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
-	return &Backend{client: client, cfg: cfg, lanes: newLanes()}
+	return &Backend{client: client, cfg: cfg, lanes: newLanes()}, nil
 }

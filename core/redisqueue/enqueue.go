@@ -85,11 +85,13 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		if r.ID == "" {
 			r.ID = core.NewID()
 		}
-		results[i].ID = r.ID
 		if err := b.cfg.limits.Validate(&r); err != nil {
-			results[i].Err = err
+			// Refused: the caller's id (or none), never a fresh one that
+			// names nothing.
+			results[i].ID, results[i].Err = reqs[i].ID, err
 			continue
 		}
+		results[i].ID = r.ID
 		body := packBody(r.Headers, r.Payload)
 		c := open[r.Queue]
 		if c == nil || len(c.idx) == maxBatch || c.bytes+len(body) > maxBatchBytes {

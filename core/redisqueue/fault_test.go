@@ -29,7 +29,10 @@ func TestWorkerSurvivesRedisCrash(t *testing.T) {
 		ReadTimeout: 2 * time.Second, WriteTimeout: time.Second, MaxRetries: -1,
 	})
 	t.Cleanup(func() { client.Close() })
-	b := redisqueue.New(client)
+	b, err := redisqueue.New(client)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	const queue, n = "crash", 3000
 
@@ -62,10 +65,13 @@ func TestWorkerSurvivesRedisCrash(t *testing.T) {
 		return core.Success()
 	})
 	const concurrency, prefetch, batch = 20, 100, 100
-	w := core.NewWorker(core.NewQueue(b, queue), h, core.WithConcurrency(concurrency),
-		core.WithPrefetch(prefetch), core.WithMaxBatch(batch), core.WithLock(2*time.Second),
+	w, err := core.NewWorker(core.NewQueue(b, queue), h, core.WithConcurrency(concurrency),
+		core.WithPrefetch(prefetch), core.WithMaxBatch(batch), core.WithDefaultLockDuration(2*time.Second),
 		core.WithErrorBackoff(5*time.Millisecond, 100*time.Millisecond),
 		core.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

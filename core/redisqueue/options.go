@@ -30,21 +30,31 @@ func defaultConfig() config {
 // non-empty and hold no '{' or '}', which would break the hash tag.
 func WithPrefix(prefix string) Option { return func(c *config) { c.prefix = prefix } }
 
-// WithLimits sets the input limits; zero fields keep their defaults.
-func WithLimits(l core.Limits) Option { return func(c *config) { c.limits = l.WithDefaults() } }
+// WithLimits sets the input limits; zero fields keep their defaults, and
+// negative ones are refused by [New].
+func WithLimits(l core.Limits) Option { return func(c *config) { c.limits = l } }
 
 // WithDeadLetterLimit bounds each queue's dead-letter list (default 10000);
 // the oldest entries are dropped beyond it. Zero disables dead letters.
 func WithDeadLetterLimit(n int) Option { return func(c *config) { c.deadLimit = n } }
 
+// validate checks the options once, at construction (see the
+// configuration rule in package core's documentation).
 func (c *config) validate() error {
 	switch {
 	case c.prefix == "":
-		return fmt.Errorf("redisqueue: empty key prefix")
+		return invalidOption("WithPrefix", "empty key prefix")
 	case strings.ContainsAny(c.prefix, "{}"):
-		return fmt.Errorf("redisqueue: key prefix %q holds '{' or '}' (reserved for the hash tag)", c.prefix)
+		return invalidOption("WithPrefix", fmt.Sprintf("key prefix %q holds '{' or '}' (reserved for the hash tag)", c.prefix))
 	case c.deadLimit < 0:
-		return fmt.Errorf("redisqueue: negative dead-letter limit %d", c.deadLimit)
+		return invalidOption("WithDeadLetterLimit", fmt.Sprintf("must not be negative, got %d", c.deadLimit))
+	case c.limits.MaxPayloadBytes < 0 || c.limits.MaxHeaderBytes < 0 || c.limits.MaxHeaders < 0:
+		return invalidOption("WithLimits", fmt.Sprintf("negative limit in %+v", c.limits))
 	}
+	c.limits = c.limits.WithDefaults()
 	return nil
+}
+
+func invalidOption(option, reason string) error {
+	return &core.InvalidError{Field: option, Reason: reason}
 }

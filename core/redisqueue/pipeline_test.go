@@ -17,7 +17,10 @@ import (
 func TestLargeBatchKeepsOrderAcrossChunks(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Shared(t)
-	b := redisqueue.New(srv.Client(t), redisqueue.WithPrefix(fmt.Sprintf("pipe%d", srv.Client(t).Incr(context.Background(), "pipe-seq").Val())))
+	b, err := redisqueue.New(srv.Client(t), redisqueue.WithPrefix(fmt.Sprintf("pipe%d", srv.Client(t).Incr(context.Background(), "pipe-seq").Val())))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	var reqs []core.EnqueueRequest
 	for i := range 1800 {

@@ -158,7 +158,7 @@ func TestConformanceCluster(t *testing.T) {
 	queuetest.Run(t, queuetest.Harness{New: func(t *testing.T) queuetest.Env {
 		prefix := fmt.Sprintf("rgc%d", prefixes.Add(1))
 		return queuetest.Env{
-			Backend: New(cc, WithPrefix(prefix)),
+			Backend: mustNew(t, cc, WithPrefix(prefix)),
 			Advance: time.Sleep,
 			Dump:    func() string { return dump(t, admin, prefix) },
 		}
@@ -166,7 +166,7 @@ func TestConformanceCluster(t *testing.T) {
 
 	// The worker's pipelined wait and dequeue go to the queue's node too.
 	t.Run("WaitDequeue", func(t *testing.T) {
-		b := New(cc, WithPrefix("rgcw"))
+		b := mustNew(t, cc, WithPrefix("rgcw"))
 		done := make(chan core.DequeueResult, 1)
 		go func() {
 			res, err := b.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
@@ -425,7 +425,7 @@ func TestBatchRoundTrips(t *testing.T) {
 func TestWaitWakesOnEnqueueFromAnotherClient(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t) // private: waitBlocked counts its clients
-	waiter, other, admin := New(srv.Client(t)), New(srv.Client(t)), srv.Client(t)
+	waiter, other, admin := mustNew(t, srv.Client(t)), mustNew(t, srv.Client(t)), srv.Client(t)
 	ctx := context.Background()
 
 	for round := range 3 {
@@ -484,7 +484,7 @@ func TestSurvivesRestart(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithAppendOnly())
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = c.Close() })
-	b := New(c)
+	b := mustNew(t, c)
 	ctx := context.Background()
 	enqueue(t, b, "q", "before1", "before2")
 	d := take(t, b, "q", 1)
@@ -569,15 +569,37 @@ func TestDeadLetterLimit(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	t.Parallel()
-	for _, opt := range []Option{WithPrefix(""), WithPrefix("a{b"), WithPrefix("}"), WithDeadLetterLimit(-1)} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Error("New accepted a bad option")
-				}
-			}()
-			New(nil, opt)
-		}()
+	// New talks to no server: an unused client is enough.
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	for _, tc := range []struct {
+		name  string
+		opt   Option
+		field string
+	}{
+		{"empty prefix", WithPrefix(""), "WithPrefix"},
+		{"opening brace", WithPrefix("a{b"), "WithPrefix"},
+		{"closing brace", WithPrefix("}"), "WithPrefix"},
+		{"negative dead-letter limit", WithDeadLetterLimit(-1), "WithDeadLetterLimit"},
+		{"negative payload limit", WithLimits(core.Limits{MaxPayloadBytes: -1}), "WithLimits"},
+		{"negative header limit", WithLimits(core.Limits{MaxHeaders: -1}), "WithLimits"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New(c, tc.opt)
+			var ie *core.InvalidError
+			if !errors.As(err, &ie) || ie.Field != tc.field || !errors.Is(err, core.ErrInvalid) {
+				t.Fatalf("New = %v, %v; want an *InvalidError naming %s", b, err, tc.field)
+			}
+			if b != nil {
+				t.Fatalf("New answered a backend with its error")
+			}
+		})
+	}
+	if _, err := New(nil); !errors.Is(err, core.ErrInvalid) {
+		t.Fatalf("New(nil) = %v, want an invalid-input error", err)
+	}
+	if b, err := New(c, WithDeadLetterLimit(0)); err != nil || b.cfg.deadLimit != 0 {
+		t.Fatalf("WithDeadLetterLimit(0) = %v, %v; zero keeps no dead letters and is valid", b, err)
 	}
 }
 
@@ -585,8 +607,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestQueueNamesPrefixIsLiteral(t *testing.T) {
 	t.Parallel()
 	_, c, prefix := newEnv(t)
-	star := New(c, WithPrefix(prefix+"*"))
-	plain := New(c, WithPrefix(prefix+"x"))
+	star := mustNew(t, c, WithPrefix(prefix+"*"))
+	plain := mustNew(t, c, WithPrefix(prefix+"x"))
 	enqueue(t, star, "s", "m")
 	enqueue(t, plain, "p", "m")
 	names, err := star.QueueNames(context.Background())
@@ -662,7 +684,7 @@ func TestScriptsTouchOneQueueOnly(t *testing.T) {
 	if err := c.Get(ctx, "rg:{other}:msgs").Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 		t.Fatalf("the ACL does not restrict keys: %v", err)
 	}
-	b := New(c)
+	b := mustNew(t, c)
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {

@@ -28,7 +28,17 @@ func newEnv(t testing.TB, opts ...Option) (*Backend, *redis.Client, string) {
 	srv := redistest.Shared(t)
 	c := srv.Client(t)
 	prefix := fmt.Sprintf("rgt%d", prefixes.Add(1))
-	return New(c, append([]Option{WithPrefix(prefix)}, opts...)...), c, prefix
+	return mustNew(t, c, append([]Option{WithPrefix(prefix)}, opts...)...), c, prefix
+}
+
+// mustNew is New for options a test knows are valid.
+func mustNew(t testing.TB, c redis.UniversalClient, opts ...Option) *Backend {
+	t.Helper()
+	b, err := New(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestConformance(t *testing.T) {

@@ -42,7 +42,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t) // private: waitBlocked counts its clients
 	c, admin := srv.Client(t), srv.Client(t)
-	waiter, other := New(c), New(srv.Client(t))
+	waiter, other := mustNew(t, c), mustNew(t, srv.Client(t))
 	rec := &argRecorder{}
 	c.AddHook(rec)
 	ctx := context.Background()
@@ -107,7 +107,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
 	t.Parallel()
 	c := redistest.Start(t).Client(t) // private: SCRIPT FLUSH below
-	b := New(c)
+	b := mustNew(t, c)
 	rec := &argRecorder{}
 	c.AddHook(rec)
 	enqueue(t, b, "q", "m1")
@@ -158,12 +158,15 @@ func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
 func TestWorkerRoundTripsAtLowRate(t *testing.T) {
 	t.Parallel()
 	b, c, prefix := newEnv(t)
-	pub := core.NewPublisher(New(redistest.Shared(t).Client(t), WithPrefix(prefix)))
+	pub := core.NewPublisher(mustNew(t, redistest.Shared(t).Client(t), WithPrefix(prefix)))
 	rec := &argRecorder{}
 	c.AddHook(rec)
-	w := core.NewWorker(core.NewQueue(b, "trickle"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	w, err := core.NewWorker(core.NewQueue(b, "trickle"), core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.Success()
 	}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,10 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	// Redis commands run under a span (the publish span below) show up in
 	// the trace; the workers' own polling does not.
 	client.AddHook(rgotel.RedisHook())
-	backend := redisqueue.New(client, redisqueue.WithPrefix(cfg.prefix))
+	backend, err := redisqueue.New(client, redisqueue.WithPrefix(cfg.prefix))
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -144,14 +147,22 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	smtp := newSMTP(cfg.outageEvery, cfg.outageFor)
 	var workers []*core.Worker
 	for _, q := range queues {
+		retry, err := middleware.Retry(middleware.WithRetryMaxAttempts(4), middleware.WithRetryBackoff(50*time.Millisecond, time.Second))
+		if err != nil {
+			return err
+		}
 		chain := middleware.Chain(
 			rgotel.Middleware(tracing...),
 			m.Middleware(),
 			middleware.Recover(),
-			middleware.Retry(middleware.WithMaxAttempts(4), middleware.WithBackoff(50*time.Millisecond, time.Second)),
+			retry,
 		)
 		h := orders
 		if q.Name() == "emails" {
+			timeout, err := middleware.Timeout(2 * time.Second)
+			if err != nil {
+				return err
+			}
 			h = middleware.Chain(
 				middleware.CircuitBreaker(
 					middleware.WithBreakerName("smtp"),
@@ -165,10 +176,13 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 						logger.Info("demo: circuit breaker", "name", name, "from", from.String(), "to", to.String())
 					}),
 				),
-				middleware.Timeout(2*time.Second),
+				timeout,
 			)(core.HandlerFunc(smtp.handleEmail))
 		}
-		w := core.NewWorker(q, chain(h), core.WithConcurrency(8), core.WithLock(10*time.Second), core.WithLogger(logger))
+		w, err := core.NewWorker(q, chain(h), core.WithConcurrency(8), core.WithDefaultLockDuration(10*time.Second), core.WithLogger(logger))
+		if err != nil {
+			return err
+		}
 		if err := w.Start(ctx); err != nil {
 			return err
 		}

@@ -110,7 +110,10 @@ type tenantKey struct{}
 
 // run tells the story on out; logs go to logger.
 func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
-	b := memqueue.New()
+	b, err := memqueue.New()
+	if err != nil {
+		return err
+	}
 	q := core.NewQueue(b, queue)
 
 	users := memUsers{
@@ -125,13 +128,22 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	// The breaker reports its state changes; the story prints them.
 	states := make(chan string, 16)
 	late := make(chan core.Result, 1)
+	retry, err := middleware.Retry(
+		middleware.WithRetryMaxAttempts(maxAttempts),
+		middleware.WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond),
+	)
+	if err != nil {
+		return err
+	}
+	timeout, err := middleware.Timeout(sendTimeout,
+		middleware.WithTimeoutOnLateResult(func(_ *core.Message, r core.Result) { late <- r }))
+	if err != nil {
+		return err
+	}
 	chain := middleware.Chain(
 		middleware.Logging(logger),
 		middleware.Recover(),
-		middleware.Retry(
-			middleware.WithMaxAttempts(maxAttempts),
-			middleware.WithBackoff(10*time.Millisecond, 50*time.Millisecond),
-		),
+		retry,
 		middleware.CircuitBreaker(
 			middleware.WithBreakerName("smtp"),
 			middleware.WithOpenTimeout(breakerOpen),
@@ -145,12 +157,15 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 				states <- fmt.Sprintf("breaker %s: %s -> %s", name, from, to)
 			}),
 		),
-		middleware.Timeout(sendTimeout, middleware.WithOnLateResult(func(_ *core.Message, r core.Result) { late <- r })),
+		timeout,
 	)
-	w := core.NewWorker(q, chain(core.Typed(app.handle)),
+	w, err := core.NewWorker(q, chain(core.Typed(app.handle)),
 		core.WithConcurrency(1), // one at a time, so the story reads in order
 		core.WithMaxWait(20*time.Millisecond),
 		core.WithLogger(logger))
+	if err != nil {
+		return err
+	}
 	if err := w.Start(ctx); err != nil {
 		return err
 	}

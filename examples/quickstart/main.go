@@ -39,7 +39,7 @@ func main() {
 	queue := flag.String("queue", "quickstart", "queue name")
 	flag.Parse()
 
-	var b core.Backend = memqueue.New()
+	var b core.Backend
 	if *redisURL != "" {
 		opt, err := redis.ParseURL(*redisURL)
 		if err != nil {
@@ -47,9 +47,16 @@ func main() {
 		}
 		client := redis.NewClient(opt)
 		defer client.Close()
-		b = redisqueue.New(client)
+		if b, err = redisqueue.New(client); err != nil {
+			log.Fatalf("quickstart: %v", err)
+		}
 		fmt.Println("backend: redis at", opt.Addr)
 	} else {
+		mem, err := memqueue.New()
+		if err != nil {
+			log.Fatalf("quickstart: %v", err)
+		}
+		b = mem
 		fmt.Println("backend: in memory")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -96,7 +103,10 @@ func run(ctx context.Context, out io.Writer, b core.Backend, queueName string) e
 		return res
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := core.NewWorker(q, h, core.WithConcurrency(1), core.WithLogger(quiet))
+	w, err := core.NewWorker(q, h, core.WithConcurrency(1), core.WithLogger(quiet))
+	if err != nil {
+		return err
+	}
 	if err := w.Start(ctx); err != nil {
 		return err
 	}

@@ -29,7 +29,11 @@ func TestQuickstartInMemory(t *testing.T) {
 		var out bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := run(ctx, &out, memqueue.New(), "quickstart"); err != nil {
+		b, err := memqueue.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run(ctx, &out, b, "quickstart"); err != nil {
 			t.Fatal(err)
 		}
 		return &out
@@ -41,7 +45,11 @@ func TestQuickstartRedis(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := run(ctx, &out, redisqueue.New(srv.Client(t)), "quickstart"); err != nil {
+	b, err := redisqueue.New(srv.Client(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, &out, b, "quickstart"); err != nil {
 		t.Fatal(err)
 	}
 	testStory(t, &out)
