@@ -48,7 +48,8 @@ type Worker struct {
 	work        chan *Delivery // into the batch slice a Dequeue answered
 	acks        chan Ack
 	flightMu    sync.Mutex
-	inflight    map[lockKey]LockRef // held and not yet acknowledged
+	inflight    map[lockKey]LockRef   // held and not yet acknowledged
+	handlers    map[lockKey]*handling // picked up (or lost) and not yet released to an ack
 	nflight     atomic.Int64
 
 	queueing, handling *reservoir
@@ -99,6 +100,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.started = true
 	w.stopped = make(chan struct{})
 	w.inflight = make(map[lockKey]LockRef)
+	w.handlers = make(map[lockKey]*handling)
 
 	base := context.WithoutCancel(ctx)
 	fetchCtx, stopFetch := context.WithCancel(base)
@@ -308,11 +310,16 @@ func (w *Worker) prefetchWindow() int {
 // whatever it changes there cannot change the ack.
 func (w *Worker) handle(ctx context.Context, d *Delivery) {
 	id, token := d.ID, d.Token
+	hctx, end, ok := w.begin(ctx, lockKey{id, token})
+	if !ok {
+		return
+	}
 	start := w.cfg.clock.Now()
 	if d.Attempt == 1 {
 		w.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
-	res := w.call(ctx, &d.Message)
+	res := w.call(hctx, &d.Message)
+	end()
 	took := w.cfg.clock.Now().Sub(start)
 	w.handling.add(took)
 	// A moving average over about the last eight handlings; races between
@@ -378,11 +385,9 @@ func (w *Worker) acknowledge(ctx context.Context) {
 		}
 		// Out of the heartbeat's set before the ack is sent: extending a lock
 		// the ack has just released would read as a lost lock.
-		w.flightMu.Lock()
-		for _, a := range batch {
-			delete(w.inflight, lockKey{a.ID, a.Token})
+		if batch = w.release(batch); len(batch) == 0 {
+			continue
 		}
-		w.flightMu.Unlock()
 		for failures := 1; ; failures++ {
 			errs, err := w.q.b.Ack(callCtx, name, batch)
 			if err == nil {
@@ -433,19 +438,18 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			w.cfg.logger.Warn("redghost: lock heartbeat failed", "queue", name, "messages", len(refs), "error", err)
 			return
 		}
+		lost, lostErrs := refs[:0], errs[:0]
 		for i, e := range errs {
-			if e == nil {
-				continue
+			switch {
+			case e == nil:
+			case isLockLost(e):
+				lost, lostErrs = append(lost, refs[i]), append(lostErrs, e)
+			default:
+				w.cfg.logger.Warn("redghost: lock extension refused", "queue", name, "id", refs[i].ID, "error", e)
 			}
-			// An entry whose ack went out since the snapshot was released,
-			// not lost.
-			w.flightMu.Lock()
-			_, waiting := w.inflight[lockKey{refs[i].ID, refs[i].Token}]
-			w.flightMu.Unlock()
-			if waiting {
-				w.lockLost.Add(1)
-				w.cfg.logger.Warn("redghost: lock lost while handling", "queue", name, "id", refs[i].ID, "error", e)
-			}
+		}
+		if len(lost) > 0 {
+			w.lostLocks(lost, lostErrs)
 		}
 	})
 }
