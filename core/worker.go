@@ -41,6 +41,7 @@ type Worker struct {
 
 	stopFetch  context.CancelFunc
 	hardCancel context.CancelFunc
+	ackCancel  context.CancelFunc // ends the acknowledger's retries
 
 	outstanding atomic.Int64   // taken and not yet handled
 	freed       chan struct{}  // a handler finished (capacity 1)
@@ -105,7 +106,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	base := context.WithoutCancel(ctx)
 	fetchCtx, stopFetch := context.WithCancel(base)
 	hctx, hardCancel := context.WithCancel(base)
-	w.stopFetch, w.hardCancel = stopFetch, hardCancel
+	ackCtx, ackCancel := context.WithCancel(base)
+	w.stopFetch, w.hardCancel, w.ackCancel = stopFetch, hardCancel, ackCancel
 
 	c := w.cfg.concurrency
 	w.freed = make(chan struct{}, 1)
@@ -128,7 +130,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		}()
 	}
 	ackerDone := make(chan struct{})
-	go func() { defer close(ackerDone); w.acknowledge(hctx) }()
+	go func() { defer close(ackerDone); w.acknowledge(ackCtx) }()
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
@@ -144,6 +146,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		close(bgDone)
 		bg.Wait()
 		hardCancel()
+		ackCancel()
 		close(w.stopped)
 	}()
 	return nil
@@ -151,8 +154,10 @@ func (w *Worker) Start(ctx context.Context) error {
 
 // Stop stops taking messages and waits until every in-flight handler has
 // returned and its outcome has been acknowledged. If ctx ends first, Stop
-// cancels the handlers' context, stops extending their locks and returns
-// ctx.Err(): a handler that still does not return loses its lock when it
+// cancels the handlers' context and stops extending their locks, then
+// waits at most the stop grace (see [WithStopGrace], default 1 s) for the
+// handlers to return and their answers to be acknowledged, and returns
+// ctx.Err(). A handler that still does not return loses its lock when it
 // expires and its message is handled again elsewhere; its late answer is
 // fenced off. No message is dropped either way.
 func (w *Worker) Stop(ctx context.Context) error {
@@ -167,7 +172,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	case <-w.stopped:
 		return nil
 	case <-ctx.Done():
-		w.hardCancel()
+		w.drainAfterDeadline()
 		return ctx.Err()
 	}
 }
@@ -363,8 +368,8 @@ func (w *Worker) call(ctx context.Context, m *Message) (res Result) {
 }
 
 // acknowledge sends outcomes in batches until the acks channel is closed
-// and drained. It gives up on a batch only when ctx (hard stop) ends: the
-// messages then come back when their locks expire.
+// and drained. It gives up on a failed batch only when ctx ends (the stop
+// grace has passed): the messages then come back when their locks expire.
 func (w *Worker) acknowledge(ctx context.Context) {
 	name := w.q.Name()
 	callCtx := context.WithoutCancel(ctx)
