@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,7 +313,7 @@ func (w *Worker) prefetchWindow() int {
 // the handler gets a pointer into the batch (no copy per message), and
 // whatever it changes there cannot change the ack.
 func (w *Worker) handle(ctx context.Context, d *Delivery) {
-	id, token := d.ID, d.Token
+	id, token, attempt := d.ID, d.Token, d.Attempt
 	hctx, end, ok := w.begin(ctx, lockKey{id, token})
 	if !ok {
 		return
@@ -346,7 +345,8 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 		a.Outcome = OutcomeError
 		a.Error = "error outcome without an error"
 		if res.Err != nil {
-			a.Error = truncateUTF8(res.Err.Error(), MaxErrorBytes)
+			w.logPanic(ctx, id, attempt, res.Err)
+			a.Error = deadLetterText(res.Err)
 		} else if res.Outcome != OutcomeError {
 			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)
 		}
@@ -361,7 +361,7 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 func (w *Worker) call(ctx context.Context, m *Message) (res Result) {
 	defer func() {
 		if v := recover(); v != nil {
-			res = Fail(&PanicError{Value: v, Stack: debug.Stack()})
+			res = Fail(NewPanicError(v))
 		}
 	}()
 	return w.h.Handle(ctx, m)

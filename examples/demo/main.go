@@ -147,7 +147,7 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 		chain := middleware.Chain(
 			rgotel.Middleware(tracing...),
 			m.Middleware(),
-			middleware.Recover(),
+			middleware.Recover(middleware.WithRecoverLogger(logger)),
 			middleware.Retry(middleware.WithMaxAttempts(4), middleware.WithBackoff(50*time.Millisecond, time.Second)),
 		)
 		h := orders
