@@ -72,6 +72,9 @@ func LogPanic(ctx context.Context, l *slog.Logger, m *Message, p *PanicError) {
 	if p == nil || l == nil || p.logged.Swap(true) {
 		return
 	}
+	if m == nil {
+		m = &Message{}
+	}
 	l.LogAttrs(ctx, slog.LevelError, "redghost: handler panicked",
 		slog.String("queue", m.Queue),
 		slog.String("id", m.ID),

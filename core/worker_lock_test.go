@@ -67,7 +67,7 @@ func TestWorkerLockLostCancelsTheHandler(t *testing.T) {
 		q := core.NewQueue(f, "lock-lost")
 		ids := publishN(t, f, q.Name(), 6)
 
-		const lock = 300 * time.Millisecond
+		const lock = time.Second
 		var started, answered sync.WaitGroup
 		started.Add(6)
 		finish := make(chan struct{})
@@ -159,7 +159,7 @@ func TestWorkerLockLostSkipsHeldMessages(t *testing.T) {
 		q := core.NewQueue(f, "lock-lost-held")
 		publishN(t, f, q.Name(), 50) // fast ones: the worker learns to prefetch
 
-		const lock = 300 * time.Millisecond
+		const lock = time.Second
 		var mu sync.Mutex
 		var slow []string
 		h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {

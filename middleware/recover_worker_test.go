@@ -101,3 +101,30 @@ func TestRecoverOnAWorkerKeepsTheStackAndLogsOnce(t *testing.T) {
 		})
 	}
 }
+
+// A panic that Timeout recovered on its own goroutine (no Recover in the
+// chain) is logged once, by the worker, with the handler's frame.
+func TestTimeoutPanicIsLoggedOnceByTheWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memqueue.New()
+	q := core.NewQueue(b, "timeout-panic")
+	if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x"), core.WithID("poison")); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	h := middleware.Timeout(time.Second)(core.HandlerFunc(
+		func(_ context.Context, m *core.Message) core.Result { return parse(m.Payload) }))
+	w := core.NewWorker(q, h, core.WithLogger(logger))
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the panic", 5*time.Second, func() bool { return w.Stats().Error == 1 })
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "handler panicked\" queue=timeout-panic id=poison"); n != 1 || !strings.Contains(logs.String(), "middleware_test.parse(") {
+		t.Fatalf("%d panic lines, want 1 with the handler's frame:\n%s", n, logs)
+	}
+}
