@@ -24,6 +24,11 @@ type backendEnv struct {
 	// pass lets d pass on the backend's clock: the in-memory backend's
 	// manual clock moves at once; Redis's time passes for real.
 	pass func(d time.Duration)
+	// exit does to b what the end of the worker's process does: on Redis
+	// it closes b's client, so that only what reached the server counts.
+	// inspect then reads the queue (through a client of its own).
+	exit    func()
+	inspect core.Backend
 }
 
 var redisPrefixes atomic.Int64
@@ -34,13 +39,20 @@ func onBackends(t *testing.T, fn func(t *testing.T, env backendEnv)) {
 	t.Run("memqueue", func(t *testing.T) {
 		t.Parallel()
 		clk := queuetest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-		fn(t, backendEnv{b: memqueue.New(memqueue.WithClock(clk)), pass: clk.Advance})
+		b := memqueue.New(memqueue.WithClock(clk))
+		fn(t, backendEnv{b: b, pass: clk.Advance, exit: func() {}, inspect: b})
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		c := redistest.Shared(t).Client(t)
+		srv := redistest.Shared(t)
+		c := srv.Client(t)
 		prefix := fmt.Sprintf("core%d", redisPrefixes.Add(1))
-		fn(t, backendEnv{b: redisqueue.New(c, redisqueue.WithPrefix(prefix)), pass: time.Sleep})
+		fn(t, backendEnv{
+			b:       redisqueue.New(c, redisqueue.WithPrefix(prefix)),
+			pass:    time.Sleep,
+			exit:    func() { _ = c.Close() },
+			inspect: redisqueue.New(srv.Client(t), redisqueue.WithPrefix(prefix)),
+		})
 	})
 }
 

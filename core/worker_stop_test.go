@@ -14,7 +14,7 @@ import (
 // Stop past its deadline cancels the handlers; the answers of those that
 // then return (here a retry, as the Handler doc asks) are acknowledged
 // before Stop returns, so the messages wait out their backoff instead of
-// their lock.
+// their lock, even if the process exits (closing its connections) at once.
 func TestWorkerStopFlushesAnswersAfterTheDeadline(t *testing.T) {
 	t.Parallel()
 	onBackends(t, func(t *testing.T, env backendEnv) {
@@ -37,9 +37,10 @@ func TestWorkerStopFlushesAnswersAfterTheDeadline(t *testing.T) {
 		if err := w.Stop(sctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Stop = %v, want its context's deadline error", err)
 		}
+		env.exit()
 		acked := 0
 		for _, id := range ids {
-			s, err := q.MessageStatus(ctx, id)
+			s, err := env.inspect.MessageStatus(ctx, q.Name(), id)
 			if err != nil {
 				t.Fatal(err)
 			}
