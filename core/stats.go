@@ -23,7 +23,7 @@ type WorkerStats struct {
 	Success, Retry, Error int64
 	Backoff               int64 // outcomes that asked for a backoff
 	Sleeps                int64 // dequeues that found nothing and waited
-	LockLost              int64 // acks or heartbeats rejected by the fence
+	LockLost              int64 // messages whose lock was lost while held (each counted once)
 	BackendErrors         int64
 	InFlight              int64
 }

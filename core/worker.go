@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +38,7 @@ type Worker struct {
 
 	stopFetch  context.CancelFunc
 	hardCancel context.CancelFunc
+	ackCancel  context.CancelFunc // ends the acknowledger's retries
 
 	closed bool // Stop was called; guarded by mu
 
@@ -48,7 +48,8 @@ type Worker struct {
 	work        chan *Delivery // into the batch slice a Dequeue answered
 	acks        chan Ack
 	flightMu    sync.Mutex
-	inflight    map[lockKey]LockRef // held and not yet acknowledged
+	inflight    map[lockKey]LockRef   // held and not yet acknowledged
+	handlers    map[lockKey]*handling // picked up (or lost) and not yet released to an ack
 	nflight     atomic.Int64
 
 	queueing, handling *reservoir
@@ -107,11 +108,13 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.started = true
 	w.stopped = make(chan struct{})
 	w.inflight = make(map[lockKey]LockRef)
+	w.handlers = make(map[lockKey]*handling)
 
 	base := context.WithoutCancel(ctx)
 	fetchCtx, stopFetch := context.WithCancel(base)
 	hctx, hardCancel := context.WithCancel(base)
-	w.stopFetch, w.hardCancel = stopFetch, hardCancel
+	ackCtx, ackCancel := context.WithCancel(base)
+	w.stopFetch, w.hardCancel, w.ackCancel = stopFetch, hardCancel, ackCancel
 
 	c := w.cfg.concurrency
 	w.freed = make(chan struct{}, 1)
@@ -134,7 +137,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		}()
 	}
 	ackerDone := make(chan struct{})
-	go func() { defer close(ackerDone); w.acknowledge(hctx) }()
+	go func() { defer close(ackerDone); w.acknowledge(ackCtx) }()
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
@@ -150,6 +153,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		close(bgDone)
 		bg.Wait()
 		hardCancel()
+		ackCancel()
 		close(w.stopped)
 	}()
 	return nil
@@ -157,8 +161,10 @@ func (w *Worker) Start(ctx context.Context) error {
 
 // Stop stops taking messages and waits until every in-flight handler has
 // returned and its outcome has been acknowledged. If ctx ends first, Stop
-// cancels the handlers' context, stops extending their locks and returns
-// ctx.Err(): a handler that still does not return loses its lock when it
+// cancels the handlers' context and stops extending their locks, then
+// waits at most the stop grace (see [WithStopGrace], default 1 s) for the
+// handlers to return and their answers to be acknowledged, and returns
+// ctx.Err(). A handler that still does not return loses its lock when it
 // expires and its message is handled again elsewhere; its late answer is
 // fenced off. No message is dropped either way.
 //
@@ -177,7 +183,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	case <-w.stopped:
 		return nil
 	case <-ctx.Done():
-		w.hardCancel()
+		w.drainAfterDeadline()
 		return ctx.Err()
 	}
 }
@@ -319,12 +325,17 @@ func (w *Worker) prefetchWindow() int {
 // the handler gets a pointer into the batch (no copy per message), and
 // whatever it changes there cannot change the ack.
 func (w *Worker) handle(ctx context.Context, d *Delivery) {
-	id, token := d.ID, d.Token
+	id, token, attempt := d.ID, d.Token, d.Attempt
+	hctx, end, ok := w.begin(ctx, lockKey{id, token})
+	if !ok {
+		return
+	}
 	start := w.cfg.clock.Now()
 	if d.Attempt == 1 {
 		w.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
-	res := w.call(ctx, &d.Message)
+	res := w.call(hctx, &d.Message)
+	end()
 	took := w.cfg.clock.Now().Sub(start)
 	w.handling.add(took)
 	// A moving average over about the last eight handlings; races between
@@ -346,7 +357,8 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 		a.Outcome = OutcomeError
 		a.Error = "error outcome without an error"
 		if res.Err != nil {
-			a.Error = truncateUTF8(res.Err.Error(), MaxErrorBytes)
+			w.logPanic(ctx, id, attempt, res.Err)
+			a.Error = deadLetterText(res.Err)
 		} else if res.Outcome != OutcomeError {
 			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)
 		}
@@ -361,15 +373,15 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 func (w *Worker) call(ctx context.Context, m *Message) (res Result) {
 	defer func() {
 		if v := recover(); v != nil {
-			res = Fail(&PanicError{Value: v, Stack: debug.Stack()})
+			res = Fail(NewPanicError(v))
 		}
 	}()
 	return w.h.Handle(ctx, m)
 }
 
 // acknowledge sends outcomes in batches until the acks channel is closed
-// and drained. It gives up on a batch only when ctx (hard stop) ends: the
-// messages then come back when their locks expire.
+// and drained. It gives up on a failed batch only when ctx ends (the stop
+// grace has passed): the messages then come back when their locks expire.
 func (w *Worker) acknowledge(ctx context.Context) {
 	name := w.q.Name()
 	callCtx := context.WithoutCancel(ctx)
@@ -390,11 +402,9 @@ func (w *Worker) acknowledge(ctx context.Context) {
 		}
 		// Out of the heartbeat's set before the ack is sent: extending a lock
 		// the ack has just released would read as a lost lock.
-		w.flightMu.Lock()
-		for _, a := range batch {
-			delete(w.inflight, lockKey{a.ID, a.Token})
+		if batch = w.release(batch); len(batch) == 0 {
+			continue
 		}
-		w.flightMu.Unlock()
 		for failures := 1; ; failures++ {
 			errs, err := w.q.b.Ack(callCtx, name, batch)
 			if err == nil {
@@ -445,19 +455,18 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			w.cfg.logger.Warn("redghost: lock heartbeat failed", "queue", name, "messages", len(refs), "error", err)
 			return
 		}
+		lost, lostErrs := refs[:0], errs[:0]
 		for i, e := range errs {
-			if e == nil {
-				continue
+			switch {
+			case e == nil:
+			case isLockLost(e):
+				lost, lostErrs = append(lost, refs[i]), append(lostErrs, e)
+			default:
+				w.cfg.logger.Warn("redghost: lock extension refused", "queue", name, "id", refs[i].ID, "error", e)
 			}
-			// An entry whose ack went out since the snapshot was released,
-			// not lost.
-			w.flightMu.Lock()
-			_, waiting := w.inflight[lockKey{refs[i].ID, refs[i].Token}]
-			w.flightMu.Unlock()
-			if waiting {
-				w.lockLost.Add(1)
-				w.cfg.logger.Warn("redghost: lock lost while handling", "queue", name, "id", refs[i].ID, "error", e)
-			}
+		}
+		if len(lost) > 0 {
+			w.lostLocks(lost, lostErrs)
 		}
 	})
 }

@@ -29,6 +29,7 @@ type workerConfig struct {
 	logger       *slog.Logger
 	clock        Clock
 	samples      int
+	stopGrace    time.Duration
 }
 
 func defaultWorkerConfig() workerConfig {
@@ -44,6 +45,7 @@ func defaultWorkerConfig() workerConfig {
 		logger:       slog.Default(),
 		clock:        SystemClock{},
 		samples:      4096,
+		stopGrace:    DefaultStopGrace,
 	}
 }
 
@@ -134,6 +136,9 @@ func (c *workerConfig) validate() error {
 	}
 	if c.monitorEvery <= 0 {
 		return invalid("WithMonitor", "interval must be positive, got %s", c.monitorEvery)
+	}
+	if err := c.validateStopGrace(); err != nil {
+		return err
 	}
 	if c.logger == nil {
 		return invalid("WithLogger", "nil logger")

@@ -360,7 +360,7 @@ func TestWorkerPanicIsAnErrorOutcome(t *testing.T) {
 	waitFor(t, "all handled", 5*time.Second, func() bool { st := w.Stats(); return st.Success == 2 && st.Error == 1 })
 	stop(t, w)
 	dead, err := q.DeadLetters(context.Background(), 0, 10)
-	if err != nil || len(dead) != 1 || dead[0].ID != "m00001" || dead[0].Error != "redghost: handler panicked: boom" {
+	if err != nil || len(dead) != 1 || dead[0].ID != "m00001" || !strings.HasPrefix(dead[0].Error, "redghost: handler panicked: boom\n") {
 		t.Fatalf("dead letters %+v %v", dead, err)
 	}
 }

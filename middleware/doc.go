@@ -31,7 +31,8 @@
 //   - Recover inside Logging and metrics, so a panic reaches them as an
 //     ordinary error outcome; outside the rest, so a panic in any of them
 //     is caught too. (Timeout runs the handler on its own goroutine and
-//     recovers a panic there itself.)
+//     recovers a panic there itself.) Either way the panic is logged once
+//     with its stack, by Recover or by the worker.
 //   - Retry outside CircuitBreaker: it must see the breaker's rejections
 //     (errors matching [ErrBreakerOpen]) to keep them from counting as
 //     attempts. Outside Timeout, so that a timeout counts as an attempt and
@@ -72,7 +73,8 @@
 // # Outcomes, attempts and dead letters
 //
 // The backend keeps a copy of every error outcome in the queue's
-// dead-letter list, with the error text: recovered panics, exhausted
+// dead-letter list, with the error text: recovered panics (their text
+// followed by the innermost frames of the stack), exhausted
 // retries and any error a handler answers. A retry is never lost: the
 // message is handled again after its backoff. Timeouts and breaker
 // rejections are retries. The backend counts every handling in

@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redghost/redghost/core"
@@ -96,7 +97,7 @@ func ExampleChain_recommended() {
 	_, _ = pub.Enqueue(ctx, "emails", []byte("poison"), core.WithID("a"))
 	_, _ = pub.Enqueue(ctx, "emails", []byte("flaky"), core.WithID("b"))
 
-	w, err := core.NewWorker(q, h, core.WithConcurrency(1), core.WithMaxWait(5*time.Millisecond))
+	w, err := core.NewWorker(q, h, core.WithConcurrency(1), core.WithMaxWait(5*time.Millisecond), core.WithLogger(logger))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,12 +111,15 @@ func ExampleChain_recommended() {
 
 	dead, _ := q.DeadLetters(ctx, 0, 10)
 	for _, d := range dead {
-		fmt.Printf("dead letter %s %q: %s\n", d.ID, d.Payload, d.Error)
+		// A panic's dead letter holds the error, then the stack.
+		reason, stack, _ := strings.Cut(d.Error, "\n")
+		fmt.Printf("dead letter %s %q: %s (stack: %t)\n", d.ID, d.Payload, reason, strings.Contains(stack, "ExampleChain_recommended"))
 	}
 	// Output:
 	// level=ERROR msg="redghost: message failed" queue=emails id=a attempt=1 outcome=error error="redghost: handler panicked: cannot parse"
+	// level=ERROR msg="redghost: handler panicked" queue=emails id=a attempt=1 panic="cannot parse"
 	// level=WARN msg="redghost: message will be retried" queue=emails id=b attempt=1 outcome=retry backoff=1ms error="smtp busy"
-	// dead letter a "poison": redghost: handler panicked: cannot parse
+	// dead letter a "poison": redghost: handler panicked: cannot parse (stack: true)
 }
 
 // A handler that ignores its context is abandoned at the deadline and the

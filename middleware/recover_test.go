@@ -11,7 +11,7 @@ import (
 )
 
 func TestRecoverTurnsPanicIntoErrorOutcome(t *testing.T) {
-	h := middleware.Recover()(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := middleware.Recover(middleware.WithRecoverLogger(quietLogger))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		panic("boom")
 	}))
 	res := h.Handle(bg, msg("m", 1))
@@ -33,7 +33,7 @@ func TestRecoverTurnsPanicIntoErrorOutcome(t *testing.T) {
 func TestRecoverKeepsAnErrorValueMatchable(t *testing.T) {
 	sentinel := errors.New("dependency broke")
 	var seen *core.PanicError
-	h := middleware.Recover(middleware.WithOnPanic(func(_ context.Context, m *core.Message, p *core.PanicError) {
+	h := middleware.Recover(middleware.WithRecoverLogger(quietLogger), middleware.WithOnPanic(func(_ context.Context, m *core.Message, p *core.PanicError) {
 		if m.ID != "m" {
 			t.Errorf("callback got message %q", m.ID)
 		}
@@ -49,7 +49,7 @@ func TestRecoverKeepsAnErrorValueMatchable(t *testing.T) {
 }
 
 func TestRecoverPassesAnswersThrough(t *testing.T) {
-	h := middleware.Recover()(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := middleware.Recover(middleware.WithRecoverLogger(quietLogger))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		return core.Retry(5)
 	}))
 	if res := h.Handle(bg, msg("m", 1)); res.Outcome != core.OutcomeRetry || res.Backoff != 5 {
@@ -67,7 +67,7 @@ func TestRecoverLetsOuterMiddlewareSeeTheOutcome(t *testing.T) {
 			return outer
 		})
 	}
-	h := middleware.Chain(see, middleware.Recover())(handlerFunc(func(context.Context, *core.Message) core.Result {
+	h := middleware.Chain(see, middleware.Recover(middleware.WithRecoverLogger(quietLogger)))(handlerFunc(func(context.Context, *core.Message) core.Result {
 		var m map[string]int
 		m["x"] = 1 // a runtime error panic
 		return core.Success()

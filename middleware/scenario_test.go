@@ -135,7 +135,7 @@ func runFullChain(t *testing.T, b core.Backend, queue string) {
 	h := middleware.Chain(
 		led.middleware,
 		middleware.Logging(logger),
-		middleware.Recover(),
+		middleware.Recover(middleware.WithRecoverLogger(logger)),
 		mustRetry(t, middleware.WithRetryMaxAttempts(scMaxAttempts), middleware.WithRetryBackoff(5*time.Millisecond, 20*time.Millisecond)),
 		middleware.CircuitBreaker(
 			middleware.WithBreakerName("dependency"),

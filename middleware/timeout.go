@@ -227,7 +227,7 @@ func (t *timeouter) reserve() bool {
 func (t *timeouter) call(ctx context.Context, next core.Handler, m *core.Message) (res core.Result) {
 	defer func() {
 		if v := recover(); v != nil {
-			res = core.Fail(panicError(v))
+			res = core.Fail(core.NewPanicError(v))
 		}
 	}()
 	return next.Handle(ctx, m)

@@ -154,7 +154,7 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 		chain := middleware.Chain(
 			rgotel.Middleware(tracing...),
 			m.Middleware(),
-			middleware.Recover(),
+			middleware.Recover(middleware.WithRecoverLogger(logger)),
 			retry,
 		)
 		h := orders

@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -142,7 +143,7 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	}
 	chain := middleware.Chain(
 		middleware.Logging(logger),
-		middleware.Recover(),
+		middleware.Recover(middleware.WithRecoverLogger(logger)),
 		retry,
 		middleware.CircuitBreaker(
 			middleware.WithBreakerName("smtp"),
@@ -243,7 +244,8 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	}
 	for i := len(dead) - 1; i >= 0; i-- { // oldest first
 		d := dead[i]
-		fmt.Fprintf(out, "  dead letter %s (attempt %d, tenant %s): %s\n", d.ID, d.Attempt, d.Headers["tenant"], d.Error)
+		reason, _, _ := strings.Cut(d.Error, "\n") // a panic's stack follows its first line
+		fmt.Fprintf(out, "  dead letter %s (attempt %d, tenant %s): %s\n", d.ID, d.Attempt, d.Headers["tenant"], reason)
 	}
 
 	fmt.Fprintln(out, "3. the SMTP server goes down for three sends")

@@ -1,0 +1,115 @@
+package core
+
+import (
+	"context"
+	"errors"
+)
+
+// handling is the worker's record of one taken message from the moment a
+// handler picks it up (or the heartbeat finds its lock lost before that)
+// until its answer is released to the acknowledger. Guarded by flightMu.
+type handling struct {
+	cancel context.CancelCauseFunc // ends the handler's context
+	done   bool                    // the handler has answered
+	lost   bool                    // the lock is lost and was counted and reported
+}
+
+// begin registers the handling of k and answers the handler's context,
+// which the heartbeat cancels with [ErrLockLost] if the lock is lost while
+// the handler runs, and the function to call when the handler has
+// answered. ok is false when the lock was lost before a handler picked the
+// message up: it is another worker's now, so it is not handled, and no
+// answer is sent for it.
+func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, end func(), ok bool) {
+	w.flightMu.Lock()
+	defer w.flightMu.Unlock()
+	if h := w.handlers[k]; h != nil && h.lost {
+		delete(w.handlers, k)
+		delete(w.inflight, k)
+		w.nflight.Add(-1)
+		return nil, nil, false
+	}
+	hctx, cancel := context.WithCancelCause(ctx)
+	h := &handling{cancel: cancel}
+	w.handlers[k] = h
+	return hctx, func() {
+		w.flightMu.Lock()
+		h.done = true
+		w.flightMu.Unlock()
+		cancel(nil)
+	}, true
+}
+
+// lostLocks handles the heartbeat's news that the locks of refs are lost
+// (errs[i] says why for refs[i]). Each message counts once; running
+// handlers have their context cancelled with [ErrLockLost]. Every loss is
+// recorded before any handler is told, so that no handler goroutine set
+// free by a cancellation picks up a message whose loss is in this batch.
+// A message that has left the heartbeat's set since the snapshot was
+// released by its ack, not lost; one whose handler has answered is left to
+// the acknowledger, whose refused ack counts and reports it.
+func (w *Worker) lostLocks(refs []LockRef, errs []error) {
+	type loss struct {
+		ref    LockRef
+		err    error
+		cancel context.CancelCauseFunc // nil: not yet picked up
+	}
+	var losses []loss
+	w.flightMu.Lock()
+	for i, ref := range refs {
+		k := lockKey{ref.ID, ref.Token}
+		if _, waiting := w.inflight[k]; !waiting {
+			continue
+		}
+		switch h := w.handlers[k]; {
+		case h == nil: // taken, not yet picked up by a handler
+			w.handlers[k] = &handling{lost: true}
+			losses = append(losses, loss{ref: ref, err: errs[i]})
+		case h.lost || h.done:
+		default:
+			h.lost = true
+			losses = append(losses, loss{ref: ref, err: errs[i], cancel: h.cancel})
+		}
+	}
+	w.flightMu.Unlock()
+
+	w.lockLost.Add(int64(len(losses)))
+	name := w.q.Name()
+	for _, l := range losses {
+		if l.cancel != nil {
+			l.cancel(ErrLockLost)
+			w.cfg.logger.Warn("redghost: lock lost while handling; the handler's context is cancelled",
+				"queue", name, "id", l.ref.ID, "error", l.err)
+			continue
+		}
+		w.cfg.logger.Warn("redghost: lock lost before handling; the message is left to the worker that holds it",
+			"queue", name, "id", l.ref.ID, "error", l.err)
+	}
+}
+
+// release takes the acks of batch out of the heartbeat's set and drops the
+// ones whose lock loss was already counted and reported: their token no
+// longer owns the lock, so the backend would refuse them. It answers the
+// acks to send, in batch's array.
+func (w *Worker) release(batch []Ack) []Ack {
+	send := batch[:0]
+	w.flightMu.Lock()
+	for _, a := range batch {
+		k := lockKey{a.ID, a.Token}
+		delete(w.inflight, k)
+		h := w.handlers[k]
+		delete(w.handlers, k)
+		if h == nil || !h.lost {
+			send = append(send, a)
+		}
+	}
+	w.flightMu.Unlock()
+	if dropped := len(batch) - len(send); dropped > 0 {
+		w.nflight.Add(-int64(dropped))
+	}
+	return send
+}
+
+// isLockLost reports whether a per-entry error of ExtendLocks or Ack is the
+// fence's refusal.
+func isLockLost(err error) bool { return errors.Is(err, ErrLockLost) }
