@@ -32,7 +32,7 @@ func newEnv(t testing.TB, opts ...Option) (*Backend, *redis.Client, string) {
 }
 
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, queuetest.Harness{New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true}, New: func(t *testing.T) queuetest.Env {
 		b, c, prefix := newEnv(t)
 		return queuetest.Env{
 			Backend: b,

@@ -47,7 +47,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 	c.AddHook(rec)
 	ctx := context.Background()
 	// Load the script and open the client's pipeline connection first.
-	if _, err := waiter.WaitDequeue(ctx, "q", time.Millisecond, 1, time.Minute); err != nil {
+	if _, err := waiter.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 1, Lock: time.Minute}, Timeout: 2 * blockSlack}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -60,7 +60,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 		done := make(chan answer, 1)
 		rec.reset()
 		go func() {
-			res, err := waiter.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
+			res, err := waiter.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: 5 * time.Second})
 			done <- answer{res, err, time.Now()}
 		}()
 		waitBlocked(t, admin, 1)
@@ -91,20 +91,52 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 		}
 	}
 
+	// Unwoken, the BLPOP ends blockSlack before the timeout (the server
+	// may time it out that much late), never after it.
 	start := time.Now()
-	res, err := waiter.WaitDequeue(ctx, "q", 150*time.Millisecond, 10, time.Minute)
+	res, err := waiter.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: 250 * time.Millisecond})
 	if err != nil || len(res.Messages) != 0 {
 		t.Fatalf("WaitDequeue on an empty queue: %+v, %v", res, err)
 	}
-	if el := time.Since(start); el < 140*time.Millisecond || el > 600*time.Millisecond {
-		t.Fatalf("WaitDequeue(150ms) took %v", el)
+	if el := time.Since(start); el < 250*time.Millisecond-blockSlack-10*time.Millisecond || el > 250*time.Millisecond+100*time.Millisecond {
+		t.Fatalf("WaitDequeue(250ms) took %v", el)
 	}
 }
 
-// A cancelled context ends WaitDequeue before it takes anything; bad
-// arguments are refused before anything is sent; a Redis that lost its
-// scripts still answers.
-func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
+// A wait at most blockSlack long is slept here, not on the server: it ends
+// within a few milliseconds of its timeout, where a BLPOP of 20 ms answers
+// on the server's next cron tick (100 ms at the default hz). The same for
+// the last stretch of Wait.
+func TestShortWaitsEndOnTime(t *testing.T) {
+	t.Parallel()
+	b, _, _ := newEnv(t)
+	ctx := context.Background()
+	p := core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}}
+	if _, err := b.WaitDequeue(ctx, p); err != nil { // load the script
+		t.Fatal(err)
+	}
+	for _, d := range []time.Duration{20 * time.Millisecond, 60 * time.Millisecond, blockSlack} {
+		p.Timeout = d
+		start := time.Now()
+		if _, err := b.WaitDequeue(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el < d || el > d+40*time.Millisecond {
+			t.Errorf("WaitDequeue(%v) took %v", d, el)
+		}
+		start = time.Now()
+		if err := b.Wait(ctx, "q", d+150*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el > d+150*time.Millisecond+40*time.Millisecond {
+			t.Errorf("Wait(%v) took %v", d+150*time.Millisecond, el)
+		}
+	}
+}
+
+// Bad params are refused before anything is sent (the suite checks the
+// errors); a Redis that lost its scripts still answers.
+func TestWaitDequeueInvalidAndNoScript(t *testing.T) {
 	t.Parallel()
 	c := redistest.Start(t).Client(t) // private: SCRIPT FLUSH below
 	b := New(c)
@@ -113,28 +145,14 @@ func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
 	enqueue(t, b, "q", "m1")
 	rec.reset()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := b.WaitDequeue(ctx, "q", time.Second, 10, time.Minute); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled WaitDequeue: %v", err)
-	}
-	for name, call := range map[string]func() error{
-		"empty queue name": func() error {
-			_, err := b.WaitDequeue(context.Background(), "", time.Second, 10, time.Minute)
-			return err
-		},
-		"max 0": func() error {
-			_, err := b.WaitDequeue(context.Background(), "q", time.Second, 0, time.Minute)
-			return err
-		},
-		"negative timeout": func() error {
-			_, err := b.WaitDequeue(context.Background(), "q", -time.Second, 10, time.Minute)
-			return err
-		},
-		"zero lock": func() error { _, err := b.WaitDequeue(context.Background(), "q", time.Second, 10, 0); return err },
+	for what, p := range map[string]core.WaitDequeueParams{
+		"empty queue name": {DequeueParams: core.DequeueParams{Max: 10, Lock: time.Minute}, Timeout: time.Second},
+		"max 0":            {DequeueParams: core.DequeueParams{Queue: "q", Lock: time.Minute}, Timeout: time.Second},
+		"negative timeout": {DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: -time.Second},
+		"zero lock":        {DequeueParams: core.DequeueParams{Queue: "q", Max: 10}, Timeout: time.Second},
 	} {
-		if err := call(); !errors.Is(err, core.ErrInvalid) {
-			t.Fatalf("%s: %v, want an invalid-argument error", name, err)
+		if _, err := b.WaitDequeue(context.Background(), p); !errors.Is(err, core.ErrInvalid) {
+			t.Fatalf("%s: %v, want an invalid-argument error", what, err)
 		}
 	}
 	if n, _ := rec.reset(); n != 0 {
@@ -147,7 +165,7 @@ func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
 	if err := c.ScriptFlush(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.WaitDequeue(context.Background(), "q", time.Second, 10, time.Minute)
+	res, err := b.WaitDequeue(context.Background(), core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: time.Second})
 	if err != nil || len(res.Messages) != 1 || res.Messages[0].ID != "m1" {
 		t.Fatalf("WaitDequeue after SCRIPT FLUSH: %+v, %v", res, err)
 	}
