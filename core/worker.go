@@ -9,7 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"github.com/redghost/redghost/internal/text"
 )
 
 // Worker handles the messages of one queue with a bounded number of
@@ -335,7 +336,7 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 		a.Outcome = OutcomeError
 		a.Error = "error outcome without an error"
 		if res.Err != nil {
-			a.Error = truncateUTF8(res.Err.Error(), MaxErrorBytes)
+			a.Error = text.TruncateUTF8(res.Err.Error(), MaxErrorBytes)
 		} else if res.Outcome != OutcomeError {
 			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)
 		}
@@ -507,15 +508,4 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/text"
 )
 
 // Dequeue takes up to p.Max ready messages from p.Queue in FIFO order and
@@ -161,7 +162,7 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 				Payload:  r.payload, // stored bytes are never changed in place: share them
 				Headers:  r.headers,
 				Attempt:  r.attempts,
-				Error:    a.Error,
+				Error:    text.TruncateUTF8(a.Error, core.MaxErrorBytes),
 				FailedAt: now,
 			},
 			lockDur: r.lockDur,
