@@ -44,7 +44,10 @@ type Option func(*Backend)
 // WithClock sets the clock the queue's time comes from (default
 // [core.SystemClock]). Give it a [queuetest.ManualClock] to test delays,
 // locks and backoffs without sleeping. Wait's timeout is real time whatever
-// the clock.
+// the clock; a Wait also ends when the queue's first delayed, locked or
+// held message comes due, by the clock's own timers when it has an
+// AfterFunc method as ManualClock does (so advancing it wakes a waiting
+// worker), else by real time.
 //
 // [queuetest.ManualClock]: https://pkg.go.dev/github.com/redghost/redghost/core/queuetest#ManualClock
 func WithClock(c core.Clock) Option { return func(b *Backend) { b.clock = c } }
