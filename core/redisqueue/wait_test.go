@@ -103,34 +103,72 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 	}
 }
 
-// A wait at most blockSlack long is slept here, not on the server: it ends
-// within a few milliseconds of its timeout, where a BLPOP of 20 ms answers
-// on the server's next cron tick (100 ms at the default hz). The same for
-// the last stretch of Wait.
+// A wait at most blockSlack long is slept here, not on the server, where a
+// BLPOP of 20 ms answers on the server's next cron tick (up to 100 ms at
+// the default hz): no BLPOP is sent and the wait ends within a few
+// milliseconds of its timeout. A longer wait blocks on the server until
+// blockSlack before its end. The same for Wait.
 func TestShortWaitsEndOnTime(t *testing.T) {
 	t.Parallel()
-	b, _, _ := newEnv(t)
+	b, c, _ := newEnv(t)
+	rec := &argRecorder{}
+	c.AddHook(rec)
 	ctx := context.Background()
 	p := core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}}
 	if _, err := b.WaitDequeue(ctx, p); err != nil { // load the script
 		t.Fatal(err)
 	}
+	blpops := func() []string {
+		t.Helper()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		var got []string
+		for _, a := range rec.cmds {
+			if a[0] == "blpop" {
+				got = append(got, fmt.Sprint(a[2]))
+			}
+		}
+		rec.cmds = nil
+		return got
+	}
 	for _, d := range []time.Duration{20 * time.Millisecond, 60 * time.Millisecond, blockSlack} {
 		p.Timeout = d
+		blpops()
 		start := time.Now()
 		if _, err := b.WaitDequeue(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		if el := time.Since(start); el < d || el > d+40*time.Millisecond {
+		el := time.Since(start)
+		if got := blpops(); len(got) != 0 {
+			t.Errorf("WaitDequeue(%v) sent BLPOP %v", d, got)
+		}
+		if el < d || el > d+90*time.Millisecond {
 			t.Errorf("WaitDequeue(%v) took %v", d, el)
 		}
-		start = time.Now()
-		if err := b.Wait(ctx, "q", d+150*time.Millisecond); err != nil {
+		if err := b.Wait(ctx, "q", d); err != nil {
 			t.Fatal(err)
 		}
-		if el := time.Since(start); el > d+150*time.Millisecond+40*time.Millisecond {
-			t.Errorf("Wait(%v) took %v", d+150*time.Millisecond, el)
+		if got := blpops(); len(got) != 0 {
+			t.Errorf("Wait(%v) sent BLPOP %v", d, got)
 		}
+	}
+	p.Timeout = 250 * time.Millisecond
+	if _, err := b.WaitDequeue(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := blpops(); len(got) != 1 || got[0] != "0.150" {
+		t.Errorf("WaitDequeue(250ms) sent BLPOPs %v, want one of 0.150 s", got)
+	}
+	start := time.Now()
+	if err := b.Wait(ctx, "q", 250*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	if got := blpops(); len(got) != 1 || got[0] != "0.150" {
+		t.Errorf("Wait(250ms) sent BLPOPs %v, want one of 0.150 s", got)
+	}
+	if el < 250*time.Millisecond || el > 250*time.Millisecond+90*time.Millisecond {
+		t.Errorf("Wait(250ms) took %v", el)
 	}
 }
 
