@@ -14,6 +14,7 @@ import (
 // delayed message's due time: its idle wait ends then, not at its max
 // wait (a day here), and no real time needs to pass.
 func TestWorkerWakesAtDueTimeOnManualClock(t *testing.T) {
+	t.Parallel()
 	clock := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	b := New(WithClock(clock))
 	handled := make(chan string, 10)

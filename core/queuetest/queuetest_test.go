@@ -56,6 +56,7 @@ func TestQueueName(t *testing.T) {
 }
 
 func TestManualClockAfterFunc(t *testing.T) {
+	t.Parallel()
 	c := NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	fired := make(chan string, 4)
 	after := func(name string, d time.Duration) func() bool {
