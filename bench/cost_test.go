@@ -66,7 +66,7 @@ func BenchmarkScriptCost(b *testing.B) {
 			c1, u1 := scriptTime(b, r.rdb)
 			var got []core.Delivery
 			for len(got) < b.N {
-				res, err := r.b.Dequeue(ctx, q, size, time.Minute)
+				res, err := r.b.Dequeue(ctx, core.DequeueParams{Queue: q, Max: size, Lock: time.Minute})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -88,7 +88,7 @@ func BenchmarkScriptCost(b *testing.B) {
 			c3, u3 := scriptTime(b, r.rdb)
 			const empties = 100
 			for range empties {
-				if _, err := r.b.Dequeue(ctx, q, size, time.Minute); err != nil {
+				if _, err := r.b.Dequeue(ctx, core.DequeueParams{Queue: q, Max: size, Lock: time.Minute}); err != nil {
 					b.Fatal(err)
 				}
 			}

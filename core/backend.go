@@ -19,12 +19,14 @@ type Backend interface {
 	// Requests with an empty ID are given a fresh one.
 	Enqueue(ctx context.Context, reqs []EnqueueRequest) ([]EnqueueResult, error)
 
-	// Dequeue takes up to max handle-able messages from queue and locks
-	// each for its own lock duration or, if it has none, for lock. On the
-	// way it does the maintenance it meets: moves messages whose backoff or
-	// lock expired back to ready, garbage-collects done messages and
-	// requeues pending copies.
-	Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (DequeueResult, error)
+	// Dequeue takes up to p.Max handle-able messages from p.Queue and
+	// locks each for its own lock duration or, if it has none, for p.Lock.
+	// On the way it does the maintenance it meets: moves messages whose
+	// backoff or lock expired back to ready, garbage-collects done messages
+	// and requeues pending copies. Invalid params (see
+	// [DequeueParams.Validate]) answer an [*InvalidError] naming the field,
+	// and nothing is taken.
+	Dequeue(ctx context.Context, p DequeueParams) (DequeueResult, error)
 
 	// Ack applies handler outcomes. Each ack is fenced by its token: one
 	// whose token no longer owns the lock answers ErrLockLost and changes
@@ -36,9 +38,11 @@ type Backend interface {
 	// ErrLockLost if the token no longer owns the lock.
 	ExtendLocks(ctx context.Context, queue string, locks []LockRef) (errs []error, err error)
 
-	// Wait blocks until a message may be ready on queue (an enqueue woke it)
-	// or timeout passes or ctx is done. It answers early rather than late;
-	// a spurious wake is allowed.
+	// Wait blocks until a message may be ready on queue (an enqueue woke it,
+	// or an Ack scheduled a retry sooner than anything else pending, so
+	// that the waiter reads the new [DequeueResult.NextDue]) or timeout
+	// passes or ctx is done. It answers early rather than late, and within
+	// a few milliseconds of timeout; a spurious wake is allowed.
 	Wait(ctx context.Context, queue string, timeout time.Duration) error
 
 	Inspector
@@ -49,13 +53,15 @@ type Backend interface {
 // every wake-up of an idle worker. Workers use it when their backend has
 // it, and Wait then Dequeue otherwise.
 type WaitDequeuer interface {
-	// WaitDequeue waits as Wait does, for at most one blocking step (it may
-	// answer before timeout, as Wait may), then dequeues as Dequeue does,
-	// whether it was woken or not. If ctx is done before the wait begins, it
-	// answers ctx's error and takes nothing; once the wait has begun, the
-	// dequeue runs to its end, so that no message is locked and then lost
-	// with a cut-off answer.
-	WaitDequeue(ctx context.Context, queue string, timeout time.Duration, max int, lock time.Duration) (DequeueResult, error)
+	// WaitDequeue waits as Wait does for at most p.Timeout, in at most one
+	// blocking step (it may answer before the timeout, as Wait may), then
+	// dequeues as Dequeue does, whether it was woken or not. Invalid params
+	// (see [WaitDequeueParams.Validate]) answer an [*InvalidError] naming
+	// the field, and nothing is taken. If ctx is done before the wait
+	// begins, it answers ctx's error and takes nothing; once the wait has
+	// begun, the dequeue runs to its end, so that no message is locked and
+	// then lost with a cut-off answer.
+	WaitDequeue(ctx context.Context, p WaitDequeueParams) (DequeueResult, error)
 }
 
 // Inspector holds the admin calls of a backend.

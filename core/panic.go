@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
+
+	"github.com/redghost/redghost/internal/text"
 )
 
 // MaxPanicStackBytes bounds the part of a panic's stack a worker keeps in
@@ -100,7 +102,7 @@ func (w *Worker) logPanic(ctx context.Context, id string, attempt int, err error
 func deadLetterText(err error) string {
 	var p *PanicError
 	if !errors.As(err, &p) || len(p.Stack) == 0 {
-		return truncateUTF8(err.Error(), MaxErrorBytes)
+		return text.TruncateUTF8(err.Error(), MaxErrorBytes)
 	}
 	stack := p.Stack
 	if len(stack) > MaxPanicStackBytes {
@@ -110,5 +112,5 @@ func deadLetterText(err error) string {
 		}
 	}
 	tail := "\n" + string(bytes.TrimRight(stack, "\n"))
-	return truncateUTF8(err.Error(), MaxErrorBytes-len(tail)) + tail
+	return text.TruncateUTF8(err.Error(), MaxErrorBytes-len(tail)) + tail
 }

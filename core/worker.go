@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Worker handles the messages of one queue with a bounded number of
@@ -251,22 +250,23 @@ func (w *Worker) poll(ctx context.Context) {
 		default:
 		}
 		n := int(min(int64(w.cfg.maxBatch), room))
+		p := DequeueParams{Queue: name, Max: n, Lock: w.cfg.lock}
 		var res DequeueResult
 		var err error
 		switch {
 		case wait > 0 && wd != nil:
-			res, err = wd.WaitDequeue(ctx, name, wait, n, w.cfg.lock)
+			res, err = wd.WaitDequeue(ctx, WaitDequeueParams{DequeueParams: p, Timeout: wait})
 			if err != nil && ctx.Err() != nil {
 				return // stopped before the wait began: nothing was taken
 			}
 		case wait > 0:
 			if err = w.q.b.Wait(ctx, name, wait); err == nil {
-				res, err = w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
+				res, err = w.q.b.Dequeue(callCtx, p)
 			} else if ctx.Err() != nil {
 				return
 			}
 		default:
-			res, err = w.q.b.Dequeue(callCtx, name, n, w.cfg.lock)
+			res, err = w.q.b.Dequeue(callCtx, p)
 		}
 		wait = 0
 		if err != nil {
@@ -528,15 +528,4 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -96,7 +96,7 @@ func TestWorkerLockLostCancelsTheHandler(t *testing.T) {
 
 		f.freeze()
 		env.pass(lock + 100*time.Millisecond)
-		stolen, err := env.b.Dequeue(ctx, q.Name(), 10, time.Minute)
+		stolen, err := env.b.Dequeue(ctx, core.DequeueParams{Queue: q.Name(), Max: 10, Lock: time.Minute})
 		if err != nil || len(stolen.Messages) != 6 {
 			t.Fatalf("another worker took %d of the expired messages (%v), want all 6", len(stolen.Messages), err)
 		}
@@ -193,7 +193,7 @@ func TestWorkerLockLostSkipsHeldMessages(t *testing.T) {
 
 		f.freeze()
 		env.pass(lock + 100*time.Millisecond)
-		stolen, err := env.b.Dequeue(ctx, q.Name(), 20, time.Minute)
+		stolen, err := env.b.Dequeue(ctx, core.DequeueParams{Queue: q.Name(), Max: 20, Lock: time.Minute})
 		if err != nil || len(stolen.Messages) != 11 {
 			t.Fatalf("another worker took %d of the expired messages (%v), want all 11", len(stolen.Messages), err)
 		}

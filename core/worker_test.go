@@ -318,11 +318,11 @@ type flaky struct {
 	fails atomic.Int64
 }
 
-func (f *flaky) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+func (f *flaky) Dequeue(ctx context.Context, p core.DequeueParams) (core.DequeueResult, error) {
 	if f.fails.Add(-1) >= 0 {
 		return core.DequeueResult{}, errors.New("connection refused")
 	}
-	return f.Backend.Dequeue(ctx, queue, max, lock)
+	return f.Backend.Dequeue(ctx, p)
 }
 
 func TestWorkerBacksOffOnBackendErrorsAndRecovers(t *testing.T) {
@@ -641,11 +641,11 @@ type counting struct {
 	got      int
 }
 
-func (c *counting) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
-	res, err := c.Backend.Dequeue(ctx, queue, max, lock)
+func (c *counting) Dequeue(ctx context.Context, p core.DequeueParams) (core.DequeueResult, error) {
+	res, err := c.Backend.Dequeue(ctx, p)
 	c.mu.Lock()
 	c.calls++
-	c.maxAsked = maxInt(c.maxAsked, max)
+	c.maxAsked = maxInt(c.maxAsked, p.Max)
 	c.got += len(res.Messages)
 	c.mu.Unlock()
 	return res, err

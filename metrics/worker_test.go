@@ -25,11 +25,11 @@ type faulty struct {
 	refuse       atomic.Bool
 }
 
-func (f *faulty) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
+func (f *faulty) Dequeue(ctx context.Context, p core.DequeueParams) (core.DequeueResult, error) {
 	if f.dequeueFails.Add(-1) >= 0 {
 		return core.DequeueResult{}, errors.New("connection refused")
 	}
-	return f.Backend.Dequeue(ctx, queue, max, lock)
+	return f.Backend.Dequeue(ctx, p)
 }
 
 func (f *faulty) Ack(ctx context.Context, queue string, acks []core.Ack) ([]error, error) {

@@ -94,7 +94,7 @@ func (e *env) publish(queue, id, payload string, opts ...core.EnqueueOption) {
 // take dequeues n messages with a lock of an hour, as a handler would.
 func (e *env) take(queue string, n int) []core.Delivery {
 	e.t.Helper()
-	res, err := e.b.Dequeue(context.Background(), queue, n, time.Hour)
+	res, err := e.b.Dequeue(context.Background(), core.DequeueParams{Queue: queue, Max: n, Lock: time.Hour})
 	if err != nil || len(res.Messages) != n {
 		e.t.Fatalf("dequeue %d from %s: %d messages, %v", n, queue, len(res.Messages), err)
 	}

@@ -27,7 +27,10 @@ type Backend struct {
 	waiters map[string]*waiter
 }
 
-var _ core.Backend = (*Backend)(nil)
+var (
+	_ core.Backend      = (*Backend)(nil)
+	_ core.WaitDequeuer = (*Backend)(nil)
+)
 
 // waiter is the channel that the Wait calls of one queue block on; a wake
 // closes it and the next Wait makes a new one.
@@ -42,7 +45,10 @@ type Option func(*Backend)
 // WithClock sets the clock the queue's time comes from (default
 // [core.SystemClock]). Give it a [queuetest.ManualClock] to test delays,
 // locks and backoffs without sleeping. Wait's timeout is real time whatever
-// the clock.
+// the clock; a Wait also ends when the queue's first delayed, locked or
+// held message comes due, by the clock's own timers when it has an
+// AfterFunc method as ManualClock does (so advancing it wakes a waiting
+// worker), else by real time.
 //
 // [queuetest.ManualClock]: https://pkg.go.dev/github.com/redghost/redghost/core/queuetest#ManualClock
 func WithClock(c core.Clock) Option { return func(b *Backend) { b.clock = c } }
@@ -228,14 +234,19 @@ func ensureRequeue(r *record, req *core.EnqueueRequest) (core.Action, error) {
 }
 
 // Wait blocks until an enqueue or a retry makes a message ready on queue,
-// or timeout (real time) passes, or ctx is done. It answers at once when a
-// Dequeue would find work.
+// or the queue's first delayed, locked or held message comes due on the
+// backend's clock, or timeout (real time) passes, or ctx is done. It
+// answers at once when a Dequeue would find work. An ack that schedules a
+// retry (or a pending copy) before everything else pending wakes it too,
+// so that its caller reads the new [core.DequeueResult.NextDue].
 func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration) error {
 	if err := checkCall(ctx, queue); err != nil {
 		return err
 	}
 	b.mu.Lock()
-	if q := b.queues[queue]; q != nil && q.hasWork(b.clock.Now()) {
+	now := b.clock.Now()
+	q := b.queues[queue]
+	if q != nil && q.hasWork(now) {
 		b.mu.Unlock()
 		return nil
 	}
@@ -249,6 +260,13 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 		b.waiters[queue] = w
 	}
 	w.n++
+	var due <-chan struct{}
+	if q != nil && len(q.due) > 0 {
+		ch := make(chan struct{})
+		stop := b.afterFunc(q.due[0].dueAt.Sub(now), func() { close(ch) })
+		defer stop()
+		due = ch
+	}
 	b.mu.Unlock()
 
 	t := time.NewTimer(timeout)
@@ -256,6 +274,7 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 	var err error
 	select {
 	case <-w.ch:
+	case <-due:
 	case <-t.C:
 	case <-ctx.Done():
 		err = ctx.Err()
@@ -268,4 +287,35 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 	}
 	b.mu.Unlock()
 	return err
+}
+
+// timerClock is a clock whose time can be waited for, as
+// [queuetest.ManualClock]'s can.
+//
+// [queuetest.ManualClock]: https://pkg.go.dev/github.com/redghost/redghost/core/queuetest#ManualClock
+type timerClock interface {
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// afterFunc calls f once d has passed on the backend's clock: on a clock
+// with timers of its own by that clock, on any other by real time.
+func (b *Backend) afterFunc(d time.Duration, f func()) (stop func() bool) {
+	if c, ok := b.clock.(timerClock); ok {
+		return c.AfterFunc(d, f)
+	}
+	return time.AfterFunc(d, f).Stop
+}
+
+// WaitDequeue waits as Wait does for at most p.Timeout, then dequeues as
+// Dequeue does. A ctx done once the wait has begun ends the wait, not the
+// dequeue.
+func (b *Backend) WaitDequeue(ctx context.Context, p core.WaitDequeueParams) (core.DequeueResult, error) {
+	if err := p.Validate(); err != nil {
+		return core.DequeueResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return core.DequeueResult{}, err
+	}
+	_ = b.Wait(ctx, p.Queue, p.Timeout) // valid arguments: only ctx ends it with an error
+	return b.Dequeue(context.WithoutCancel(ctx), p.DequeueParams)
 }

@@ -7,24 +7,23 @@ import (
 	"time"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/text"
 )
 
-// Dequeue takes up to max ready messages from queue in FIFO order and locks
-// each for its own lock duration or, if it has none, for lock. First it does
-// the maintenance that is due: messages whose delay, backoff or lock expired
-// go to the head of the ready list (earliest due first), so they are taken
-// next rather than behind the backlog; done messages are collected or, with
-// a pending requeue copy, queued again at the back.
-func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
-	if err := checkCall(ctx, queue); err != nil {
+// Dequeue takes up to p.Max ready messages from p.Queue in FIFO order and
+// locks each for its own lock duration or, if it has none, for p.Lock.
+// First it does the maintenance that is due: messages whose delay, backoff
+// or lock expired go to the head of the ready list (earliest due first), so
+// they are taken next rather than behind the backlog; done messages are
+// collected or, with a pending requeue copy, queued again at the back.
+func (b *Backend) Dequeue(ctx context.Context, p core.DequeueParams) (core.DequeueResult, error) {
+	if err := p.Validate(); err != nil {
 		return core.DequeueResult{}, err
 	}
-	if max <= 0 {
-		return core.DequeueResult{}, &core.InvalidError{Field: "max", Reason: fmt.Sprintf("must be positive, got %d", max)}
-	}
-	if err := core.ValidateLock(lock); err != nil {
+	if err := ctx.Err(); err != nil {
 		return core.DequeueResult{}, err
 	}
+	queue, max, lock := p.Queue, p.Max, p.Lock
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -152,6 +151,7 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 		if a.Backoff > 0 {
 			r.backoffUntil = now.Add(a.Backoff)
 			q.place(r, stBackoff, r.backoffUntil)
+			b.wakeIfFirst(q, r)
 			return
 		}
 		q.place(r, stReady, time.Time{})
@@ -165,7 +165,7 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 				Payload:  r.payload, // stored bytes are never changed in place: share them
 				Headers:  r.headers,
 				Attempt:  r.attempts,
-				Error:    a.Error,
+				Error:    text.TruncateUTF8(a.Error, core.MaxErrorBytes),
 				FailedAt: now,
 			},
 			lockDur: r.lockDur,
@@ -174,6 +174,9 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 		if a.Backoff > 0 {
 			r.backoffUntil = now.Add(a.Backoff)
 			q.place(r, stDone, r.backoffUntil)
+			if r.requeue != nil {
+				b.wakeIfFirst(q, r)
+			}
 			return
 		}
 	}
@@ -184,6 +187,15 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 		return
 	}
 	q.remove(r)
+}
+
+// wakeIfFirst wakes the waiters on q when r, just scheduled, is the first
+// of its messages to come due: their waits were set by the one before, and
+// the next ends when r comes due. Call with b.mu held.
+func (b *Backend) wakeIfFirst(q *queue, r *record) {
+	if len(q.due) > 0 && q.due[0] == r {
+		b.wake(q.name)
+	}
 }
 
 // ExtendLocks extends the locks of in-flight messages to now + their

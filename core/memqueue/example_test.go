@@ -26,7 +26,7 @@ func Example() {
 	})
 	fmt.Println(res[0].Action, res[1].Action)
 
-	batch, _ := b.Dequeue(ctx, "mail", 10, time.Minute)
+	batch, _ := b.Dequeue(ctx, core.DequeueParams{Queue: "mail", Max: 10, Lock: time.Minute})
 	var acks []core.Ack
 	for _, d := range batch.Messages {
 		fmt.Printf("%s: %s (attempt %d)\n", d.ID, d.Payload, d.Attempt)
@@ -68,7 +68,7 @@ func Example_deduplication() {
 	enqueue("v2")
 	enqueue("v3", core.WithUpdate())
 
-	batch, _ := b.Dequeue(ctx, "reports", 10, time.Minute)
+	batch, _ := b.Dequeue(ctx, core.DequeueParams{Queue: "reports", Max: 10, Lock: time.Minute})
 	fmt.Printf("%d message: %s\n", len(batch.Messages), batch.Messages[0].Payload)
 	// Output:
 	// added
@@ -87,15 +87,15 @@ func Example_manualClock() {
 	}
 
 	b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "later", Delay: time.Minute}})
-	batch, _ := b.Dequeue(ctx, "q", 1, time.Second)
+	batch, _ := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Second})
 	fmt.Println(len(batch.Messages), "messages, next due in", batch.NextDue)
 
 	clock.Advance(time.Minute)
-	batch, _ = b.Dequeue(ctx, "q", 1, time.Second)
+	batch, _ = b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Second})
 	fmt.Println(batch.Messages[0].ID, "locked for", batch.Messages[0].LockDuration)
 
 	clock.Advance(2 * time.Second) // the handler never answered: the lock expired
-	batch, _ = b.Dequeue(ctx, "q", 1, time.Second)
+	batch, _ = b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Second})
 	fmt.Println(batch.Messages[0].ID, "attempt", batch.Messages[0].Attempt)
 	// Output:
 	// 0 messages, next due in 1m0s
@@ -111,7 +111,7 @@ func Example_deadLetters() {
 		log.Fatal(err)
 	}
 	b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "m1", Payload: []byte("bad input")}})
-	batch, _ := b.Dequeue(ctx, "q", 1, time.Minute)
+	batch, _ := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Minute})
 	d := batch.Messages[0]
 	b.Ack(ctx, "q", []core.Ack{{ID: d.ID, Token: d.Token, Outcome: core.OutcomeError, Error: "cannot parse"}})
 
@@ -119,7 +119,7 @@ func Example_deadLetters() {
 	fmt.Printf("%s: %s (%s)\n", dead[0].ID, dead[0].Payload, dead[0].Error)
 
 	n, _ := b.RequeueDeadLetters(ctx, "q")
-	batch, _ = b.Dequeue(ctx, "q", 1, time.Minute)
+	batch, _ = b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Minute})
 	fmt.Println(n, "requeued;", batch.Messages[0].ID, "attempt", batch.Messages[0].Attempt)
 	// Output:
 	// m1: bad input (cannot parse)

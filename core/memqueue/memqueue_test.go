@@ -31,7 +31,7 @@ func mustEnqueue(t *testing.T, b *Backend, reqs ...core.EnqueueRequest) []core.E
 
 func mustDequeue(t *testing.T, b *Backend, queue string, max int) core.DequeueResult {
 	t.Helper()
-	res, err := b.Dequeue(context.Background(), queue, max, time.Minute)
+	res, err := b.Dequeue(context.Background(), core.DequeueParams{Queue: queue, Max: max, Lock: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestCancelledContextFailsEveryCall(t *testing.T) {
 	before := b.Dump()
 	checks := map[string]error{}
 	_, checks["Enqueue"] = b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "m"}})
-	_, checks["Dequeue"] = b.Dequeue(ctx, "q", 1, time.Second)
+	_, checks["Dequeue"] = b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Second})
 	_, checks["Ack"] = b.Ack(ctx, "q", nil)
 	_, checks["ExtendLocks"] = b.ExtendLocks(ctx, "q", nil)
 	_, checks["MessageStatus"] = b.MessageStatus(ctx, "q", "m")
@@ -279,7 +279,7 @@ func TestNextDue(t *testing.T) {
 	_, b, clock := newEnv(t)
 	ctx := context.Background()
 	mustEnqueue(t, b, core.EnqueueRequest{Queue: "q", ID: "m"})
-	res, _ := b.Dequeue(ctx, "q", 1, 3*time.Second)
+	res, _ := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: 3 * time.Second})
 	if res.NextDue != 3*time.Second {
 		t.Fatalf("NextDue with a 3s lock: %v", res.NextDue)
 	}
@@ -351,7 +351,7 @@ func TestEmptyQueueIsForgotten(t *testing.T) {
 	if len(b.queues) != 0 {
 		t.Fatalf("%d queues kept after the last message was collected", len(b.queues))
 	}
-	if _, err := b.Dequeue(ctx, "never", 1, time.Second); err != nil {
+	if _, err := b.Dequeue(ctx, core.DequeueParams{Queue: "never", Max: 1, Lock: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.MessageStatus(ctx, "never", "m"); err != nil {

@@ -10,12 +10,19 @@ import (
 // ManualClock is a [core.TickerClock] that moves only when told to. It is
 // safe for concurrent use. Give one to the in-memory backend (or to a
 // worker) to test delays, locks, backoffs, heartbeats and monitors without
-// sleeping.
+// sleeping: the in-memory backend's waits end when [ManualClock.Advance]
+// moves the clock past a due time.
 type ManualClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	tickers []*manualTicker
 	changed chan struct{} // closed when a ticker is made or stopped
+	timers  []*manualTimer
+}
+
+type manualTimer struct {
+	at time.Time
+	f  func()
 }
 
 var _ core.TickerClock = (*ManualClock)(nil)
@@ -35,10 +42,11 @@ func (c *ManualClock) Now() time.Time {
 // Advance moves the clock forward by d (a negative d moves it back). Every
 // ticker whose next tick falls at or before the new time ticks once (a
 // ticker whose receiver is behind drops the tick, as a time.Ticker does)
-// and is rescheduled one period past the new time at most.
+// and is rescheduled one period past the new time at most. Then the
+// functions of [ManualClock.AfterFunc] whose time has come are called, each
+// in its own goroutine.
 func (c *ManualClock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 	for _, t := range c.tickers {
 		if t.next.After(c.now) {
@@ -51,6 +59,46 @@ func (c *ManualClock) Advance(d time.Duration) {
 		for !t.next.After(c.now) {
 			t.next = t.next.Add(t.period)
 		}
+	}
+	var due []func()
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+		} else {
+			due = append(due, t.f)
+		}
+	}
+	clear(c.timers[len(kept):])
+	c.timers = kept
+	c.mu.Unlock()
+	for _, f := range due {
+		go f()
+	}
+}
+
+// AfterFunc calls f in its own goroutine once the clock has moved d past
+// now (at once if d is not positive). stop cancels the call and answers
+// whether it did, as [time.Timer.Stop] does.
+func (c *ManualClock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
+	if d <= 0 {
+		go f()
+		return func() bool { return false }
+	}
+	c.mu.Lock()
+	t := &manualTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, u := range c.timers {
+			if u == t {
+				c.timers = append(c.timers[:i], c.timers[i+1:]...)
+				return true
+			}
+		}
+		return false
 	}
 }
 

@@ -54,7 +54,7 @@ func concManyProducersConsumers(c *checker) {
 	for range consumers {
 		wg.Go(func() {
 			for count() < total && time.Now().Before(deadline) {
-				res, err := c.b().Dequeue(c.ctx, c.q, 5, longLock)
+				res, err := c.b().Dequeue(c.ctx, core.DequeueParams{Queue: c.q, Max: 5, Lock: longLock})
 				if err != nil {
 					fail(err)
 					return

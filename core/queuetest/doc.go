@@ -2,10 +2,11 @@
 // passes, and the [ManualClock] that tests use to move time by hand.
 //
 // A backend's tests call [Run] with a [Harness] whose New makes an isolated
-// backend for one test:
+// backend for one test, and whose Features declare the optional
+// capabilities it has:
 //
 //	func TestConformance(t *testing.T) {
-//		queuetest.Run(t, queuetest.Harness{New: func(t *testing.T) queuetest.Env {
+//		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true}, New: func(t *testing.T) queuetest.Env {
 //			clock := queuetest.NewManualClock(time.Now())
 //			b, err := memqueue.New(memqueue.WithClock(clock))
 //			if err != nil {
@@ -35,6 +36,12 @@
 //   - Invalid: bad input gets a *core.InvalidError and writes nothing.
 //   - Concurrency: producers and consumers on one queue; every message is
 //     handled exactly once.
+//   - WaitDequeue (Features.WaitDequeue): woken by an enqueue, timeout,
+//     done context, invalid params, and a worker's idle loop that takes a
+//     delayed message or a retry by its due time, woken by the retry's ack.
+//     A backend that claims a capability without its interface, or has the
+//     interface of one it does not claim, fails; the cases of a capability
+//     not claimed are skipped.
 //
 // # The contract beyond SEMANTICS.md
 //
@@ -73,13 +80,19 @@
 //     bad entry gets an InvalidError in errs and the others apply. A bad
 //     queue name, lock, max, limit or offset fails the whole call. The
 //     InvalidError's Field is "queue", "id", "payload", "headers", "delay",
-//     "lock duration", "options", "outcome", "backoff", "max", "limit" or
-//     "offset", as core's validators name them. A refused enqueue request's
+//     "lock duration", "options", "outcome", "backoff", "limit" or
+//     "offset", as core's validators name them; for Dequeue and
+//     WaitDequeue it is the params field: "Queue", "Max", "Lock" or
+//     "Timeout". A refused enqueue request's
 //     InvalidError names its queue (Queue, and in Error()) unless the queue
 //     name itself was refused, and its result carries the request's own id,
 //     or none when it had none: never a fresh id. Through a core.Publisher
 //     the same holds for the ids the publisher assigns, and WithID("") is
 //     refused (Field "id") rather than given a fresh id.
+//   - An ack or enqueue that schedules a retry, pending copy or delay
+//     before everything else pending wakes a waiting Wait or WaitDequeue.
+//   - An error text over core.MaxErrorBytes is kept cut to that many bytes
+//     at a character boundary.
 //   - Wait on a done context answers an error that matches the context's.
 //
 // Boundedness of the dead-letter list is left to each backend's own tests.

@@ -26,6 +26,7 @@ var extensionCases = []testCase{
 	{"WaitWakesOnEnqueue", extWaitWakes},
 	{"WaitTimesOut", extWaitTimesOut},
 	{"WaitHonoursContext", extWaitContext},
+	{"WaitWokenBySoonerRetry", extWaitSoonerRetry},
 }
 
 // A handler whose lock expired and whose message was taken again cannot
@@ -363,6 +364,35 @@ func extWaitTimesOut(c *checker) {
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		c.Fatalf("Wait(100ms) took %v", took)
+	}
+}
+
+// Wait returns soon after an ack schedules a retry before everything else
+// pending: the waiter's timeout was set by what was pending before.
+func extWaitSoonerRetry(c *checker) {
+	c.add("mid1", "msg1")
+	d := c.take(longLock)
+	done := make(chan error, 1)
+	go func() { done <- c.b().Wait(c.ctx, c.q, 30*time.Second) }()
+	time.Sleep(50 * time.Millisecond) // let Wait block
+	select {
+	case err := <-done:
+		// A spurious wake (allowed): wait again.
+		if err != nil {
+			c.Fatalf("Wait: %v", err)
+		}
+		go func() { done <- c.b().Wait(c.ctx, c.q, 30*time.Second) }()
+		time.Sleep(50 * time.Millisecond)
+	default:
+	}
+	c.ack(d, core.OutcomeRetry, 2*time.Second) // before the lock would have expired
+	select {
+	case err := <-done:
+		if err != nil {
+			c.Fatalf("Wait: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		c.Fatal("Wait did not return within 5s of an ack that scheduled a retry sooner than the lock's expiry")
 	}
 }
 

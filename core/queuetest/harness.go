@@ -22,6 +22,19 @@ type Harness struct {
 	// parallel subtests; register any cleanup with t.Cleanup. The backend
 	// must use [core.DefaultLimits].
 	New func(t *testing.T) Env
+	// Features are the optional capabilities the backend claims. The suite
+	// fails a backend that claims one and lacks its interface, or has the
+	// interface of one it does not claim (workers use it when it is
+	// there); it skips, saying why, the cases of one not claimed.
+	Features Features
+}
+
+// Features lists the optional capabilities a backend may have, as
+// watermill's pubsub tests and river's driver tests declare theirs. The
+// zero value claims none: only the cases every backend passes run.
+type Features struct {
+	// WaitDequeue: the backend implements [core.WaitDequeuer].
+	WaitDequeue bool
 }
 
 // Env is one test's backend and its means of moving time and looking inside.
@@ -52,6 +65,9 @@ type testCase struct {
 type group struct {
 	name  string
 	cases []testCase
+	// feature, when set, names the optional capability the group tests
+	// and says whether the harness claims it and the backend has it.
+	feature func(f Features, b core.Backend) (name string, claimed, has bool)
 }
 
 // Run runs the conformance suite against the backend h makes. Every test
@@ -61,13 +77,14 @@ func Run(t *testing.T, h Harness) {
 		t.Fatal("queuetest: Harness.New is nil")
 	}
 	groups := []group{
-		{"Reference", referenceCases},
-		{"Extensions", extensionCases},
-		{"Outcomes", outcomeCases},
-		{"Enqueue", enqueueCases},
-		{"Admin", adminCases},
-		{"Invalid", invalidCases},
-		{"Concurrency", concurrencyCases},
+		{"Reference", referenceCases, nil},
+		{"Extensions", extensionCases, nil},
+		{"Outcomes", outcomeCases, nil},
+		{"Enqueue", enqueueCases, nil},
+		{"Admin", adminCases, nil},
+		{"Invalid", invalidCases, nil},
+		{"Concurrency", concurrencyCases, nil},
+		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -78,6 +95,17 @@ func Run(t *testing.T, h Harness) {
 					env := h.New(t)
 					if env.Backend == nil || env.Advance == nil || env.Dump == nil {
 						t.Fatal("queuetest: Harness.New returned an Env with a nil field")
+					}
+					if g.feature != nil {
+						name, claimed, has := g.feature(h.Features, env.Backend)
+						switch {
+						case claimed && !has:
+							t.Fatalf("queuetest: Features.%s is set but %T does not implement it", name, env.Backend)
+						case !claimed && has:
+							t.Fatalf("queuetest: %T implements %s, which workers use: set Features.%s", env.Backend, name, name)
+						case !claimed:
+							t.Skipf("queuetest: the backend does not claim Features.%s", name)
+						}
 					}
 					tc.fn(&checker{T: t, env: env, ctx: t.Context(), q: QueueName(t, "")})
 				})
@@ -187,7 +215,7 @@ func (c *checker) add(id, payload string, opts ...core.EnqueueOption) {
 
 func (c *checker) dequeueFrom(queue string, max int, lock time.Duration) core.DequeueResult {
 	c.Helper()
-	res, err := c.b().Dequeue(c.ctx, queue, max, lock)
+	res, err := c.b().Dequeue(c.ctx, core.DequeueParams{Queue: queue, Max: max, Lock: lock})
 	if err != nil {
 		c.Fatalf("Dequeue(%q, %d, %v): %v", queue, max, lock, err)
 	}

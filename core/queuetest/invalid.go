@@ -224,7 +224,7 @@ func invDequeue(c *checker) {
 	check := func(what, queue string, max int, lock time.Duration, field string) {
 		c.Helper()
 		before := c.dump()
-		res, err := c.b().Dequeue(c.ctx, queue, max, lock)
+		res, err := c.b().Dequeue(c.ctx, core.DequeueParams{Queue: queue, Max: max, Lock: lock})
 		c.wantInvalid("Dequeue with "+what, err, field)
 		if len(res.Messages) != 0 {
 			c.Fatalf("Dequeue with %s answered messages %q", what, idsOf(res.Messages))
@@ -232,13 +232,13 @@ func invDequeue(c *checker) {
 		c.wantUnchanged(before, "Dequeue with "+what)
 	}
 	for what, q := range badQueueNames {
-		check("a queue name "+what, q, 1, longLock, "queue")
+		check("a queue name "+what, q, 1, longLock, "Queue")
 	}
-	check("zero lock", c.q, 1, 0, "lock duration")
-	check("negative lock", c.q, 1, -time.Second, "lock duration")
-	check("lock over the maximum", c.q, 1, core.MaxDuration+time.Second, "lock duration")
-	check("zero max", c.q, 0, longLock, "max")
-	check("negative max", c.q, -1, longLock, "max")
+	check("zero lock", c.q, 1, 0, "Lock")
+	check("negative lock", c.q, 1, -time.Second, "Lock")
+	check("lock over the maximum", c.q, 1, core.MaxDuration+time.Second, "Lock")
+	check("zero max", c.q, 0, longLock, "Max")
+	check("negative max", c.q, -1, longLock, "Max")
 }
 
 func invAck(c *checker) {

@@ -15,6 +15,7 @@ var outcomeCases = []testCase{
 	{"RetryKeepsPendingRequeue", outRetryKeepsRequeue},
 	{"SuccessWithBackoffHoldsID", outSuccessHoldsID},
 	{"ErrorLeavesDeadLetter", outErrorDeadLetter},
+	{"LongErrorTextIsCut", outLongErrorText},
 	{"ErrorWithPendingRequeue", outErrorWithRequeue},
 	{"RequeueAllDeadLetters", outRequeueAll},
 	{"RequeueDeadLettersByID", outRequeueByID},
@@ -112,6 +113,26 @@ func outErrorDeadLetter(c *checker) {
 	c.wantHeaders("dead letter", x.Headers, h)
 	if x.FailedAt.IsZero() || x.FailedAt.Before(d.EnqueuedAt) {
 		c.Fatalf("dead letter FailedAt %v, want set and not before EnqueuedAt %v", x.FailedAt, d.EnqueuedAt)
+	}
+}
+
+// An error text over core.MaxErrorBytes is kept cut to at most that many
+// bytes, at a character boundary, for callers of Ack other than core's
+// worker too.
+func outLongErrorText(c *checker) {
+	c.add("mid1", "msg1")
+	d := c.take(longLock)
+	long := strings.Repeat("x", core.MaxErrorBytes-1) + "€ and more"
+	if err := c.ackOne(core.Ack{ID: d.ID, Token: d.Token, Outcome: core.OutcomeError, Error: long}); err != nil {
+		c.Fatalf("error ack: %v", err)
+	}
+	dl := c.deadLetters(c.q, 0, 10)
+	if len(dl) != 1 {
+		c.Fatalf("%d dead letters, want 1", len(dl))
+	}
+	if want := long[:core.MaxErrorBytes-1]; dl[0].Error != want {
+		c.Fatalf("dead letter error of %d bytes ending %q, want the %d bytes before the cut character",
+			len(dl[0].Error), dl[0].Error[max(0, len(dl[0].Error)-8):], len(want))
 	}
 }
 

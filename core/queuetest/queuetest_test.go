@@ -109,3 +109,50 @@ func TestManualClockTickers(t *testing.T) {
 		t.Fatal("a stopped ticker ticked")
 	}
 }
+
+func TestManualClockAfterFunc(t *testing.T) {
+	t.Parallel()
+	c := NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	fired := make(chan string, 4)
+	after := func(name string, d time.Duration) func() bool {
+		return c.AfterFunc(d, func() { fired <- name })
+	}
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-fired:
+			if got != want {
+				t.Fatalf("fired %s, want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not fire", want)
+		}
+	}
+	none := func() {
+		t.Helper()
+		select {
+		case got := <-fired:
+			t.Fatalf("%s fired before its time", got)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	after("now", 0)
+	expect("now")
+	after("hour", time.Hour)
+	stop := after("stopped", time.Minute)
+	after("minute", time.Minute)
+	if !stop() {
+		t.Fatal("stop of a pending call answered false")
+	}
+	if stop() {
+		t.Fatal("a second stop answered true")
+	}
+	c.Advance(time.Minute - time.Nanosecond)
+	none()
+	c.Advance(time.Nanosecond)
+	expect("minute")
+	none()
+	c.Advance(time.Hour)
+	expect("hour")
+	none()
+}

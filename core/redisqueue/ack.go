@@ -3,9 +3,9 @@ package redisqueue
 import (
 	"context"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/text"
 )
 
 // maxErrorBytes bounds the error text kept with a dead letter, also for
@@ -43,7 +43,7 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 			packed = appendUint48(packed, millis(a.Backoff))
 			args = append(args, a.ID)
 			if a.Outcome == core.OutcomeError {
-				errTexts = append(errTexts, truncate(a.Error, maxErrorBytes))
+				errTexts = append(errTexts, text.TruncateUTF8(a.Error, maxErrorBytes))
 			}
 		}
 		args[0], args[1] = b.cfg.deadLimit, packed
@@ -140,15 +140,4 @@ func distinctCalls(idx []int, id func(int) string) [][]int {
 		calls = append(calls, cur)
 	}
 	return calls
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -78,7 +78,7 @@ func (c *cycler) cycle(b *testing.B) {
 	if _, err := c.be.Enqueue(ctx, c.reqs); err != nil {
 		b.Fatal(err)
 	}
-	res, err := c.be.Dequeue(ctx, c.queue, len(c.reqs), time.Minute)
+	res, err := c.be.Dequeue(ctx, core.DequeueParams{Queue: c.queue, Max: len(c.reqs), Lock: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,7 +83,8 @@ func (h header) size() int {
 	return headerLen
 }
 
-// status derives the message status at now (ms), as lua/lib.lua does.
+// status derives the message status at now (ms) by the rules of status in
+// lua/lib.lua; TestStatusRulesAgree runs every header state through both.
 func (h header) status(now int64) core.Status {
 	if h.flags&flagDone != 0 {
 		switch {

@@ -8,35 +8,24 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-// Dequeue runs one worker step on queue in one script call: maintenance
-// bounded by max (expired backoffs and locks back to ready, due done
-// messages requeued or garbage-collected), then up to max ready messages
-// locked and handed out. max above 1000 is treated as 1000.
-func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.Duration) (core.DequeueResult, error) {
-	max, err := validDequeue(queue, max, lock)
-	if err != nil {
+// Dequeue runs one worker step on p.Queue in one script call: maintenance
+// bounded by p.Max (expired backoffs and locks back to ready, due done
+// messages requeued or garbage-collected), then up to p.Max ready messages
+// locked and handed out. p.Max above 1000 is treated as 1000.
+func (b *Backend) Dequeue(ctx context.Context, p core.DequeueParams) (core.DequeueResult, error) {
+	if err := p.Validate(); err != nil {
 		return core.DequeueResult{}, err
 	}
-	reply, err := b.run(ctx, scriptDequeue, b.dequeueKeys(queue), max, millis(lock))
-	if err != nil {
-		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
-	}
-	return decodeDequeue(queue, reply, lock)
+	return b.dequeue(ctx, p)
 }
 
-// validDequeue checks Dequeue's arguments and answers max capped at
-// maxBatch.
-func validDequeue(queue string, max int, lock time.Duration) (int, error) {
-	if err := core.ValidateQueueName(queue); err != nil {
-		return 0, err
+// dequeue runs dequeue.lua with valid p.
+func (b *Backend) dequeue(ctx context.Context, p core.DequeueParams) (core.DequeueResult, error) {
+	reply, err := b.run(ctx, scriptDequeue, b.dequeueKeys(p.Queue), min(p.Max, maxBatch), millis(p.Lock))
+	if err != nil {
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", p.Queue, err)
 	}
-	if err := core.ValidateLock(lock); err != nil {
-		return 0, err
-	}
-	if max < 1 {
-		return 0, &core.InvalidError{Field: "max", Reason: fmt.Sprintf("must be positive, got %d", max)}
-	}
-	return min(max, maxBatch), nil
+	return decodeDequeue(p.Queue, reply, p.Lock)
 }
 
 // dequeueKeys are dequeue.lua's KEYS, in its order; the wake list is

@@ -25,7 +25,9 @@
 //	                has passed
 //	requeue  hash   mid -> pending requeue copy (lock duration and body)
 //	wake     list   at most one token; [Backend.Wait] (and WaitDequeue)
-//	                blocks on it
+//	                blocks on it. An enqueue pushes one, and so does an
+//	                ack or enqueue that lowers the due bound for a retry,
+//	                a pending copy or a delay: the waiter reads NextDue
 //	seq      string lock token counter (one token per dequeued batch)
 //	dead     hash   mid -> dead letter (attempts, failed-at, error, body)
 //	deadidx  zset   mid -> failed-at, for order and the size bound
@@ -72,6 +74,15 @@
 // pool (PipelinePoolSize) and, when that is full, from the main pool. Give
 // a client shared by many idle workers a PipelinePoolSize of at least their
 // number, so that other calls never wait for a connection.
+//
+// # Waiting for due messages
+//
+// Redis times out a BLPOP on its cron tick (every 100 ms at the default hz
+// 10), so a BLPOP of 20 ms may last 100 ms. Wait and WaitDequeue block on
+// the server until 100 ms before their timeout and sleep the rest in the
+// client; a worker waiting for a retry or delay that NextDue says is due
+// soon takes it within a few milliseconds of its due time. An idle worker
+// still sends two commands (one round trip) per second of max wait.
 //
 // # Failures
 //

@@ -119,7 +119,7 @@ func TestLockGroupPartialExtension(t *testing.T) {
 	b, c, _ := newEnv(t)
 	ctx := context.Background()
 	enqueue(t, b, "q", "m1", "m2", "m3")
-	res, err := b.Dequeue(ctx, "q", 2, 100*time.Millisecond)
+	res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 2, Lock: 100 * time.Millisecond})
 	if err != nil || len(res.Messages) != 2 {
 		t.Fatalf("dequeue: %v %d", err, len(res.Messages))
 	}
@@ -172,7 +172,7 @@ func TestLockGroupRejoin(t *testing.T) {
 	b, c, _ := newEnv(t)
 	ctx := context.Background()
 	enqueue(t, b, "q", "m0", "m1")
-	res, err := b.Dequeue(ctx, "q", 2, 50*time.Millisecond)
+	res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 2, Lock: 50 * time.Millisecond})
 	if err != nil || len(res.Messages) != 2 {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func lockGroupRandom(t *testing.T, seed uint64) {
 				t.Fatal(err)
 			}
 		case op < 6:
-			res, err := b.Dequeue(ctx, "q", 1+rng.IntN(5), time.Duration(5+rng.IntN(40))*time.Millisecond)
+			res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1 + rng.IntN(5), Lock: time.Duration(5+rng.IntN(40)) * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func lockGroupRandom(t *testing.T, seed uint64) {
 	// Everything comes back once its lock expires; ack it all.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, err := b.Dequeue(ctx, "q", 100, time.Minute)
+		res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 100, Lock: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}

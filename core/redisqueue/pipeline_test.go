@@ -58,7 +58,7 @@ func TestLargeBatchKeepsOrderAcrossChunks(t *testing.T) {
 		}
 	}
 	// FIFO within a queue survives the chunking.
-	got, err := b.Dequeue(ctx, "right", 600, 60_000_000_000)
+	got, err := b.Dequeue(ctx, core.DequeueParams{Queue: "right", Max: 600, Lock: 60_000_000_000})
 	if err != nil {
 		t.Fatal(err)
 	}

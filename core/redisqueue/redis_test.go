@@ -39,7 +39,7 @@ func enqueue(t *testing.T, b *Backend, queue string, ids ...string) {
 
 func take(t *testing.T, b *Backend, queue string, max int) []core.Delivery {
 	t.Helper()
-	res, err := b.Dequeue(context.Background(), queue, max, time.Minute)
+	res, err := b.Dequeue(context.Background(), core.DequeueParams{Queue: queue, Max: max, Lock: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestConformanceCluster(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
 	t.Cleanup(func() { _ = cc.Close() })
 
-	queuetest.Run(t, queuetest.Harness{New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true}, New: func(t *testing.T) queuetest.Env {
 		prefix := fmt.Sprintf("rgc%d", prefixes.Add(1))
 		return queuetest.Env{
 			Backend: mustNew(t, cc, WithPrefix(prefix)),
@@ -169,7 +169,7 @@ func TestConformanceCluster(t *testing.T) {
 		b := mustNew(t, cc, WithPrefix("rgcw"))
 		done := make(chan core.DequeueResult, 1)
 		go func() {
-			res, err := b.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
+			res, err := b.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: 5 * time.Second})
 			if err != nil {
 				t.Error(err)
 			}
@@ -190,7 +190,7 @@ func TestFencedAckChangesNothing(t *testing.T) {
 	b, c, prefix := newEnv(t)
 	ctx := context.Background()
 	enqueue(t, b, "q", "m1", "m2")
-	res, err := b.Dequeue(ctx, "q", 2, 50*time.Millisecond)
+	res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 2, Lock: 50 * time.Millisecond})
 	if err != nil || len(res.Messages) != 2 {
 		t.Fatalf("dequeue: %v %d", err, len(res.Messages))
 	}
@@ -493,7 +493,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if _, err := b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "during"}}); err == nil {
 		t.Fatal("Enqueue answered no error while Redis was down")
 	}
-	if _, err := b.Dequeue(ctx, "q", 1, time.Minute); err == nil {
+	if _, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Minute}); err == nil {
 		t.Fatal("Dequeue answered no error while Redis was down")
 	}
 	if _, err := b.Ack(ctx, "q", []core.Ack{{ID: d[0].ID, Token: d[0].Token}}); err == nil {
@@ -698,7 +698,7 @@ func TestScriptsTouchOneQueueOnly(t *testing.T) {
 		{Queue: queue, ID: "d", Delay: 20 * time.Millisecond, LockDuration: 20 * time.Millisecond},
 	})
 	must("enqueue", err)
-	res, err := b.Dequeue(ctx, queue, 3, time.Minute)
+	res, err := b.Dequeue(ctx, core.DequeueParams{Queue: queue, Max: 3, Lock: time.Minute})
 	must("dequeue", err)
 	ds := res.Messages
 	_, err = b.Enqueue(ctx, []core.EnqueueRequest{{Queue: queue, ID: ds[0].ID, CanRequeue: true}})
@@ -712,10 +712,10 @@ func TestScriptsTouchOneQueueOnly(t *testing.T) {
 	})
 	must("ack", err)
 	time.Sleep(50 * time.Millisecond)
-	res, err = b.Dequeue(ctx, queue, 10, 10*time.Millisecond) // requeue, delay, backoff
+	res, err = b.Dequeue(ctx, core.DequeueParams{Queue: queue, Max: 10, Lock: 10 * time.Millisecond}) // requeue, delay, backoff
 	must("dequeue", err)
 	time.Sleep(30 * time.Millisecond)
-	_, err = b.Dequeue(ctx, queue, 10, time.Minute) // expired locks
+	_, err = b.Dequeue(ctx, core.DequeueParams{Queue: queue, Max: 10, Lock: time.Minute}) // expired locks
 	must("dequeue", err)
 	must("wait", b.Wait(ctx, queue, time.Millisecond))
 	_, err = b.MessageStatus(ctx, queue, "a")

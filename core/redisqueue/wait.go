@@ -17,11 +17,22 @@ import (
 // between them.
 const maxBlock = time.Second
 
-// Wait blocks on the queue's wake list until an enqueue (or a dequeue that
+// blockSlack is how late a BLPOP may time out: Redis checks the timeouts
+// of blocked clients on its cron tick, every 1/hz seconds (100 ms at the
+// default hz 10), so a BLPOP of 20 ms answers after up to 100 ms. Waits
+// therefore block on the server until blockSlack before their end and
+// sleep the rest here; an enqueue in that last stretch is seen at its end.
+// A server run with hz below 10 answers later by as much.
+const blockSlack = 100 * time.Millisecond
+
+// Wait blocks on the queue's wake list until an enqueue, an ack that
+// scheduled a retry sooner than anything else pending (or a dequeue that
 // left work behind) pushes a token, timeout passes or ctx is done. A
 // timeout answers nil; so does a wake. Each step is one BLPOP of at most a
-// second (less if ctx's deadline or the client's read timeout is nearer).
-// The local clock only bounds this wait; queue time is the server's.
+// second (less if ctx's deadline or the client's read timeout is nearer);
+// the last [blockSlack] of the wait is slept here, so that it ends within
+// a few milliseconds of timeout. The local clock only bounds this wait;
+// queue time is the server's.
 func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration) error {
 	if err := core.ValidateQueueName(queue); err != nil {
 		return err
@@ -35,10 +46,23 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if time.Until(deadline) <= 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return nil
 		}
-		cmd := b.blpop(ctx, key, time.Until(deadline))
+		if left <= blockSlack {
+			// The tail: a BLPOP would end late. Take a token that is
+			// there already, else sleep it out here.
+			woken, err := b.pollWake(ctx, key)
+			if err != nil || woken {
+				return err
+			}
+			if !pause(ctx, left) {
+				return ctx.Err()
+			}
+			return nil
+		}
+		cmd := b.blpop(ctx, key, left-blockSlack)
 		err := b.client.Process(ctx, cmd)
 		switch {
 		case err == nil:
@@ -50,6 +74,37 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 			}
 			return err
 		}
+	}
+}
+
+// pollWake takes the wake token of key if there is one, without blocking.
+func (b *Backend) pollWake(ctx context.Context, key string) (bool, error) {
+	err := b.client.LPop(ctx, key).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	default:
+		if cerr := ctx.Err(); cerr != nil {
+			return false, cerr
+		}
+		return false, err
+	}
+}
+
+// pause sleeps for d or until ctx is done; it answers false if ctx ended it.
+func pause(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -70,12 +125,14 @@ func (b *Backend) blpop(ctx context.Context, key string, d time.Duration) *redis
 // soon as the BLPOP returns, woken or timed out, and both answers come
 // back in one round trip. An idle worker woken by an enqueue so spends
 // one round trip to get the message instead of two.
-func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Duration, max int, lock time.Duration) (core.DequeueResult, error) {
-	max, err := validDequeue(queue, max, lock)
-	if err != nil {
-		return core.DequeueResult{}, err
-	}
-	if err := core.ValidateDuration("timeout", timeout); err != nil {
+//
+// The BLPOP ends [blockSlack] before p.Timeout, as the server may time it
+// out that much late. A timeout of at most blockSlack (a worker waiting
+// for a retry or delay that is due soon) is slept here instead, then the
+// dequeue is sent: the message is taken within a few milliseconds of its
+// due time, and an enqueue meanwhile waits at most that long.
+func (b *Backend) WaitDequeue(ctx context.Context, p core.WaitDequeueParams) (core.DequeueResult, error) {
+	if err := p.Validate(); err != nil {
 		return core.DequeueResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -84,25 +141,36 @@ func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Du
 	// From here on ctx's cancellation is ignored (its deadline still
 	// bounds the BLPOP): the dequeue must not lose its answer.
 	run := context.WithoutCancel(ctx)
+	if p.Timeout <= blockSlack {
+		// A token there already (an enqueue) ends the wait at once; a
+		// failure to read it is the dequeue's to report.
+		if p.Timeout > 0 {
+			if woken, err := b.pollWake(ctx, b.keys(p.Queue).wake); err == nil && !woken {
+				pause(ctx, p.Timeout) // cancellation ends the wait, not the dequeue
+			}
+		}
+		return b.dequeue(run, p.DequeueParams)
+	}
+	max, lock := min(p.Max, maxBatch), millis(p.Lock)
 	pipe := b.client.Pipeline()
-	keys := b.dequeueKeys(queue)
-	wake := b.blpop(ctx, keys[wakeKey], timeout)
+	keys := b.dequeueKeys(p.Queue)
+	wake := b.blpop(ctx, keys[wakeKey], p.Timeout-blockSlack)
 	_ = pipe.Process(run, wake)
-	deq := scriptDequeue.EvalSha(run, pipe, keys, max, millis(lock))
+	deq := scriptDequeue.EvalSha(run, pipe, keys, max, lock)
 	_, _ = pipe.Exec(run) // each command's error is read below
 	reply, err := deq.Result()
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// Redis lost its scripts (a restart): load it by running it.
-		reply, err = b.run(run, scriptDequeue, keys, max, millis(lock))
+		reply, err = b.run(run, scriptDequeue, keys, max, lock)
 	}
 	if err == nil {
 		// Taken messages are answered whatever the wait said.
-		return decodeDequeue(queue, reply, lock)
+		return decodeDequeue(p.Queue, reply, p.Lock)
 	}
 	if werr := wake.Err(); werr != nil && !errors.Is(werr, redis.Nil) {
-		return core.DequeueResult{}, fmt.Errorf("redisqueue: wait on %q: %w", queue, werr)
+		return core.DequeueResult{}, fmt.Errorf("redisqueue: wait on %q: %w", p.Queue, werr)
 	}
-	return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)
+	return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", p.Queue, err)
 }
 
 // blockCap is the longest single BLPOP: maxBlock, or less when the

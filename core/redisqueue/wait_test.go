@@ -47,7 +47,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 	c.AddHook(rec)
 	ctx := context.Background()
 	// Load the script and open the client's pipeline connection first.
-	if _, err := waiter.WaitDequeue(ctx, "q", time.Millisecond, 1, time.Minute); err != nil {
+	if _, err := waiter.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 1, Lock: time.Minute}, Timeout: 2 * blockSlack}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -60,7 +60,7 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 		done := make(chan answer, 1)
 		rec.reset()
 		go func() {
-			res, err := waiter.WaitDequeue(ctx, "q", 5*time.Second, 10, time.Minute)
+			res, err := waiter.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: 5 * time.Second})
 			done <- answer{res, err, time.Now()}
 		}()
 		waitBlocked(t, admin, 1)
@@ -91,20 +91,90 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 		}
 	}
 
+	// Unwoken, the BLPOP ends blockSlack before the timeout (the server
+	// may time it out that much late), never after it.
 	start := time.Now()
-	res, err := waiter.WaitDequeue(ctx, "q", 150*time.Millisecond, 10, time.Minute)
+	res, err := waiter.WaitDequeue(ctx, core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: 250 * time.Millisecond})
 	if err != nil || len(res.Messages) != 0 {
 		t.Fatalf("WaitDequeue on an empty queue: %+v, %v", res, err)
 	}
-	if el := time.Since(start); el < 140*time.Millisecond || el > 600*time.Millisecond {
-		t.Fatalf("WaitDequeue(150ms) took %v", el)
+	if el := time.Since(start); el < 250*time.Millisecond-blockSlack-10*time.Millisecond || el > 250*time.Millisecond+100*time.Millisecond {
+		t.Fatalf("WaitDequeue(250ms) took %v", el)
 	}
 }
 
-// A cancelled context ends WaitDequeue before it takes anything; bad
-// arguments are refused before anything is sent; a Redis that lost its
-// scripts still answers.
-func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
+// A wait at most blockSlack long is slept here, not on the server, where a
+// BLPOP of 20 ms answers on the server's next cron tick (up to 100 ms at
+// the default hz): no BLPOP is sent and the wait ends within a few
+// milliseconds of its timeout. A longer wait blocks on the server until
+// blockSlack before its end. The same for Wait.
+func TestShortWaitsEndOnTime(t *testing.T) {
+	t.Parallel()
+	b, c, _ := newEnv(t)
+	rec := &argRecorder{}
+	c.AddHook(rec)
+	ctx := context.Background()
+	p := core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}}
+	if _, err := b.WaitDequeue(ctx, p); err != nil { // load the script
+		t.Fatal(err)
+	}
+	blpops := func() []string {
+		t.Helper()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		var got []string
+		for _, a := range rec.cmds {
+			if a[0] == "blpop" {
+				got = append(got, fmt.Sprint(a[2]))
+			}
+		}
+		rec.cmds = nil
+		return got
+	}
+	for _, d := range []time.Duration{20 * time.Millisecond, 60 * time.Millisecond, blockSlack} {
+		p.Timeout = d
+		blpops()
+		start := time.Now()
+		if _, err := b.WaitDequeue(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		el := time.Since(start)
+		if got := blpops(); len(got) != 0 {
+			t.Errorf("WaitDequeue(%v) sent BLPOP %v", d, got)
+		}
+		if el < d || el > d+90*time.Millisecond {
+			t.Errorf("WaitDequeue(%v) took %v", d, el)
+		}
+		if err := b.Wait(ctx, "q", d); err != nil {
+			t.Fatal(err)
+		}
+		if got := blpops(); len(got) != 0 {
+			t.Errorf("Wait(%v) sent BLPOP %v", d, got)
+		}
+	}
+	p.Timeout = 250 * time.Millisecond
+	if _, err := b.WaitDequeue(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := blpops(); len(got) != 1 || got[0] != "0.150" {
+		t.Errorf("WaitDequeue(250ms) sent BLPOPs %v, want one of 0.150 s", got)
+	}
+	start := time.Now()
+	if err := b.Wait(ctx, "q", 250*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	if got := blpops(); len(got) != 1 || got[0] != "0.150" {
+		t.Errorf("Wait(250ms) sent BLPOPs %v, want one of 0.150 s", got)
+	}
+	if el < 250*time.Millisecond || el > 250*time.Millisecond+90*time.Millisecond {
+		t.Errorf("Wait(250ms) took %v", el)
+	}
+}
+
+// Bad params are refused before anything is sent (the suite checks the
+// errors); a Redis that lost its scripts still answers.
+func TestWaitDequeueInvalidAndNoScript(t *testing.T) {
 	t.Parallel()
 	c := redistest.Start(t).Client(t) // private: SCRIPT FLUSH below
 	b := mustNew(t, c)
@@ -113,28 +183,14 @@ func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
 	enqueue(t, b, "q", "m1")
 	rec.reset()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := b.WaitDequeue(ctx, "q", time.Second, 10, time.Minute); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled WaitDequeue: %v", err)
-	}
-	for name, call := range map[string]func() error{
-		"empty queue name": func() error {
-			_, err := b.WaitDequeue(context.Background(), "", time.Second, 10, time.Minute)
-			return err
-		},
-		"max 0": func() error {
-			_, err := b.WaitDequeue(context.Background(), "q", time.Second, 0, time.Minute)
-			return err
-		},
-		"negative timeout": func() error {
-			_, err := b.WaitDequeue(context.Background(), "q", -time.Second, 10, time.Minute)
-			return err
-		},
-		"zero lock": func() error { _, err := b.WaitDequeue(context.Background(), "q", time.Second, 10, 0); return err },
+	for what, p := range map[string]core.WaitDequeueParams{
+		"empty queue name": {DequeueParams: core.DequeueParams{Max: 10, Lock: time.Minute}, Timeout: time.Second},
+		"max 0":            {DequeueParams: core.DequeueParams{Queue: "q", Lock: time.Minute}, Timeout: time.Second},
+		"negative timeout": {DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: -time.Second},
+		"zero lock":        {DequeueParams: core.DequeueParams{Queue: "q", Max: 10}, Timeout: time.Second},
 	} {
-		if err := call(); !errors.Is(err, core.ErrInvalid) {
-			t.Fatalf("%s: %v, want an invalid-argument error", name, err)
+		if _, err := b.WaitDequeue(context.Background(), p); !errors.Is(err, core.ErrInvalid) {
+			t.Fatalf("%s: %v, want an invalid-argument error", what, err)
 		}
 	}
 	if n, _ := rec.reset(); n != 0 {
@@ -147,7 +203,7 @@ func TestWaitDequeueCancelInvalidAndNoScript(t *testing.T) {
 	if err := c.ScriptFlush(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.WaitDequeue(context.Background(), "q", time.Second, 10, time.Minute)
+	res, err := b.WaitDequeue(context.Background(), core.WaitDequeueParams{DequeueParams: core.DequeueParams{Queue: "q", Max: 10, Lock: time.Minute}, Timeout: time.Second})
 	if err != nil || len(res.Messages) != 1 || res.Messages[0].ID != "m1" {
 		t.Fatalf("WaitDequeue after SCRIPT FLUSH: %+v, %v", res, err)
 	}

@@ -15,7 +15,9 @@
 -- applies. An applied ack spends the token (it is cleared). success: done;
 -- held in done until the backoff expires, or until the next dequeue
 -- requeues a pending copy; without either it is deleted now. retry:
--- unlocked, back to ready, or to delay with a backoff. Either way the
+-- unlocked, back to ready (waking a waiting worker), or to delay with a
+-- backoff (waking one if it comes due before the queue's due bound, so
+-- that its wait ends then: the same for a pending copy). Either way the
 -- message leaves its lock group (lib.lua). error: as success
 -- without backoff, plus a dead letter:
 --   dead[mid] = struct '>I4I6I6I4' (attempts, failed-at ms, own lock ms,
@@ -40,6 +42,7 @@ local sets, dels, ready, delay, done = {}, {}, {}, {}, {}
 local grpdec, ndec = {}, 0 -- token string -> members leaving its group
 local last_tok, last_t -- the previous grouped token and its string
 local minadd = NEVER
+local soon = false -- a retry or pending copy comes due later
 local dead, deadidx = {}, {}
 local pos, next_err = 1, 3 + n
 for i = 1, n do
@@ -76,6 +79,7 @@ for i = 1, n do
         if backoff > 0 then
           exp = now + backoff
           if exp < minadd then minadd = exp end
+          soon = true
           delay[#delay + 1] = numstr(exp)
           delay[#delay + 1] = mid
         else
@@ -99,6 +103,7 @@ for i = 1, n do
           local due = exp
           if due < now then due = now end
           if due < minadd then minadd = due end
+          if has_rq(flags) then soon = true end
           done[#done + 1] = numstr(due)
           done[#done + 1] = mid
           sets[#sets + 1] = mid
@@ -121,7 +126,9 @@ end
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
 if #delay > 0 then callv('ZADD', K_DELAY, delay) end
 if #done > 0 then callv('ZADD', K_DONE, done) end
-if minadd < NEVER then due_lower(K_DUE, minadd) end
+-- A retry or pending copy that is due before anything else pending wakes
+-- a waiting worker, whose wait ends at the old bound: it reads the new one.
+if minadd < NEVER and due_lower(K_DUE, minadd) and soon then wake(K_WAKE) end
 if #ready > 0 then
   callv('RPUSH', K_READY, ready)
   wake(K_WAKE)

@@ -166,10 +166,15 @@ local function hmget(key, fields)
   return out
 end
 
--- due_lower lowers the due bound to t (ms) if it is above it.
+-- due_lower lowers the due bound to t (ms) if it is above it, and answers
+-- whether it did.
 local function due_lower(key, t)
   local lb = redis.call('GET', key)
-  if lb and tonumber(lb) > t then redis.call('SET', key, numstr(t)) end
+  if lb and tonumber(lb) > t then
+    redis.call('SET', key, numstr(t))
+    return true
+  end
+  return false
 end
 
 -- grp_dec takes k members out of lock group t (a token string) and

@@ -126,7 +126,9 @@ local function enq_flush(st, k)
     for _, exp in pairs(st.delay.v) do
       if exp < min then min = exp end
     end
-    due_lower(k.due, min)
+    -- Due before anything else (a reset delay): a waiting worker's wait
+    -- ends at the old bound, so wake it to read the new one.
+    if due_lower(k.due, min) then st.wake = true end
   end
   if #st.ready > 0 then callv('RPUSH', k.ready, st.ready) end
   if st.wake then wake(k.wake) end
