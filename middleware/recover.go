@@ -15,10 +15,10 @@ type recoverConfig struct {
 	logger  *slog.Logger
 }
 
-// WithOnPanic calls fn with every panic Recover turns into an error
+// WithRecoverOnPanic calls fn with every panic Recover turns into an error
 // outcome, before it answers (to report it to an error tracker, say). fn
 // runs on the handler's goroutine and must not panic.
-func WithOnPanic(fn func(ctx context.Context, m *core.Message, p *core.PanicError)) RecoverOption {
+func WithRecoverOnPanic(fn func(ctx context.Context, m *core.Message, p *core.PanicError)) RecoverOption {
 	return func(c *recoverConfig) { c.onPanic = fn }
 }
 

@@ -33,7 +33,7 @@ func TestRecoverTurnsPanicIntoErrorOutcome(t *testing.T) {
 func TestRecoverKeepsAnErrorValueMatchable(t *testing.T) {
 	sentinel := errors.New("dependency broke")
 	var seen *core.PanicError
-	h := middleware.Recover(middleware.WithRecoverLogger(quietLogger), middleware.WithOnPanic(func(_ context.Context, m *core.Message, p *core.PanicError) {
+	h := middleware.Recover(middleware.WithRecoverLogger(quietLogger), middleware.WithRecoverOnPanic(func(_ context.Context, m *core.Message, p *core.PanicError) {
 		if m.ID != "m" {
 			t.Errorf("callback got message %q", m.ID)
 		}
@@ -44,7 +44,7 @@ func TestRecoverKeepsAnErrorValueMatchable(t *testing.T) {
 		t.Fatalf("errors.Is(%v, sentinel) is false", res.Err)
 	}
 	if seen == nil || seen != res.Err {
-		t.Fatalf("WithOnPanic saw %v, result has %v", seen, res.Err)
+		t.Fatalf("WithRecoverOnPanic saw %v, result has %v", seen, res.Err)
 	}
 }
 
