@@ -32,5 +32,8 @@ func New(client redis.UniversalClient, opts ...Option) *Backend {
 	if err := cfg.validate(); err != nil {
 		panic(err)
 	}
+	if err := cfg.validateReplicaAck(client); err != nil {
+		panic(err)
+	}
 	return &Backend{client: client, cfg: cfg, lanes: newLanes()}
 }
