@@ -85,13 +85,17 @@ func (b *Backend) runAcked(ctx context.Context, s *redis.Script, keys []string, 
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			reply, acked, err = b.pipeWait(ctx, pipe, s, keys, args, false)
 		}
-		if cluster && err != nil && attempt < 2 && notRun(err) {
-			// The slot moved (a failover or resharding) or its node is
-			// gone, and the script did not run: learn the new layout and
-			// send it there.
+		if cluster && err != nil && !errors.Is(err, context.Canceled) {
+			// The node client answered, not the cluster client: tell it
+			// that the layout may have changed.
 			cc.ReloadState(ctx)
-			time.Sleep(50 * time.Millisecond)
-			continue
+			if attempt < 2 && notRun(err) {
+				// The slot moved (a failover or resharding) or its node
+				// is gone, and the script did not run: send it again to
+				// the slot's master once the layout is re-read.
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
 		}
 		if err != nil {
 			return reply, err

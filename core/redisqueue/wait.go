@@ -40,6 +40,7 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 		}
 		cmd := b.blpop(ctx, key, time.Until(deadline))
 		err := b.client.Process(ctx, cmd)
+		b.followFailover(ctx, err)
 		switch {
 		case err == nil:
 			return nil
@@ -91,6 +92,7 @@ func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Du
 	deq := scriptDequeue.EvalSha(run, pipe, keys, max, millis(lock))
 	_, _ = pipe.Exec(run) // each command's error is read below
 	reply, err := deq.Result()
+	b.followFailover(ctx, err)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// Redis lost its scripts (a restart): load it by running it.
 		reply, err = b.run(run, scriptDequeue, keys, max, millis(lock))
