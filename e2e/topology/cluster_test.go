@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,15 +178,21 @@ func TestCluster(t *testing.T) {
 		return
 	}
 
-	// A master killed under a publisher and a worker. Without the replica
-	// ack, what the replica had not received when its master died is
-	// lost: only messages confirmed just before the kill. With it, nothing.
+	// A master killed under a publisher and a worker: the replica is
+	// promoted, and the cluster client follows. What the replica had not
+	// received when its master died is lost, unless enqueues wait for it
+	// (WithReplicaAck). On loopback a replica is hardly ever behind, so
+	// the second and third runs make it lag first: the replica is stopped
+	// (SIGSTOP) for a while before its master is killed.
 	var figures []string
 	t.Run("FailoverWithoutReplicaAck", func(t *testing.T) {
-		figures = append(figures, killMaster(t, cl, newPrefix(), false))
+		figures = append(figures, killMaster(t, cl, newPrefix(), 0, false))
 	})
-	t.Run("FailoverWithReplicaAck", func(t *testing.T) {
-		figures = append(figures, killMaster(t, cl, newPrefix(), true, redisqueue.WithReplicaAck(1, time.Second)))
+	t.Run("FailoverWithoutReplicaAckLaggingReplica", func(t *testing.T) {
+		figures = append(figures, killMaster(t, cl, newPrefix(), replicaLag, false))
+	})
+	t.Run("FailoverWithReplicaAckLaggingReplica", func(t *testing.T) {
+		figures = append(figures, killMaster(t, cl, newPrefix(), replicaLag, true, redisqueue.WithReplicaAck(1, time.Second)))
 	})
 	t.Run("ReplicaAckCost", func(t *testing.T) {
 		cl.waitReplicasInSync()
@@ -195,15 +203,21 @@ func TestCluster(t *testing.T) {
 	}
 }
 
-// killMaster runs traffic on one queue, kills its master with SIGKILL,
-// waits for the replica's promotion, restarts the dead node (it rejoins
-// as a replica), and measures what was lost.
-func killMaster(t *testing.T, cl *cluster, prefix string, wantNoLoss bool, opts ...redisqueue.Option) string {
+// replicaLag is how long a replica is stopped before its master is killed,
+// to make it miss the master's last writes.
+const replicaLag = 1500 * time.Millisecond
+
+// killMaster runs traffic on one queue and kills its master with SIGKILL,
+// after holding the worker's handlers (a backlog builds up) and stopping
+// the replica for lag (when lag > 0); it then waits for the
+// replica's promotion, restarts the dead node (it rejoins as a replica),
+// and measures what was lost.
+func killMaster(t *testing.T, cl *cluster, prefix string, lag time.Duration, wantNoLoss bool, opts ...redisqueue.Option) string {
 	ctx := context.Background()
 	b := newBackend(t, cl.cc, append(opts, redisqueue.WithPrefix(prefix))...)
 	const queue = "orders"
-	tr := startTraffic(t, b, queue)
-	tr.waitAccepted(1000, 20*time.Second)
+	tr := startTraffic(t, b, queue, 8<<10)
+	tr.waitAccepted(500, 20*time.Second)
 
 	mc, err := cl.cc.MasterForKey(ctx, prefix+":{"+queue+"}:msgs")
 	if err != nil {
@@ -228,16 +242,52 @@ func killMaster(t *testing.T, cl *cluster, prefix string, wantNoLoss bool, opts 
 	if masterID == "" || replicaID == "" {
 		t.Fatalf("no replica of %s in %v", master.Addr(), before)
 	}
+	replicaAddr, _, _ := strings.Cut(before[replicaID][1], "@")
 	var survivor string
 	for _, n := range cl.nodes {
-		if n.Addr() != master.Addr() && n.Addr() != before[replicaID][1][:strings.IndexByte(before[replicaID][1], '@')] {
+		if n.Addr() != master.Addr() && n.Addr() != replicaAddr {
 			survivor = n.Addr()
 			break
 		}
 	}
 
-	killedAt := time.Now()
+	// The worker stops handling until the kill, so that the queue holds a
+	// backlog (what the worker already handled cannot be lost).
+	tr.hold()
+	defer tr.release()
+	lagFrom := time.Now()
+	resume := func() {}
+	if lag > 0 {
+		pid := serverPID(t, replicaAddr)
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		resumed := false
+		resume = func() {
+			if !resumed {
+				resumed = true
+				if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		defer resume()
+		time.Sleep(lag)
+	}
+	if lag == 0 {
+		time.Sleep(500 * time.Millisecond) // a backlog
+	}
 	master.Kill()
+	killedAt := time.Now() // the master is gone: it confirms nothing after this
+	resume()
+	tr.release()
+	return promoteAndMeasure(t, tr, master, survivor, replicaID, lagFrom, killedAt, lag, wantNoLoss)
+}
+
+// promoteAndMeasure waits for replicaID's promotion (as survivor sees it),
+// restarts the dead master, lets traffic go on and drains it.
+func promoteAndMeasure(t *testing.T, tr *traffic, master *redistest.Server, survivor, replicaID string, lagFrom, killedAt time.Time, lag time.Duration, wantNoLoss bool) string {
+	ctx := context.Background()
 	restarted := false
 	defer func() {
 		if !restarted { // keep the cluster whole for the next test
@@ -262,18 +312,24 @@ func killMaster(t *testing.T, cl *cluster, prefix string, wantNoLoss bool, opts 
 	tr.waitAccepted(500, 30*time.Second)
 	lost := tr.drain(3*time.Second, 30*time.Second)
 
-	what := "failover without replica ack"
+	what := "master killed, without replica ack"
 	if wantNoLoss {
-		what = "failover with WithReplicaAck(1, 1s)"
+		what = "master killed, with WithReplicaAck(1, 1s)"
+	}
+	if lag > 0 {
+		what += fmt.Sprintf(", replica stopped %s before", lag)
 	}
 	line := tr.report(fmt.Sprintf("%s (replica promoted %s after the kill)", what, promoted.Round(time.Millisecond)), lost)
 	for _, id := range lost {
-		at := tr.acceptedAt(id)
-		// Only what the primary confirmed just before it died can be
-		// missing from its replica.
-		if at.After(killedAt) || killedAt.Sub(at) > time.Second {
-			t.Errorf("lost %s, confirmed %s before the kill: more than replication lag", id, killedAt.Sub(at))
+		// Only what the primary confirmed while its replica lagged (or
+		// just before it died) can be missing from the replica.
+		if at := tr.acceptedAt(id); at.After(killedAt) || lagFrom.Sub(at) > time.Second {
+			t.Errorf("lost %s, confirmed %s before the kill: more than the replica's lag", id, killedAt.Sub(at))
 		}
+	}
+	if !wantNoLoss && lag > 0 && len(lost) == 0 {
+		// Then the run with WithReplicaAck would prove nothing.
+		t.Errorf("the replica stopped for %s before the kill missed nothing: it did not lag", lag)
 	}
 	if wantNoLoss && len(lost) > 0 {
 		t.Errorf("WithReplicaAck lost %d confirmed messages: %v", len(lost), lost[:min(len(lost), 10)])
@@ -282,48 +338,54 @@ func killMaster(t *testing.T, cl *cluster, prefix string, wantNoLoss bool, opts 
 }
 
 // enqueueRates measures enqueue throughput on the healthy cluster with and
-// without WithReplicaAck, one after the other in the same run.
+// without WithReplicaAck, alternately in the same run.
 func enqueueRates(t *testing.T, cc *redis.ClusterClient, newPrefix func() string) []string {
 	const (
 		publishers = 16
 		queues     = 8
-		window     = time.Second
+		window     = 750 * time.Millisecond
 	)
-	var lines []string
-	for _, batch := range []int{1, 50} {
-		var rates [2]float64
-		for i, opts := range [][]redisqueue.Option{nil, {redisqueue.WithReplicaAck(1, time.Second)}} {
-			b := newBackend(t, cc, append(opts, redisqueue.WithPrefix(newPrefix()))...)
-			var sent atomic.Int64
-			var wg sync.WaitGroup
-			deadline := time.Now().Add(window)
-			start := time.Now()
-			for p := range publishers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					reqs := make([]core.EnqueueRequest, batch)
-					for time.Now().Before(deadline) {
-						for j := range reqs {
-							reqs[j] = core.EnqueueRequest{Queue: fmt.Sprintf("q%d", p%queues), Payload: []byte("0123456789abcdef")}
-						}
-						res, err := b.Enqueue(context.Background(), reqs)
-						if err != nil {
-							t.Error(err)
+	rate := func(batch int, opts ...redisqueue.Option) float64 {
+		b := newBackend(t, cc, append(opts, redisqueue.WithPrefix(newPrefix()))...)
+		var sent atomic.Int64
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(window)
+		start := time.Now()
+		for p := range publishers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reqs := make([]core.EnqueueRequest, batch)
+				for time.Now().Before(deadline) {
+					for j := range reqs {
+						reqs[j] = core.EnqueueRequest{Queue: fmt.Sprintf("q%d", p%queues), Payload: []byte("0123456789abcdef")}
+					}
+					res, err := b.Enqueue(context.Background(), reqs)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for _, r := range res {
+						if r.Err != nil {
+							t.Error(r.Err)
 							return
 						}
-						for _, r := range res {
-							if r.Err != nil {
-								t.Error(r.Err)
-								return
-							}
-						}
-						sent.Add(int64(batch))
 					}
-				}()
-			}
-			wg.Wait()
-			rates[i] = float64(sent.Load()) / time.Since(start).Seconds()
+					sent.Add(int64(batch))
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(sent.Load()) / time.Since(start).Seconds()
+	}
+	var lines []string
+	for _, batch := range []int{1, 50} {
+		// Alternated, best of two each: the machine may be busy with
+		// something else for a moment.
+		var rates [2]float64
+		for range 2 {
+			rates[0] = max(rates[0], rate(batch))
+			rates[1] = max(rates[1], rate(batch, redisqueue.WithReplicaAck(1, time.Second)))
 		}
 		line := fmt.Sprintf("enqueue, %d publishers on %d queues, %d msgs/call: %.0f msgs/s without replica ack, %.0f msgs/s with WithReplicaAck(1, 1s) (%.0f%%)",
 			publishers, queues, batch, rates[0], rates[1], 100*rates[1]/rates[0])
@@ -331,6 +393,22 @@ func enqueueRates(t *testing.T, cc *redis.ClusterClient, newPrefix func() string
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// serverPID answers the process id of the redis-server at addr.
+func serverPID(t testing.TB, addr string) int {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	v, err := infoField(context.Background(), c, "server", "process_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
 
 // dumpCluster is a canonical text of every key under prefix on every

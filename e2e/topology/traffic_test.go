@@ -29,18 +29,23 @@ type traffic struct {
 	order    []string             // ids in order of acceptance
 	handled  map[string]bool
 
+	gate atomic.Pointer[chan struct{}] // while set, handlers wait for it to close
+
 	failures    atomic.Int64 // failed enqueue calls (retried with the same id)
 	notRepl     atomic.Int64 // of which redisqueue.ErrNotReplicated
 	lastFailure atomic.Value // error
 }
 
 // startTraffic starts a worker on queue and a publisher that enqueues one
-// message per call, as fast as calls return, retrying a failed call with
+// message of payloadSize bytes per call, as fast as calls return, retrying a failed call with
 // the same id until it is confirmed.
-func startTraffic(t testing.TB, b core.Backend, queue string) *traffic {
+func startTraffic(t testing.TB, b core.Backend, queue string, payloadSize int) *traffic {
 	t.Helper()
 	tr := &traffic{t: t, queue: queue, accepted: map[string]time.Time{}, handled: map[string]bool{}, pubDone: make(chan struct{})}
 	tr.w = newWorker(t, b, queue, func(ctx context.Context, m *core.Message) core.Result {
+		if g := tr.gate.Load(); g != nil {
+			<-*g
+		}
 		tr.mu.Lock()
 		tr.handled[m.ID] = true
 		tr.mu.Unlock()
@@ -50,6 +55,7 @@ func startTraffic(t testing.TB, b core.Backend, queue string) *traffic {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		tr.release()
 		tr.stopPublishing()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -58,13 +64,14 @@ func startTraffic(t testing.TB, b core.Backend, queue string) *traffic {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr.stopPub = cancel
 	pub := core.NewPublisher(b)
+	payload := make([]byte, payloadSize)
 	go func() {
 		defer close(tr.pubDone)
 		for seq := 0; ctx.Err() == nil; seq++ {
 			id := fmt.Sprintf("m%07d", seq)
 			for ctx.Err() == nil {
 				cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
-				res, err := pub.Enqueue(cctx, queue, []byte(id), core.WithID(id))
+				res, err := pub.Enqueue(cctx, queue, payload, core.WithID(id))
 				ccancel()
 				if err == nil {
 					err = res.Err
@@ -90,6 +97,18 @@ func startTraffic(t testing.TB, b core.Backend, queue string) *traffic {
 		}
 	}()
 	return tr
+}
+
+// hold makes the handlers wait until release, so that a backlog builds up.
+func (tr *traffic) hold() {
+	g := make(chan struct{})
+	tr.gate.Store(&g)
+}
+
+func (tr *traffic) release() {
+	if g := tr.gate.Swap(nil); g != nil {
+		close(*g)
+	}
 }
 
 func (tr *traffic) stopPublishing() {
