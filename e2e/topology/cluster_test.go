@@ -170,7 +170,7 @@ func TestCluster(t *testing.T) {
 			return queuetest.Env{
 				Backend: newBackend(t, cl.cc, redisqueue.WithPrefix(prefix)),
 				Advance: time.Sleep,
-				Dump:    func() string { return dumpCluster(t, cl.cc, prefix) },
+				Dump:    func() string { return dump(t, cl.cc, prefix) },
 			}
 		}})
 	})
@@ -411,14 +411,14 @@ func serverPID(t testing.TB, addr string) int {
 	return pid
 }
 
-// dumpCluster is a canonical text of every key under prefix on every
-// master: keys sorted, each with its type and contents.
-func dumpCluster(t testing.TB, cc *redis.ClusterClient, prefix string) string {
+// dump is a canonical text of every key under prefix (on every master of
+// a cluster): keys sorted, each with its type and contents.
+func dump(t testing.TB, c redis.UniversalClient, prefix string) string {
 	t.Helper()
 	ctx := context.Background()
 	var mu sync.Mutex
 	var keys []string
-	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
 		it := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
 		for it.Next(ctx) {
 			mu.Lock()
@@ -426,7 +426,13 @@ func dumpCluster(t testing.TB, cc *redis.ClusterClient, prefix string) string {
 			mu.Unlock()
 		}
 		return it.Err()
-	})
+	}
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return scan(ctx, n) })
+	} else {
+		err = scan(ctx, c)
+	}
 	if err != nil {
 		t.Fatalf("dump: scan: %v", err)
 	}
@@ -434,16 +440,16 @@ func dumpCluster(t testing.TB, cc *redis.ClusterClient, prefix string) string {
 	keys = slices.Compact(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		typ, err := cc.Type(ctx, k).Result()
+		typ, err := c.Type(ctx, k).Result()
 		if err != nil {
 			t.Fatalf("dump: type of %s: %v", k, err)
 		}
 		fmt.Fprintf(&b, "%q %s\n", k, typ)
 		switch typ {
 		case "string":
-			fmt.Fprintf(&b, "\t%q\n", cc.Get(ctx, k).Val())
+			fmt.Fprintf(&b, "\t%q\n", c.Get(ctx, k).Val())
 		case "hash":
-			h := cc.HGetAll(ctx, k).Val()
+			h := c.HGetAll(ctx, k).Val()
 			fields := make([]string, 0, len(h))
 			for f := range h {
 				fields = append(fields, f)
@@ -453,11 +459,11 @@ func dumpCluster(t testing.TB, cc *redis.ClusterClient, prefix string) string {
 				fmt.Fprintf(&b, "\t%q = %q\n", f, h[f])
 			}
 		case "list":
-			for _, v := range cc.LRange(ctx, k, 0, -1).Val() {
+			for _, v := range c.LRange(ctx, k, 0, -1).Val() {
 				fmt.Fprintf(&b, "\t%q\n", v)
 			}
 		case "zset":
-			for _, z := range cc.ZRangeWithScores(ctx, k, 0, -1).Val() {
+			for _, z := range c.ZRangeWithScores(ctx, k, 0, -1).Val() {
 				fmt.Fprintf(&b, "\t%q %v\n", z.Member, z.Score)
 			}
 		default:
