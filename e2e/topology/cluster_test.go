@@ -64,7 +64,7 @@ func startCluster(t testing.TB) *cluster {
 		})
 	}
 	cl.waitReplicasInSync()
-	cl.cc = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRedirects: 8})
+	cl.cc = clusterClient(addrs)
 	t.Cleanup(func() { _ = cl.cc.Close() })
 	return cl
 }

@@ -63,7 +63,7 @@ func TestSentinelFailover(t *testing.T) {
 		})
 	}
 
-	fc := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: name, SentinelAddrs: addrs})
+	fc := sentinelClient(name, addrs)
 	t.Cleanup(func() { _ = fc.Close() })
 	b := newBackend(t, fc)
 	tr := startTraffic(t, b, "orders", 1<<10)

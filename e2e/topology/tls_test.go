@@ -68,16 +68,15 @@ func TestTLSAndACL(t *testing.T) {
 		t.Fatal("the TLS port answered a plain PING")
 	}
 
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	connect := func(t *testing.T, url string) *redis.Client {
-		opts, err := redis.ParseURL(url)
+		c, err := tlsClient(url, caPEM)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if opts.TLSConfig == nil {
-			t.Fatalf("ParseURL(%q) set no TLS", url)
-		}
-		opts.TLSConfig.RootCAs = pool
-		c := redis.NewClient(opts)
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
