@@ -30,7 +30,7 @@ func newChecked(c redis.UniversalClient, opts ...Option) (b *Backend, err error)
 }
 
 // startReplica starts a replica of primary and waits until it is in sync.
-func startReplica(t *testing.T, primary *redistest.Server) *redistest.Server {
+func startReplica(t testing.TB, primary *redistest.Server) *redistest.Server {
 	t.Helper()
 	host, port, _ := strings.Cut(primary.Addr(), ":")
 	r := redistest.Start(t, redistest.WithArgs("--replicaof", host, port))
@@ -144,5 +144,39 @@ func TestReplicaAckRejectsBadConfiguration(t *testing.T) {
 	}
 	if _, err := newChecked(slow, WithReplicaAck(1, 100*time.Millisecond)); err != nil {
 		t.Errorf("a valid WithReplicaAck: %v", err)
+	}
+}
+
+// BenchmarkEnqueueReplicaAck measures what WithReplicaAck costs an enqueue
+// against a primary with one replica on the same machine, without and with
+// the option side by side:
+//
+//	go test -run '^$' -bench EnqueueReplicaAck ./core/redisqueue/
+func BenchmarkEnqueueReplicaAck(b *testing.B) {
+	primary := redistest.Start(b)
+	startReplica(b, primary)
+	c := primary.Client(b)
+	for _, batch := range []int{1, 100} {
+		for _, ack := range []bool{false, true} {
+			b.Run(fmt.Sprintf("batch=%d/ack=%t", batch, ack), func(b *testing.B) {
+				var opts []Option
+				if ack {
+					opts = append(opts, WithReplicaAck(1, time.Second))
+				}
+				be := New(c, opts...)
+				reqs := make([]core.EnqueueRequest, batch)
+				payload := make([]byte, 100)
+				b.ReportAllocs()
+				for b.Loop() {
+					for i := range reqs {
+						reqs[i] = core.EnqueueRequest{Queue: "bench", Payload: payload}
+					}
+					if _, err := be.Enqueue(context.Background(), reqs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+			})
+		}
 	}
 }
