@@ -93,8 +93,12 @@ func (b *Backend) runAcked(ctx context.Context, s *redis.Script, keys []string, 
 				// The slot moved (a failover or resharding) or its node
 				// is gone, and the script did not run: send it again to
 				// the slot's master once the layout is re-read.
-				time.Sleep(100 * time.Millisecond)
-				continue
+				select {
+				case <-time.After(100 * time.Millisecond):
+					continue
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
 			}
 		}
 		if err != nil {
