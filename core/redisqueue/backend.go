@@ -21,7 +21,8 @@ var _ core.Backend = (*Backend)(nil)
 // New returns a Backend that uses client. The client may be a
 // *redis.Client, a *redis.ClusterClient (every key of a queue shares a hash
 // tag) or a failover client. New panics on an invalid option (an empty or
-// braced prefix, a negative dead-letter limit): that is a programming error.
+// braced prefix, a negative dead-letter limit, a WithReplicaAck the client
+// cannot honour): that is a programming error.
 //
 // The backend needs Redis 6.2 or later (LPOP with a count).
 func New(client redis.UniversalClient, opts ...Option) *Backend {
