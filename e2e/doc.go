@@ -5,7 +5,8 @@
 // prometheus package); the tests then read Jaeger's query API and run every
 // query of the Grafana dashboard against Prometheus. They also validate
 // docker-compose.yml with compose-go and decode the dashboard strictly with
-// the Grafana Foundation SDK.
+// the Grafana Foundation SDK. Package topology (e2e/topology) runs the
+// library on Redis Cluster, Sentinel, TLS and ACL.
 //
 // This is its own module, so that Jaeger, compose-go and the Grafana SDK
 // never enter the library's go.mod; Jaeger has a module of its own again

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end tests of Red Ghost's observability against real programs:
-# redis-server, Jaeger (built from its Go module as a tool of e2e/tools) and
-# Prometheus (Debian's package). Installs what is missing, then runs
-# `go test ./...` in e2e/. Called from the repository's .ci/run; runs on its
+# End-to-end tests of Red Ghost against real programs: its observability
+# with redis-server, Jaeger (built from its Go module as a tool of
+# e2e/tools) and Prometheus (Debian's package); its Redis topologies
+# (e2e/topology: Cluster, Sentinel, TLS and ACL) with redis-server and
+# redis-cli. Installs what is missing, then runs `go test ./...` in e2e/. Called from the repository's .ci/run; runs on its
 # own as well:
 #
 #	bash e2e/run.sh [go test flags...]
@@ -25,6 +26,8 @@ apt_install() {
 }
 
 command -v redis-server >/dev/null || apt_install redis-server
+# redis-cli (redis-tools) joins the cluster of e2e/topology.
+command -v redis-cli >/dev/null || apt_install redis-tools
 # Debian's package would also start a service on :9090 where systemd runs;
 # the tests start their own Prometheus on a free loopback port either way.
 command -v prometheus >/dev/null || apt_install prometheus

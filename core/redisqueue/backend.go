@@ -21,7 +21,8 @@ var _ core.Backend = (*Backend)(nil)
 // New returns a Backend that uses client. The client may be a
 // *redis.Client, a *redis.ClusterClient (every key of a queue shares a hash
 // tag) or a failover client. An invalid option (an empty or braced prefix,
-// a negative dead-letter limit or limit) or a nil client is an [*core.InvalidError]
+// a negative dead-letter limit or limit, a WithReplicaAck the client
+// cannot honour) or a nil client is an [*core.InvalidError]
 // whose Field names it; New talks to no server.
 //
 // The backend needs Redis 6.2 or later (LPOP with a count).
@@ -34,6 +35,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Backend, error) {
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.validateReplicaAck(client); err != nil {
 		return nil, err
 	}
 	return &Backend{client: client, cfg: cfg, lanes: newLanes()}, nil

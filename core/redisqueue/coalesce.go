@@ -227,7 +227,14 @@ func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, mar
 		args = append(args, opts)
 	}
 	args = append(args, margs...)
-	reply, err := b.run(ctx, scriptEnqueue, []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due}, args...)
+	keys := []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due}
+	var reply any
+	var err error
+	if b.cfg.ackReplicas > 0 {
+		reply, err = b.runAcked(ctx, scriptEnqueue, keys, args...)
+	} else {
+		reply, err = b.run(ctx, scriptEnqueue, keys, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redisqueue: enqueue to %q: %w", queue, err)
 	}

@@ -84,6 +84,45 @@
 // soon takes it within a few milliseconds of its due time. An idle worker
 // still sends two commands (one round trip) per second of max wait.
 //
+// # Topologies
+//
+// New takes any go-redis client: a *redis.Client, a failover client
+// (redis.NewFailoverClient, for Sentinel) or a *redis.ClusterClient. The
+// e2e/topology tests run each on real servers: the conformance suite on a
+// cluster of three masters with a replica each and over TLS, and a master
+// killed under a publisher and a worker, on a cluster and under Sentinel.
+//
+// On a cluster, go-redis re-reads the slot layout when a node answers
+// MOVED, but a dead master answers nothing; the backend asks the client to
+// re-read it when a node cannot be reached (or says CLUSTERDOWN), so that
+// workers and publishers follow a failover as soon as the replica is
+// promoted, not when the client's ClusterStateReloadInterval (a minute by
+// default) has passed.
+//
+// Redis replicates asynchronously: an enqueue is confirmed once the
+// primary applied it. Should the primary die before its replica received
+// the write, the promoted replica never had the message: it is lost,
+// although its publisher was told it was queued. Only messages confirmed
+// within the replica's lag before the crash, and not handled yet, can be
+// lost that way; a lost dequeue or acknowledgement only makes a message
+// be delivered again. [WithReplicaAck] closes that window: an enqueue is
+// confirmed only once enough replicas have it (Redis WAIT, in the same
+// round trip), and fails with [ErrNotReplicated] otherwise, for example
+// while a promoted primary has no replica of its own yet. Ask for as many
+// replicas as each primary has, so that whichever is promoted holds every
+// confirmed message.
+//
+// An ACL user limited to one queue can do everything the backend does on
+// it: every call touches only that queue's keys, and Redis checks each
+// command a script runs against the user's key patterns. For queue "q"
+// under the default prefix:
+//
+//	ACL SETUSER q on >password resetkeys ~rg:{q}:* resetchannels -@all +@connection +@read +@write +@scripting +@blocking +@transaction +time -@dangerous
+//
+// (the scripts read the server's clock with TIME, which none of the
+// categories holds). A call on another queue fails with the server's
+// NOPERM error, wrapped with the operation and the queue's name.
+//
 // # Failures
 //
 // An unreachable Redis makes calls fail with the client's error; nothing is

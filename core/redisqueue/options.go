@@ -3,6 +3,7 @@ package redisqueue
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redghost/redghost/core"
 )
@@ -14,6 +15,10 @@ type config struct {
 	prefix    string
 	limits    core.Limits
 	deadLimit int
+
+	ackReplicas int           // WithReplicaAck; 0: none
+	ackTimeout  time.Duration // WithReplicaAck
+	ackSet      bool
 }
 
 // Defaults.

@@ -160,7 +160,9 @@ func identifiers(src string) map[string]bool {
 
 // run runs script s and answers its reply.
 func (b *Backend) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
-	return s.Run(ctx, b.client, keys, args...).Result()
+	reply, err := s.Run(ctx, b.client, keys, args...).Result()
+	b.followFailover(ctx, err)
+	return reply, err
 }
 
 // Reply decoding. Scripts answer arrays of integers and bulk strings.

@@ -64,6 +64,7 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 		}
 		cmd := b.blpop(ctx, key, left-blockSlack)
 		err := b.client.Process(ctx, cmd)
+		b.followFailover(ctx, err)
 		switch {
 		case err == nil:
 			return nil
@@ -159,6 +160,7 @@ func (b *Backend) WaitDequeue(ctx context.Context, p core.WaitDequeueParams) (co
 	deq := scriptDequeue.EvalSha(run, pipe, keys, max, lock)
 	_, _ = pipe.Exec(run) // each command's error is read below
 	reply, err := deq.Result()
+	b.followFailover(ctx, err)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// Redis lost its scripts (a restart): load it by running it.
 		reply, err = b.run(run, scriptDequeue, keys, max, lock)
