@@ -52,14 +52,19 @@
 //
 // # Redis commands
 //
-// [RedisHook] is a small go-redis hook that traces Redis commands as CLIENT
-// spans, for contexts that already carry a span (a traced handler, request
-// or publish), so that a worker's own polling does not start a trace each.
+// Redis commands are traced by go-redis's own instrumentation,
+// github.com/redis/go-redis/extra/redisotel/v9 (redisotel.InstrumentTracing).
+// It traces every command, a worker's polling, heartbeats and
+// acknowledgements included, each as a trace of its own; examples/demo shows
+// how to keep only the commands run under a span, and turns off the command
+// text (which holds message payloads) with redisotel.WithDBStatement(false).
 //
 // # Setup
 //
-// [Setup] is a small helper for applications: an OTLP exporter configured by
-// the standard OTEL_* environment variables, a resource with the service
-// name, a batch span processor, and the global tracer provider and W3C
+// This package imports the OpenTelemetry API only. An application installs
+// an SDK itself, or with the helper in package
+// github.com/redghost/redghost/otel/otelsetup: an exporter chosen by the
+// standard OTEL_* environment variables, a resource with the service name,
+// a batch span processor, and the global tracer provider and W3C
 // propagators. Libraries never call it.
 package otel

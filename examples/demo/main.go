@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 	otelapi "go.opentelemetry.io/otel"
@@ -29,6 +30,7 @@ import (
 	"github.com/redghost/redghost/metrics"
 	"github.com/redghost/redghost/middleware"
 	rgotel "github.com/redghost/redghost/otel"
+	"github.com/redghost/redghost/otel/otelsetup"
 )
 
 type config struct {
@@ -80,7 +82,7 @@ func parseConfig(args []string) (config, error) {
 }
 
 func run(ctx context.Context, cfg config, logger *slog.Logger) error {
-	shutdownTracing, err := rgotel.Setup(ctx, "redghost-demo")
+	shutdownTracing, err := otelsetup.Setup(ctx, "redghost-demo")
 	if err != nil {
 		return err
 	}
@@ -99,8 +101,13 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	client := redis.NewClient(opt)
 	defer client.Close()
 	// Redis commands run under a span (the publish span below) show up in
-	// the trace; the workers' own polling does not.
-	client.AddHook(rgotel.RedisHook())
+	// the trace; the workers' own polling does not (see underSpan). The
+	// commands' arguments, message payloads among them, stay out of the spans.
+	if err := redisotel.InstrumentTracing(client,
+		redisotel.WithTracerProvider(underSpan(otelapi.GetTracerProvider())),
+		redisotel.WithDBStatement(false)); err != nil {
+		return err
+	}
 	backend := redisqueue.New(client, redisqueue.WithPrefix(cfg.prefix))
 
 	reg := prometheus.NewRegistry()
