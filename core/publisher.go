@@ -38,7 +38,7 @@ func NewPublisher(b Backend, opts ...PublisherOption) *Publisher {
 	for i := len(mws) - 1; i >= 0; i-- {
 		s = mws[i](s)
 	}
-	p.send = s
+	p.send = withSystemSender(s, b)
 	return p
 }
 

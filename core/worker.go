@@ -100,7 +100,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.stopped = make(chan struct{})
 	w.inflight = make(map[lockKey]LockRef)
 
-	base := context.WithoutCancel(ctx)
+	base := withBackendSystem(context.WithoutCancel(ctx), w.q.b)
 	fetchCtx, stopFetch := context.WithCancel(base)
 	hctx, hardCancel := context.WithCancel(base)
 	w.stopFetch, w.hardCancel = stopFetch, hardCancel

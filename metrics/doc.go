@@ -4,7 +4,7 @@
 // [New] registers the metrics with a [prometheus.Registerer]. Its
 // [Metrics.Middleware] goes on the worker's handler chain and
 // [Metrics.PublishMiddleware] on the publisher; [Metrics.BreakerStateChanged]
-// is the callback for the middleware package's WithOnStateChange; and a
+// is the callback for the middleware package's WithBreakerOnStateChange; and a
 // [QueueCollector] reads the queues' depth by status from the backend at
 // scrape time.
 //

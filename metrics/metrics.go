@@ -8,10 +8,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sony/gobreaker/v2"
+
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/middleware"
 )
 
 // Metrics holds the Red Ghost metrics of one registry. It is safe for
@@ -104,7 +105,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}
 	}
 	for _, name := range cfg.breakers {
-		m.breakerState.WithLabelValues(labelValue(name)).Set(float64(gobreaker.StateClosed))
+		m.breakerState.WithLabelValues(labelValue(name)).Set(float64(middleware.BreakerClosed))
 	}
 	return m, nil
 }
@@ -199,8 +200,8 @@ func (m *Metrics) PublishMiddleware() core.PublishMiddleware {
 }
 
 // BreakerStateChanged records a circuit breaker's state change. Pass it to
-// the middleware package's WithOnStateChange.
-func (m *Metrics) BreakerStateChanged(name string, from, to gobreaker.State) {
+// the middleware package's WithBreakerOnStateChange.
+func (m *Metrics) BreakerStateChanged(name string, from, to middleware.BreakerState) {
 	name = labelValue(name)
 	m.breakerState.WithLabelValues(name).Set(float64(to))
 	m.breakerMoves.WithLabelValues(name, from.String(), to.String()).Inc()

@@ -10,11 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/metrics"
+	"github.com/redghost/redghost/middleware"
 )
 
 // fixedClock answers now, then now+step, ... for handling durations.
@@ -264,8 +264,8 @@ redghost_enqueued_total{queue="q",result="updated"} 1
 
 func TestBreakerState(t *testing.T) {
 	m, reg := newMetrics(t, metrics.WithBreakers("smtp"), metrics.WithNamespace("app"))
-	m.BreakerStateChanged("payments", gobreaker.StateClosed, gobreaker.StateOpen)
-	m.BreakerStateChanged("payments", gobreaker.StateOpen, gobreaker.StateHalfOpen)
+	m.BreakerStateChanged("payments", middleware.BreakerClosed, middleware.BreakerOpen)
+	m.BreakerStateChanged("payments", middleware.BreakerOpen, middleware.BreakerHalfOpen)
 	want := `
 # HELP app_circuit_breaker_state Circuit breaker state: 0 closed, 1 half-open, 2 open.
 # TYPE app_circuit_breaker_state gauge
@@ -304,7 +304,7 @@ func TestMetricNamesLint(t *testing.T) {
 	_, _ = m.PublishMiddleware()(core.SenderFunc(func(_ context.Context, r []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 		return []core.EnqueueResult{{ID: "a", Action: core.Added}}, nil
 	})).Send(context.Background(), []core.EnqueueRequest{{Queue: "q", ID: "a"}})
-	m.BreakerStateChanged("b", gobreaker.StateClosed, gobreaker.StateOpen)
+	m.BreakerStateChanged("b", middleware.BreakerClosed, middleware.BreakerOpen)
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)

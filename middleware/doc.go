@@ -45,11 +45,15 @@
 //
 // In code:
 //
+//	breaker, err := middleware.CircuitBreaker(middleware.WithBreakerOpenTimeout(30 * time.Second))
+//	if err != nil {
+//		return err
+//	}
 //	h := middleware.Chain(
 //		middleware.Logging(logger),
 //		middleware.Recover(),
 //		middleware.Retry(middleware.WithMaxAttempts(8)),
-//		middleware.CircuitBreaker(middleware.WithOpenTimeout(30*time.Second)),
+//		breaker,
 //		middleware.Timeout(10*time.Second),
 //	)(handler)
 //	w := core.NewWorker(q, h)

@@ -62,13 +62,17 @@ func ExampleChain_recommended() {
 			return a
 		},
 	}))
+	breaker, err := middleware.CircuitBreaker(middleware.WithBreakerName("smtp"))
+	if err != nil {
+		panic(err)
+	}
 	h := middleware.Chain(
 		middleware.Logging(logger),
 		middleware.Recover(),
 		middleware.Retry(middleware.WithMaxAttempts(3),
 			middleware.WithBackoff(time.Millisecond, time.Millisecond),
 			middleware.WithRand(func(n int64) int64 { return n - 1 })),
-		middleware.CircuitBreaker(middleware.WithBreakerName("smtp")),
+		breaker,
 		middleware.Timeout(time.Second),
 	)(core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		switch {

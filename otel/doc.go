@@ -23,16 +23,20 @@
 // publisher and handlers share one trace.
 //
 // Attributes follow the OpenTelemetry semantic conventions v1.43.0 for
-// messaging: messaging.system ("redis"), messaging.destination.name,
+// messaging: messaging.system (the backend's name for itself, "redis" or
+// "memory", see [core.SystemNamer]; [DefaultSystem] when the context names
+// none), messaging.destination.name,
 // messaging.operation.type and messaging.operation.name, messaging.message.id
 // and messaging.message.body.size. Red Ghost adds redghost.message.attempt,
 // redghost.outcome (success, retry, error) and, when the handler asks for
 // one, redghost.backoff (seconds).
 //
 // An error outcome sets the span status to Error and error.type to a low
-// cardinality class (see [ErrorType]): "panic", "retries_exhausted",
-// "circuit_open", "timeout", "canceled", "decode", "invalid", or the Go type
-// of the error. A retry that carries an error marks the attempt the same
+// cardinality class (see [ErrorType]): the class the error names with an
+// ErrorType() string method ("panic", "retries_exhausted", "circuit_open",
+// "timeout", "decode", "invalid" for Red Ghost's; your own error types may
+// say theirs the same way), "timeout" or "canceled" for a context error, or
+// the Go type of the error. A retry that carries an error marks the attempt the same
 // way and adds a "retry" event with the backoff; a retry without an error
 // (not yet, try later) only adds the event. Enqueue refusals (already queued,
 // locked, backoff) are answers, not failures: they are recorded as the

@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 	otelapi "go.opentelemetry.io/otel"
 
 	"github.com/redghost/redghost/core"
@@ -159,19 +158,25 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 		)
 		h := orders
 		if q.Name() == "emails" {
+			breaker, err := middleware.CircuitBreaker(
+				middleware.WithBreakerName("smtp"),
+				middleware.WithBreakerOpenTimeout(cfg.breakerOpen),
+				middleware.WithBreakerReadyToTrip(func(c middleware.BreakerCounts) bool { return c.ConsecutiveFailures >= 3 }),
+				// Only the mail server's trouble trips it: a bad or
+				// panicking message says nothing about the server.
+				middleware.WithBreakerIsFailure(func(_ context.Context, res core.Result) bool {
+					return errors.Is(res.Err, errSMTPDown) || errors.Is(res.Err, middleware.ErrTimeout)
+				}),
+				middleware.WithBreakerOnStateChange(m.BreakerStateChanged),
+				middleware.WithBreakerOnStateChange(func(name string, from, to middleware.BreakerState) {
+					logger.Info("demo: circuit breaker", "name", name, "from", from.String(), "to", to.String())
+				}),
+			)
+			if err != nil {
+				return err
+			}
 			h = middleware.Chain(
-				middleware.CircuitBreaker(
-					middleware.WithBreakerName("smtp"),
-					middleware.WithOpenTimeout(cfg.breakerOpen),
-					middleware.WithReadyToTrip(func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }),
-					middleware.WithIsFailure(func(ctx context.Context, res core.Result) bool {
-						return middleware.DefaultIsFailure(ctx, res) || errors.Is(res.Err, errSMTPDown)
-					}),
-					middleware.WithOnStateChange(m.BreakerStateChanged),
-					middleware.WithOnStateChange(func(name string, from, to gobreaker.State) {
-						logger.Info("demo: circuit breaker", "name", name, "from", from.String(), "to", to.String())
-					}),
-				),
+				breaker,
 				middleware.Timeout(2*time.Second),
 			)(core.HandlerFunc(smtp.handleEmail))
 		}
