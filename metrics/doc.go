@@ -6,7 +6,10 @@
 // [Metrics.PublishMiddleware] on the publisher; [Metrics.BreakerStateChanged]
 // is the callback for the middleware package's WithBreakerOnStateChange; and a
 // [QueueCollector] reads the queues' depth by status from the backend at
-// scrape time.
+// scrape time, and a [WorkerCollector] the workers' own counters; register
+// both with the same registry (Metrics.QueueCollector and
+// Metrics.WorkerCollector label them as the rest). The package Example wires
+// all of it together.
 //
 // # Metrics
 //

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"unicode/utf8"
@@ -40,18 +39,18 @@ type Metrics struct {
 var outcomes = [...]string{core.OutcomeSuccess.String(), core.OutcomeRetry.String(), core.OutcomeError.String()}
 
 // New builds the metrics and registers them with reg (nil:
-// prometheus.DefaultRegisterer). It fails if any of them is already
-// registered, for example by another New with the same namespace.
+// prometheus.DefaultRegisterer). A bad option (an empty namespace, a bound
+// below 1, buckets out of order, a nil clock or logger) is an error matching
+// [core.ErrInvalid] whose Field names the option. It also fails if any of
+// the metrics is already registered, for example by another New with the
+// same namespace.
 func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.maxQueues < 1 {
-		return nil, fmt.Errorf("redghost/metrics: max queues must be at least 1, got %d", cfg.maxQueues)
-	}
-	if cfg.clock == nil || cfg.logger == nil {
-		return nil, errors.New("redghost/metrics: nil clock or logger")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if reg == nil {
 		reg = prometheus.DefaultRegisterer

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -292,8 +293,30 @@ func TestNewTwiceOnOneRegistryFails(t *testing.T) {
 	if _, err := metrics.New(reg, metrics.WithNamespace("other")); err != nil {
 		t.Errorf("New with another namespace: %v", err)
 	}
-	if _, err := metrics.New(prometheus.NewRegistry(), metrics.WithMaxQueues(0)); err == nil {
-		t.Error("WithMaxQueues(0) accepted")
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opt   metrics.Option
+		field string
+	}{
+		{metrics.WithNamespace(""), "WithNamespace"},
+		{metrics.WithMaxQueues(0), "WithMaxQueues"},
+		{metrics.WithClock(nil), "WithClock"},
+		{metrics.WithLogger(nil), "WithLogger"},
+		{metrics.WithScrapeTimeout(0), "WithScrapeTimeout"},
+		{metrics.WithHandleBuckets(0.1, 0.1), "WithHandleBuckets"},
+		{metrics.WithQueueingBuckets(1, math.NaN()), "WithQueueingBuckets"},
+	} {
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, tc.opt)
+		var ie *core.InvalidError
+		if m != nil || !errors.Is(err, core.ErrInvalid) || !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("%s: metrics %v, err %v; want an invalid-input error naming it", tc.field, m != nil, err)
+		}
+		if mfs, _ := reg.Gather(); len(mfs) != 0 {
+			t.Errorf("%s: a refused New registered %d metrics", tc.field, len(mfs))
+		}
 	}
 }
 
