@@ -23,7 +23,9 @@ const (
 	DefaultBreakerOpenTimeout = 60 * time.Second
 )
 
-// BreakerState is a circuit breaker's state.
+// BreakerState is a circuit breaker's state. Its values (0 closed, 1
+// half-open, 2 open) are those the metrics package's breaker-state gauge
+// reports.
 type BreakerState int
 
 // The states of a [CircuitBreaker].
@@ -144,11 +146,9 @@ func WithBreakerReadyToTrip(fn func(counts BreakerCounts) bool) BreakerOption {
 
 // WithBreakerOnStateChange adds a callback for the breaker's state changes;
 // the options add up, so metrics and logs can both hook in (for metrics,
-// pass [metrics.Metrics.BreakerStateChanged]). A callback runs while the
-// breaker holds its lock: it must be quick and must not handle messages
-// through the same breaker.
-//
-// [metrics.Metrics.BreakerStateChanged]: https://pkg.go.dev/github.com/redghost/redghost/metrics#Metrics.BreakerStateChanged
+// pass the metrics package's Metrics.BreakerStateChanged). A callback runs
+// while the breaker holds its lock: it must be quick and must not handle
+// messages through the same breaker.
 func WithBreakerOnStateChange(fn func(name string, from, to BreakerState)) BreakerOption {
 	return func(c *breakerConfig) {
 		if fn == nil {
