@@ -109,7 +109,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.inflight = make(map[lockKey]LockRef)
 	w.handlers = make(map[lockKey]*handling)
 
-	base := context.WithoutCancel(ctx)
+	base := withBackendSystem(context.WithoutCancel(ctx), w.q.b)
 	fetchCtx, stopFetch := context.WithCancel(base)
 	hctx, hardCancel := context.WithCancel(base)
 	ackCtx, ackCancel := context.WithCancel(base)

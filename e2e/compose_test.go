@@ -2,8 +2,10 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -80,8 +82,52 @@ func TestComposeFile(t *testing.T) {
 		}
 		return string(b)
 	}
-	if !strings.Contains(read("deploy/prometheus/prometheus.yml"), `"demo:2112"`) {
+	promCfg := read("deploy/prometheus/prometheus.yml")
+	if !strings.Contains(promCfg, `"demo:2112"`) {
 		t.Errorf("prometheus.yml does not scrape demo:2112")
+	}
+	// And a program on the host, through the name extra_hosts maps.
+	if !strings.Contains(promCfg, `"host.docker.internal:`) {
+		t.Errorf("prometheus.yml does not scrape a target on host.docker.internal")
+	}
+	if gw := p.Services["prometheus"].ExtraHosts["host.docker.internal"]; !slices.Contains(gw, "host-gateway") {
+		t.Errorf("prometheus maps host.docker.internal to %v, want host-gateway", gw)
+	}
+
+	// Jaeger publishes its UI and both OTLP ports, so that programs on the
+	// host can send traces.
+	published := map[uint32]bool{}
+	for _, port := range p.Services["jaeger"].Ports {
+		if port.Published == fmt.Sprint(port.Target) {
+			published[port.Target] = true
+		}
+	}
+	for _, port := range []uint32{16686, 4317, 4318} {
+		if !published[port] {
+			t.Errorf("jaeger does not publish port %d on the same host port: %v", port, p.Services["jaeger"].Ports)
+		}
+	}
+
+	// Every image is pinned: the services' and the Dockerfile's.
+	for name, svc := range p.Services {
+		if svc.Build != nil {
+			continue
+		}
+		if !pinnedImage(svc.Image) {
+			t.Errorf("service %s runs image %q, not pinned to a version", name, svc.Image)
+		}
+	}
+	froms := 0
+	for _, line := range strings.Split(read("examples/demo/Dockerfile"), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "FROM" {
+			froms++
+			if !pinnedImage(f[1]) {
+				t.Errorf("examples/demo/Dockerfile: %q is not pinned to a version", line)
+			}
+		}
+	}
+	if froms == 0 {
+		t.Errorf("examples/demo/Dockerfile has no FROM line")
 	}
 	ds := read("deploy/grafana/provisioning/datasources/datasources.yml")
 	for _, want := range []string{"uid: " + grafana.PrometheusUID, "uid: " + grafana.JaegerUID,
@@ -92,5 +138,40 @@ func TestComposeFile(t *testing.T) {
 	}
 	if !strings.Contains(read("deploy/grafana/provisioning/dashboards/dashboards.yml"), "path: /var/lib/grafana/dashboards") {
 		t.Errorf("dashboards.yml does not provision /var/lib/grafana/dashboards")
+	}
+}
+
+// pinnedImage tells whether image names one version: a digest, or a tag
+// with a full major.minor.patch version ("7.4.2-alpine", "v2.55.1"), not
+// "latest", a floating "7.4-alpine" or a role such as "nonroot".
+func pinnedImage(image string) bool {
+	if _, digest, ok := strings.Cut(image, "@sha256:"); ok {
+		return len(digest) == 64
+	}
+	i := strings.LastIndex(image, ":")
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return false // no tag: latest
+	}
+	return pinnedTag.MatchString(image[i+1:])
+}
+
+var pinnedTag = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+([-.][a-z0-9.]+)?$`)
+
+func TestPinnedImage(t *testing.T) {
+	for image, want := range map[string]bool{
+		"redis:7.4.2-alpine":       true,
+		"prom/prometheus:v2.55.1":  true,
+		"golang:1.26.8-bookworm":   true,
+		"localhost:5000/app:1.2.3": true,
+		"gcr.io/distroless/static-debian12:nonroot@sha256:" + strings.Repeat("a", 64): true,
+		"redis:7.4-alpine":   false,
+		"redis":              false,
+		"redis:latest":       false,
+		"localhost:5000/app": false,
+		"gcr.io/distroless/static-debian12:nonroot": false,
+	} {
+		if got := pinnedImage(image); got != want {
+			t.Errorf("pinnedImage(%q) = %v, want %v", image, got, want)
+		}
 	}
 }

@@ -4,9 +4,12 @@
 // [New] registers the metrics with a [prometheus.Registerer]. Its
 // [Metrics.Middleware] goes on the worker's handler chain and
 // [Metrics.PublishMiddleware] on the publisher; [Metrics.BreakerStateChanged]
-// is the callback for the middleware package's WithOnStateChange; and a
+// is the callback for the middleware package's WithBreakerOnStateChange; and a
 // [QueueCollector] reads the queues' depth by status from the backend at
-// scrape time.
+// scrape time, and a [WorkerCollector] the workers' own counters; register
+// both with the same registry (Metrics.QueueCollector and
+// Metrics.WorkerCollector label them as the rest). The package Example wires
+// all of it together.
 //
 // # Metrics
 //

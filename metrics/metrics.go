@@ -2,16 +2,16 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sony/gobreaker/v2"
+
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/middleware"
 )
 
 // Metrics holds the Red Ghost metrics of one registry. It is safe for
@@ -39,18 +39,18 @@ type Metrics struct {
 var outcomes = [...]string{core.OutcomeSuccess.String(), core.OutcomeRetry.String(), core.OutcomeError.String()}
 
 // New builds the metrics and registers them with reg (nil:
-// prometheus.DefaultRegisterer). It fails if any of them is already
-// registered, for example by another New with the same namespace.
+// prometheus.DefaultRegisterer). A bad option (an empty namespace, a bound
+// below 1, buckets out of order, a nil clock or logger) is an error matching
+// [core.ErrInvalid] whose Field names the option. It also fails if any of
+// the metrics is already registered, for example by another New with the
+// same namespace.
 func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.maxQueues < 1 {
-		return nil, fmt.Errorf("redghost/metrics: max queues must be at least 1, got %d", cfg.maxQueues)
-	}
-	if cfg.clock == nil || cfg.logger == nil {
-		return nil, errors.New("redghost/metrics: nil clock or logger")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if reg == nil {
 		reg = prometheus.DefaultRegisterer
@@ -104,7 +104,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}
 	}
 	for _, name := range cfg.breakers {
-		m.breakerState.WithLabelValues(labelValue(name)).Set(float64(gobreaker.StateClosed))
+		m.breakerState.WithLabelValues(labelValue(name)).Set(float64(middleware.BreakerClosed))
 	}
 	return m, nil
 }
@@ -199,8 +199,8 @@ func (m *Metrics) PublishMiddleware() core.PublishMiddleware {
 }
 
 // BreakerStateChanged records a circuit breaker's state change. Pass it to
-// the middleware package's WithOnStateChange.
-func (m *Metrics) BreakerStateChanged(name string, from, to gobreaker.State) {
+// the middleware package's WithBreakerOnStateChange.
+func (m *Metrics) BreakerStateChanged(name string, from, to middleware.BreakerState) {
 	name = labelValue(name)
 	m.breakerState.WithLabelValues(name).Set(float64(to))
 	m.breakerMoves.WithLabelValues(name, from.String(), to.String()).Inc()

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -10,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/metrics"
+	"github.com/redghost/redghost/middleware"
 )
 
 // fixedClock answers now, then now+step, ... for handling durations.
@@ -264,8 +265,8 @@ redghost_enqueued_total{queue="q",result="updated"} 1
 
 func TestBreakerState(t *testing.T) {
 	m, reg := newMetrics(t, metrics.WithBreakers("smtp"), metrics.WithNamespace("app"))
-	m.BreakerStateChanged("payments", gobreaker.StateClosed, gobreaker.StateOpen)
-	m.BreakerStateChanged("payments", gobreaker.StateOpen, gobreaker.StateHalfOpen)
+	m.BreakerStateChanged("payments", middleware.BreakerClosed, middleware.BreakerOpen)
+	m.BreakerStateChanged("payments", middleware.BreakerOpen, middleware.BreakerHalfOpen)
 	want := `
 # HELP app_circuit_breaker_state Circuit breaker state: 0 closed, 1 half-open, 2 open.
 # TYPE app_circuit_breaker_state gauge
@@ -292,8 +293,30 @@ func TestNewTwiceOnOneRegistryFails(t *testing.T) {
 	if _, err := metrics.New(reg, metrics.WithNamespace("other")); err != nil {
 		t.Errorf("New with another namespace: %v", err)
 	}
-	if _, err := metrics.New(prometheus.NewRegistry(), metrics.WithMaxQueues(0)); err == nil {
-		t.Error("WithMaxQueues(0) accepted")
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opt   metrics.Option
+		field string
+	}{
+		{metrics.WithNamespace(""), "WithNamespace"},
+		{metrics.WithMaxQueues(0), "WithMaxQueues"},
+		{metrics.WithClock(nil), "WithClock"},
+		{metrics.WithLogger(nil), "WithLogger"},
+		{metrics.WithScrapeTimeout(0), "WithScrapeTimeout"},
+		{metrics.WithHandleBuckets(0.1, 0.1), "WithHandleBuckets"},
+		{metrics.WithQueueingBuckets(1, math.NaN()), "WithQueueingBuckets"},
+	} {
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, tc.opt)
+		var ie *core.InvalidError
+		if m != nil || !errors.Is(err, core.ErrInvalid) || !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("%s: metrics %v, err %v; want an invalid-input error naming it", tc.field, m != nil, err)
+		}
+		if mfs, _ := reg.Gather(); len(mfs) != 0 {
+			t.Errorf("%s: a refused New registered %d metrics", tc.field, len(mfs))
+		}
 	}
 }
 
@@ -304,7 +327,7 @@ func TestMetricNamesLint(t *testing.T) {
 	_, _ = m.PublishMiddleware()(core.SenderFunc(func(_ context.Context, r []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 		return []core.EnqueueResult{{ID: "a", Action: core.Added}}, nil
 	})).Send(context.Background(), []core.EnqueueRequest{{Queue: "q", ID: "a"}})
-	m.BreakerStateChanged("b", gobreaker.StateClosed, gobreaker.StateOpen)
+	m.BreakerStateChanged("b", middleware.BreakerClosed, middleware.BreakerOpen)
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)

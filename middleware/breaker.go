@@ -15,13 +15,64 @@ import (
 // with all its probes taken. [Retry] recognises it and does not count such
 // a handling as an attempt. The error also matches gobreaker.ErrOpenState
 // or gobreaker.ErrTooManyRequests.
-var ErrBreakerOpen = errors.New("redghost: circuit breaker rejected the message")
+var ErrBreakerOpen = classed("redghost: circuit breaker rejected the message", "circuit_open")
 
 // Breaker defaults (gobreaker's).
 const (
 	DefaultBreakerName        = "redghost"
 	DefaultBreakerOpenTimeout = 60 * time.Second
 )
+
+// BreakerState is a circuit breaker's state. Its values (0 closed, 1
+// half-open, 2 open) are those the metrics package's breaker-state gauge
+// reports.
+type BreakerState int
+
+// The states of a [CircuitBreaker].
+const (
+	// BreakerClosed: handlings go through and are counted.
+	BreakerClosed BreakerState = iota
+	// BreakerHalfOpen: a few probes go through; their outcomes decide.
+	BreakerHalfOpen
+	// BreakerOpen: every handling is rejected with a retry.
+	BreakerOpen
+)
+
+// String is "closed", "half-open" or "open".
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerClosed:
+		return "closed"
+	case BreakerHalfOpen:
+		return "half-open"
+	case BreakerOpen:
+		return "open"
+	}
+	return fmt.Sprintf("BreakerState(%d)", int(s))
+}
+
+func breakerState(s gobreaker.State) BreakerState {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return BreakerHalfOpen
+	case gobreaker.StateOpen:
+		return BreakerOpen
+	}
+	return BreakerClosed
+}
+
+// BreakerCounts are what a closed breaker counted since it last cleared its
+// counts (on a state change, or every [WithBreakerInterval]), as handed to
+// [WithBreakerReadyToTrip]. Handlings that are not counted (the worker's
+// shutdown, breaker rejections) are in Requests and TotalExclusions only.
+type BreakerCounts struct {
+	Requests             uint32
+	TotalSuccesses       uint32
+	TotalFailures        uint32
+	TotalExclusions      uint32
+	ConsecutiveSuccesses uint32
+	ConsecutiveFailures  uint32
+}
 
 // BreakerOption configures [CircuitBreaker].
 type BreakerOption func(*breakerConfig)
@@ -30,66 +81,118 @@ type breakerConfig struct {
 	st        gobreaker.Settings
 	backoff   time.Duration
 	isFailure func(ctx context.Context, res core.Result) bool
-	onChange  []func(name string, from, to gobreaker.State)
+	onChange  []func(name string, from, to BreakerState)
+	errs      []error
+}
+
+// invalid records a configuration error, returned by CircuitBreaker.
+func (c *breakerConfig) invalid(option, format string, args ...any) {
+	c.errs = append(c.errs, &core.InvalidError{Field: option, Reason: fmt.Sprintf(format, args...)})
 }
 
 // WithBreakerName names the breaker (default [DefaultBreakerName]); the
-// name is passed to state-change callbacks, e.g. as a metrics label.
+// name is passed to state-change callbacks, e.g. as a metrics label. It
+// must not be empty.
 func WithBreakerName(name string) BreakerOption {
-	return func(c *breakerConfig) { c.st.Name = name }
+	return func(c *breakerConfig) {
+		if name == "" {
+			c.invalid("WithBreakerName", "the name is empty")
+		}
+		c.st.Name = name
+	}
 }
 
-// WithMaxRequests sets how many probe handlings a half-open breaker lets
-// through, and how many successes in a row close it again (default 1).
-func WithMaxRequests(n uint32) BreakerOption {
+// WithBreakerMaxRequests sets how many probe handlings a half-open breaker
+// lets through, and how many successes in a row close it again (default
+// 1; 0 means 1).
+func WithBreakerMaxRequests(n uint32) BreakerOption {
 	return func(c *breakerConfig) { c.st.MaxRequests = n }
 }
 
-// WithInterval sets how often a closed breaker clears its counts (default
-// 0: never, only on state changes).
-func WithInterval(d time.Duration) BreakerOption {
-	return func(c *breakerConfig) { c.st.Interval = d }
+// WithBreakerInterval sets how often a closed breaker clears its counts
+// (default 0: never, only on state changes). It must not be negative.
+func WithBreakerInterval(d time.Duration) BreakerOption {
+	return func(c *breakerConfig) {
+		if d < 0 {
+			c.invalid("WithBreakerInterval", "the interval is negative: %v", d)
+		}
+		c.st.Interval = d
+	}
 }
 
-// WithOpenTimeout sets how long the breaker stays open before it lets
-// probes through half-open (default [DefaultBreakerOpenTimeout]).
-func WithOpenTimeout(d time.Duration) BreakerOption {
-	return func(c *breakerConfig) { c.st.Timeout = d }
+// WithBreakerOpenTimeout sets how long the breaker stays open before it lets
+// probes through half-open (default [DefaultBreakerOpenTimeout]; 0 means the
+// default). It must not be negative.
+func WithBreakerOpenTimeout(d time.Duration) BreakerOption {
+	return func(c *breakerConfig) {
+		if d < 0 {
+			c.invalid("WithBreakerOpenTimeout", "the open timeout is negative: %v", d)
+		}
+		c.st.Timeout = d
+	}
 }
 
-// WithReadyToTrip decides, after each failure in the closed state, whether
-// the breaker opens (default: more than 5 consecutive failures).
-func WithReadyToTrip(fn func(counts gobreaker.Counts) bool) BreakerOption {
-	return func(c *breakerConfig) { c.st.ReadyToTrip = fn }
+// WithBreakerReadyToTrip decides, after each failure in the closed state,
+// whether the breaker opens (default: more than 5 consecutive failures).
+func WithBreakerReadyToTrip(fn func(counts BreakerCounts) bool) BreakerOption {
+	return func(c *breakerConfig) {
+		if fn == nil {
+			c.invalid("WithBreakerReadyToTrip", "the function is nil")
+			return
+		}
+		c.st.ReadyToTrip = func(n gobreaker.Counts) bool { return fn(BreakerCounts(n)) }
+	}
 }
 
-// WithOnStateChange adds a callback for the breaker's state changes; the
-// options add up, so metrics and logs can both hook in. A callback runs
+// WithBreakerOnStateChange adds a callback for the breaker's state changes;
+// the options add up, so metrics and logs can both hook in (for metrics,
+// pass the metrics package's Metrics.BreakerStateChanged). A callback runs
 // while the breaker holds its lock: it must be quick and must not handle
 // messages through the same breaker.
-func WithOnStateChange(fn func(name string, from, to gobreaker.State)) BreakerOption {
-	return func(c *breakerConfig) { c.onChange = append(c.onChange, fn) }
+func WithBreakerOnStateChange(fn func(name string, from, to BreakerState)) BreakerOption {
+	return func(c *breakerConfig) {
+		if fn == nil {
+			c.invalid("WithBreakerOnStateChange", "the function is nil")
+			return
+		}
+		c.onChange = append(c.onChange, fn)
+	}
 }
 
-// WithIsFailure sets which outcomes count as failures of the protected
-// dependency (default [DefaultIsFailure]). ctx is the handler's context.
-// Outcomes answered after the worker's shutdown cancelled ctx are never
-// counted, whatever fn says.
-func WithIsFailure(fn func(ctx context.Context, res core.Result) bool) BreakerOption {
-	return func(c *breakerConfig) { c.isFailure = fn }
+// WithBreakerIsFailure sets which outcomes count as failures of the
+// protected dependency (default [DefaultIsFailure]). ctx is the handler's
+// context. Outcomes answered after the worker's shutdown cancelled ctx, and
+// rejections by another breaker (errors matching [ErrBreakerOpen]), are
+// never counted, whatever fn says.
+func WithBreakerIsFailure(fn func(ctx context.Context, res core.Result) bool) BreakerOption {
+	return func(c *breakerConfig) {
+		if fn == nil {
+			c.invalid("WithBreakerIsFailure", "the function is nil")
+			return
+		}
+		c.isFailure = fn
+	}
 }
 
 // WithBreakerBackoff sets the backoff of the retry answered while the
 // breaker rejects messages. It is raised to the open timeout if shorter
 // (the default is the open timeout): a message is not offered again before
-// the breaker may have let probes through.
+// the breaker may have let probes through. It must not be negative.
 func WithBreakerBackoff(d time.Duration) BreakerOption {
-	return func(c *breakerConfig) { c.backoff = d }
+	return func(c *breakerConfig) {
+		if d < 0 {
+			c.invalid("WithBreakerBackoff", "the backoff is negative: %v", d)
+		}
+		c.backoff = d
+	}
 }
 
-// DefaultIsFailure counts error outcomes and timeouts (retries whose error
-// matches [ErrTimeout]) as failures. Other retries and successes count as
-// successes: a handler that asks for a retry reached its dependency.
+// DefaultIsFailure counts every outcome that carries an error as a failure:
+// an error outcome, and a retry with an error (a handler that answers
+// core.RetryErr when its SMTP server is down has not reached it). Successes
+// and retries without an error (not yet, try later) count as successes.
+// Rejections by a breaker (errors matching [ErrBreakerOpen]) are not
+// failures.
 //
 // To keep poison messages from opening the breaker, exclude their errors,
 // e.g. a [*core.DecodeError] or a [*core.PanicError], in your own predicate.
@@ -98,18 +201,18 @@ func DefaultIsFailure(_ context.Context, res core.Result) bool {
 	case core.OutcomeSuccess:
 		return false
 	case core.OutcomeRetry:
-		return errors.Is(res.Err, ErrTimeout)
+		return res.Err != nil && !errors.Is(res.Err, ErrBreakerOpen)
 	default:
-		return true
+		return !errors.Is(res.Err, ErrBreakerOpen)
 	}
 }
 
 // CircuitBreaker protects a failing dependency: after enough failures
-// (see [WithReadyToTrip] and [WithIsFailure]) it opens and answers every
-// message with a retry without calling the handler, so that the
-// dependency is left alone and no message is lost. After the open timeout
-// it lets [WithMaxRequests] probes through (half-open); their successes
-// close it, a failure opens it again. It is built on
+// (see [WithBreakerReadyToTrip] and [WithBreakerIsFailure]) it opens and
+// answers every message with a retry without calling the handler, so that
+// the dependency is left alone and no message is lost. After the open
+// timeout it lets [WithBreakerMaxRequests] probes through (half-open); their
+// successes close it, a failure opens it again. It is built on
 // github.com/sony/gobreaker/v2, whose clock is the real time.
 //
 // The retry it answers while rejecting carries [ErrBreakerOpen] and a
@@ -118,31 +221,38 @@ func DefaultIsFailure(_ context.Context, res core.Result) bool {
 // it is outside the breaker, does not count it toward its limit, so an
 // open breaker does not push messages into the dead-letter list.
 //
-// The context cancellation of the worker's shutdown is not a failure: an
-// outcome answered when ctx has ended, for a reason other than an
-// [ErrTimeout] deadline, is not counted either way.
+// Two kinds of outcome are never counted either way: one answered when ctx
+// has ended for a reason other than an [ErrTimeout] deadline (the worker's
+// shutdown), and a rejection by another breaker inside this one.
 //
 // One CircuitBreaker value is one breaker: every handler it wraps shares
-// its state. Build it once per dependency.
-func CircuitBreaker(opts ...BreakerOption) core.Middleware {
+// its state. Build it once per dependency. A bad option (a negative
+// duration, a nil function, an empty name) is an error matching
+// [core.ErrInvalid] whose Field names the option.
+func CircuitBreaker(opts ...BreakerOption) (core.Middleware, error) {
 	cfg := breakerConfig{isFailure: DefaultIsFailure}
 	cfg.st.Name = DefaultBreakerName
 	for _, o := range opts {
+		if o == nil {
+			cfg.invalid("CircuitBreaker", "an option is nil")
+			continue
+		}
 		o(&cfg)
 	}
-	if cfg.st.Timeout <= 0 {
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	if cfg.st.Timeout == 0 {
 		cfg.st.Timeout = DefaultBreakerOpenTimeout
 	}
 	if cfg.backoff < cfg.st.Timeout {
 		cfg.backoff = cfg.st.Timeout
 	}
-	if cfg.isFailure == nil {
-		cfg.isFailure = DefaultIsFailure
-	}
 	if fns := cfg.onChange; len(fns) > 0 {
 		cfg.st.OnStateChange = func(name string, from, to gobreaker.State) {
+			f, t := breakerState(from), breakerState(to)
 			for _, fn := range fns {
-				fn(name, from, to)
+				fn(name, f, t)
 			}
 		}
 	}
@@ -157,7 +267,7 @@ func CircuitBreaker(opts ...BreakerOption) core.Middleware {
 			res, err := cb.Execute(func() (core.Result, error) {
 				res := next.Handle(ctx, m)
 				switch {
-				case shuttingDown(ctx):
+				case shuttingDown(ctx), errors.Is(res.Err, ErrBreakerOpen):
 					return res, errExcluded
 				case cfg.isFailure(ctx, res):
 					return res, errFailure
@@ -172,7 +282,7 @@ func CircuitBreaker(opts ...BreakerOption) core.Middleware {
 			}
 			return res
 		})
-	}
+	}, nil
 }
 
 // Verdicts handed to gobreaker; never seen outside.

@@ -15,8 +15,9 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// openPeriod is the breakers' open timeout in these tests: gobreaker's
-// clock is the real one, so it is short.
+// openPeriod is the breakers' open timeout in these tests. gobreaker reads
+// time.Now itself and takes no clock, so the tests that see a breaker go
+// half-open wait this short real period; the others use an hour.
 const openPeriod = 50 * time.Millisecond
 
 // transitions records state changes as "from->to".
@@ -25,7 +26,7 @@ type transitions struct {
 	log []string
 }
 
-func (tr *transitions) record(name string, from, to gobreaker.State) {
+func (tr *transitions) record(name string, from, to middleware.BreakerState) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.log = append(tr.log, fmt.Sprintf("%s:%s->%s", name, from, to))
@@ -50,19 +51,29 @@ func (d *dependency) Handle(ctx context.Context, m *core.Message) core.Result {
 	return *d.answer.Load()
 }
 
+// breaker builds a CircuitBreaker the test's options must make.
+func breaker(t testing.TB, opts ...middleware.BreakerOption) core.Middleware {
+	t.Helper()
+	mw, err := middleware.CircuitBreaker(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mw
+}
+
 func tripAfter(n uint32) middleware.BreakerOption {
-	return middleware.WithReadyToTrip(func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= n })
+	return middleware.WithBreakerReadyToTrip(func(c middleware.BreakerCounts) bool { return c.ConsecutiveFailures >= n })
 }
 
 func TestBreakerOpensRejectsAndCloses(t *testing.T) {
 	var tr transitions
 	dep := &dependency{}
 	dep.set(core.Fail(errors.New("db down")))
-	h := middleware.CircuitBreaker(
+	h := breaker(t,
 		middleware.WithBreakerName("db"),
-		middleware.WithOpenTimeout(openPeriod),
+		middleware.WithBreakerOpenTimeout(openPeriod),
 		tripAfter(3),
-		middleware.WithOnStateChange(tr.record),
+		middleware.WithBreakerOnStateChange(tr.record),
 	)(dep)
 
 	for i := range 3 {
@@ -105,11 +116,13 @@ func TestBreakerOpensRejectsAndCloses(t *testing.T) {
 	}
 }
 
-func TestBreakerCountsTimeoutsNotOtherRetries(t *testing.T) {
+// A retry without an error (not yet, try later) is not a failure; a retry
+// that carries one is.
+func TestBreakerCountsRetriesWithAnError(t *testing.T) {
 	dep := &dependency{}
-	h := middleware.CircuitBreaker(middleware.WithOpenTimeout(time.Hour), tripAfter(2))(dep)
+	h := breaker(t, middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(2))(dep)
 
-	dep.set(core.RetryErr(0, errors.New("rate limited, try later")))
+	dep.set(core.Retry(time.Second))
 	for i := range 5 {
 		h.Handle(bg, msg("m", i+1))
 	}
@@ -124,12 +137,96 @@ func TestBreakerCountsTimeoutsNotOtherRetries(t *testing.T) {
 	}
 }
 
+// The README's mailer: a handler that answers core.RetryErr when its SMTP
+// server is down. With the default options, forty messages to the dead
+// server open the breaker after the sixth failure, and the dependency is
+// left alone from then on.
+func TestBreakerOpensOnDeadDependencyAnsweringRetryErr(t *testing.T) {
+	var tr transitions
+	dep := &dependency{}
+	dep.set(core.RetryErr(time.Second, errors.New("smtp: connection refused")))
+	h := breaker(t, middleware.WithBreakerName("smtp"), middleware.WithBreakerOnStateChange(tr.record))(dep)
+	rejected := 0
+	for i := range 40 {
+		if res := h.Handle(bg, msg(fmt.Sprint("mail-", i), 1)); errors.Is(res.Err, middleware.ErrBreakerOpen) {
+			rejected++
+		}
+	}
+	if got := tr.get(); !slices.Equal(got, []string{"smtp:closed->open"}) {
+		t.Fatalf("transitions %v, want the breaker open", got)
+	}
+	if n := dep.calls.Load(); n != 6 || rejected != 34 {
+		t.Fatalf("the dead server was called %d times and %d messages rejected; want 6 and 34", n, rejected)
+	}
+}
+
+// A rejection by another breaker inside this one says nothing about this
+// breaker's dependency: it counts neither as a failure nor as a success,
+// whatever the failure predicate says.
+func TestBreakerIgnoresInnerBreakerRejections(t *testing.T) {
+	var tr transitions
+	dep := &dependency{}
+	dep.set(core.Fail(errors.New("down")))
+	inner := breaker(t, middleware.WithBreakerName("inner"), middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(1))
+	outer := breaker(t, middleware.WithBreakerName("outer"), middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(1),
+		middleware.WithBreakerOnStateChange(tr.record),
+		middleware.WithBreakerIsFailure(func(context.Context, core.Result) bool { return true }))
+	// The inner breaker opens on its own first failure, seen by the outer
+	// one only through a handler it does not wrap.
+	inner(dep).Handle(bg, msg("first", 1))
+	h := outer(inner(dep))
+	for i := range 5 {
+		if res := h.Handle(bg, msg("m", i+1)); !errors.Is(res.Err, middleware.ErrBreakerOpen) {
+			t.Fatalf("got %v, want the inner breaker's rejection", res)
+		}
+	}
+	if got := tr.get(); len(got) != 0 {
+		t.Fatalf("inner rejections changed the outer breaker: %v", got)
+	}
+	if middleware.DefaultIsFailure(bg, core.RetryErr(time.Minute, middleware.ErrBreakerOpen)) {
+		t.Errorf("DefaultIsFailure counts a breaker rejection as a failure")
+	}
+}
+
+func TestBreakerConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		opt   middleware.BreakerOption
+		field string
+	}{
+		{middleware.WithBreakerName(""), "WithBreakerName"},
+		{middleware.WithBreakerInterval(-time.Second), "WithBreakerInterval"},
+		{middleware.WithBreakerOpenTimeout(-time.Second), "WithBreakerOpenTimeout"},
+		{middleware.WithBreakerBackoff(-time.Second), "WithBreakerBackoff"},
+		{middleware.WithBreakerReadyToTrip(nil), "WithBreakerReadyToTrip"},
+		{middleware.WithBreakerOnStateChange(nil), "WithBreakerOnStateChange"},
+		{middleware.WithBreakerIsFailure(nil), "WithBreakerIsFailure"},
+		{nil, "CircuitBreaker"},
+	} {
+		mw, err := middleware.CircuitBreaker(middleware.WithBreakerName("ok"), tc.opt)
+		var ie *core.InvalidError
+		if mw != nil || !errors.Is(err, core.ErrInvalid) || !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("option for %s: middleware %v, err %v; want an invalid-input error naming %s", tc.field, mw != nil, err, tc.field)
+		}
+	}
+}
+
+func TestBreakerStateStrings(t *testing.T) {
+	for s, want := range map[middleware.BreakerState]string{
+		middleware.BreakerClosed: "closed", middleware.BreakerHalfOpen: "half-open", middleware.BreakerOpen: "open",
+		middleware.BreakerState(7): "BreakerState(7)",
+	} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(s), s.String(), want)
+		}
+	}
+}
+
 // Timeout inside the breaker: a hanging dependency opens it.
 func TestBreakerOpensOnTimeouts(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	h := middleware.Chain(
-		middleware.CircuitBreaker(middleware.WithOpenTimeout(time.Hour), tripAfter(2)),
+		breaker(t, middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(2)),
 		mustTimeout(t, tick),
 	)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		<-release
@@ -146,8 +243,8 @@ func TestBreakerIgnoresShutdown(t *testing.T) {
 	var tr transitions
 	dep := &dependency{}
 	dep.set(core.Fail(errors.New("interrupted")))
-	h := middleware.CircuitBreaker(middleware.WithOpenTimeout(time.Hour), tripAfter(1),
-		middleware.WithOnStateChange(tr.record))(dep)
+	h := breaker(t, middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(1),
+		middleware.WithBreakerOnStateChange(tr.record))(dep)
 
 	ctx, cancel := context.WithCancel(bg)
 	cancel() // the worker's shutdown
@@ -173,8 +270,8 @@ func TestBreakerHalfOpenLetsMaxRequestsThrough(t *testing.T) {
 	entered := make(chan struct{}, 4)
 	var failing atomic.Bool
 	failing.Store(true)
-	h := middleware.CircuitBreaker(middleware.WithOpenTimeout(openPeriod), tripAfter(1),
-		middleware.WithMaxRequests(2), middleware.WithBreakerBackoff(time.Minute))(
+	h := breaker(t, middleware.WithBreakerOpenTimeout(openPeriod), tripAfter(1),
+		middleware.WithBreakerMaxRequests(2), middleware.WithBreakerBackoff(time.Minute))(
 		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			if failing.Load() {
 				return core.Fail(errors.New("down"))
@@ -216,8 +313,8 @@ func TestBreakerCustomFailurePredicate(t *testing.T) {
 		var de *core.DecodeError
 		return middleware.DefaultIsFailure(ctx, res) && !errors.As(res.Err, &de)
 	}
-	h := middleware.CircuitBreaker(middleware.WithOpenTimeout(time.Hour), tripAfter(1),
-		middleware.WithIsFailure(notPoison))(dep)
+	h := breaker(t, middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(1),
+		middleware.WithBreakerIsFailure(notPoison))(dep)
 	for i := range 5 {
 		if res := h.Handle(bg, msg("m", i+1)); res.Outcome != core.OutcomeError {
 			t.Fatalf("got %v: poison messages opened the breaker", res)
@@ -231,12 +328,12 @@ func TestBreakerBackoffIsNoShorterThanTheOpenTimeout(t *testing.T) {
 		want time.Duration
 	}{
 		{nil, middleware.DefaultBreakerOpenTimeout},
-		{[]middleware.BreakerOption{middleware.WithOpenTimeout(time.Minute), middleware.WithBreakerBackoff(time.Second)}, time.Minute},
-		{[]middleware.BreakerOption{middleware.WithOpenTimeout(time.Minute), middleware.WithBreakerBackoff(time.Hour)}, time.Hour},
+		{[]middleware.BreakerOption{middleware.WithBreakerOpenTimeout(time.Minute), middleware.WithBreakerBackoff(time.Second)}, time.Minute},
+		{[]middleware.BreakerOption{middleware.WithBreakerOpenTimeout(time.Minute), middleware.WithBreakerBackoff(time.Hour)}, time.Hour},
 	} {
 		dep := &dependency{}
 		dep.set(core.Fail(errors.New("x")))
-		h := middleware.CircuitBreaker(append(c.opts, tripAfter(1))...)(dep)
+		h := breaker(t, append(c.opts, tripAfter(1))...)(dep)
 		h.Handle(bg, msg("m", 1))
 		if res := h.Handle(bg, msg("m", 2)); res.Backoff != c.want {
 			t.Errorf("backoff %s, want %s", res.Backoff, c.want)
@@ -248,8 +345,8 @@ func TestBreakerStateCallbacksAddUp(t *testing.T) {
 	var a, b transitions
 	dep := &dependency{}
 	dep.set(core.Fail(errors.New("x")))
-	h := middleware.CircuitBreaker(middleware.WithOpenTimeout(time.Hour), tripAfter(1),
-		middleware.WithOnStateChange(a.record), middleware.WithOnStateChange(b.record))(dep)
+	h := breaker(t, middleware.WithBreakerOpenTimeout(time.Hour), tripAfter(1),
+		middleware.WithBreakerOnStateChange(a.record), middleware.WithBreakerOnStateChange(b.record))(dep)
 	h.Handle(bg, msg("m", 1))
 	if len(a.get()) != 1 || len(b.get()) != 1 {
 		t.Fatalf("callbacks saw %v and %v", a.get(), b.get())

@@ -77,11 +77,15 @@ func ExampleChain_recommended() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	breaker, err := middleware.CircuitBreaker(middleware.WithBreakerName("smtp"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	h := middleware.Chain(
 		middleware.Logging(logger),
 		middleware.Recover(),
 		retry,
-		middleware.CircuitBreaker(middleware.WithBreakerName("smtp")),
+		breaker,
 		timeout,
 	)(core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		switch {

@@ -16,7 +16,7 @@ import (
 // ErrRetriesExhausted is matched by the error of the error outcome [Retry]
 // answers when a message asks for a retry on its last allowed attempt. The
 // error is an [*ExhaustedError] that also wraps the last retry's error.
-var ErrRetriesExhausted = errors.New("redghost: retries exhausted")
+var ErrRetriesExhausted = classed("redghost: retries exhausted", "retries_exhausted")
 
 // ExhaustedError is the error of a message whose retries are exhausted.
 type ExhaustedError struct {

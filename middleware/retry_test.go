@@ -209,13 +209,13 @@ func TestRetryOutsideBreaker(t *testing.T) {
 	var calls []int
 	h := middleware.Chain(
 		mustRetry(t, middleware.WithRetryMaxAttempts(3), middleware.WithRetryJitter(bottom)),
-		middleware.CircuitBreaker(middleware.WithOpenTimeout(openPeriod), tripAfter(2)),
+		breaker(t, middleware.WithBreakerOpenTimeout(openPeriod), tripAfter(2)),
 	)(handlerFunc(func(_ context.Context, m *core.Message) core.Result {
 		calls = append(calls, m.Attempt)
 		if down {
 			return core.Fail(errors.New("down")) // opens the breaker
 		}
-		return core.RetryErr(0, errors.New("try again"))
+		return core.Retry(0) // not yet: no failure of the dependency
 	}))
 	h.Handle(bg, msg("x", 1))
 	h.Handle(bg, msg("y", 1)) // open now

@@ -14,7 +14,6 @@ import (
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/middleware"
-	"github.com/sony/gobreaker/v2"
 )
 
 // ledger is the outermost middleware of the scenario: it sees every
@@ -137,15 +136,15 @@ func runFullChain(t *testing.T, b core.Backend, queue string) {
 		middleware.Logging(logger),
 		middleware.Recover(middleware.WithRecoverLogger(logger)),
 		mustRetry(t, middleware.WithRetryMaxAttempts(scMaxAttempts), middleware.WithRetryBackoff(5*time.Millisecond, 20*time.Millisecond)),
-		middleware.CircuitBreaker(
+		breaker(t,
 			middleware.WithBreakerName("dependency"),
-			middleware.WithOpenTimeout(scOpen),
-			middleware.WithReadyToTrip(func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }),
-			middleware.WithOnStateChange(func(name string, from, to gobreaker.State) {
+			middleware.WithBreakerOpenTimeout(scOpen),
+			middleware.WithBreakerReadyToTrip(func(c middleware.BreakerCounts) bool { return c.ConsecutiveFailures >= 3 }),
+			middleware.WithBreakerOnStateChange(func(name string, from, to middleware.BreakerState) {
 				mu.Lock()
 				defer mu.Unlock()
 				states = append(states, from.String()+"->"+to.String())
-				if to == gobreaker.StateOpen {
+				if to == middleware.BreakerOpen {
 					if opens++; opens == scOpens {
 						app.depDown.Store(false) // the dependency recovers
 					}

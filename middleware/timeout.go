@@ -15,7 +15,7 @@ var (
 	// for a handler that ran past its deadline. It is also the cause
 	// (context.Cause) of the handler's context when the deadline passes.
 	// [CircuitBreaker] counts it as a failure by default.
-	ErrTimeout = errors.New("redghost: handler timed out")
+	ErrTimeout = classed("redghost: handler timed out", "timeout")
 
 	// ErrTooManyAbandoned is the error of the retry [Timeout] answers
 	// without starting the handler, because as many handlers as its bound

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/redghost/redghost/core"
-	"github.com/redghost/redghost/middleware"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
@@ -23,40 +22,45 @@ const (
 	EnqueueResultKey = attribute.Key("redghost.enqueue.result")
 )
 
-// messagingSystem is the messaging.system value: the semantic conventions
-// have no constant for Redis, and name it as a custom value.
-var messagingSystem = semconv.MessagingSystemKey.String("redis")
+// DefaultSystem is the messaging.system value when the context names no
+// backend's system (see [core.SystemFromContext]): a handler or sender
+// called outside a worker or publisher, or a backend without a System
+// method.
+const DefaultSystem = "redghost"
 
-// ErrorType classifies err into a low-cardinality error.type value: "panic"
-// for a [*core.PanicError], "retries_exhausted" for the middleware's
-// [middleware.ErrRetriesExhausted], "circuit_open" for
-// [middleware.ErrBreakerOpen], "timeout" for [middleware.ErrTimeout] or a
-// deadline, "canceled" for a cancellation, "decode" for a
-// [*core.DecodeError], "invalid" for an [*core.InvalidError], otherwise what
-// [semconv.ErrorType] says (an ErrorType() method of the error, or its Go
-// type). A nil error is "_OTHER".
+// messagingSystem is the messaging.system attribute for ctx: the system the
+// worker's or publisher's backend names ("redis", "memory"), else
+// [DefaultSystem].
+func messagingSystem(ctx context.Context) attribute.KeyValue {
+	if s := core.SystemFromContext(ctx); s != "" {
+		return semconv.MessagingSystemKey.String(s)
+	}
+	return semconv.MessagingSystemKey.String(DefaultSystem)
+}
+
+// ErrorType classifies err into a low-cardinality error.type value. An error
+// says its own class with an ErrorType() string method, found anywhere in
+// its chain with errors.As, the outermost first (semconv's convention): Red
+// Ghost's errors say "panic" ([*core.PanicError]), "decode"
+// ([*core.DecodeError]), "invalid" ([*core.InvalidError]), "timeout",
+// "circuit_open" and "retries_exhausted" (the middleware's). Otherwise a
+// deadline is "timeout", a cancellation "canceled", and anything else its Go
+// type, as [semconv.ErrorType] says. A nil error is "_OTHER".
 func ErrorType(err error) string {
-	var (
-		pe *core.PanicError
-		de *core.DecodeError
-	)
-	switch {
-	case err == nil:
+	if err == nil {
 		return semconv.ErrorTypeOther.Value.AsString()
-	case errors.As(err, &pe):
-		return "panic"
-	case errors.Is(err, middleware.ErrRetriesExhausted):
-		return "retries_exhausted"
-	case errors.Is(err, middleware.ErrBreakerOpen):
-		return "circuit_open"
-	case errors.Is(err, middleware.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	}
+	var et interface{ ErrorType() string }
+	if errors.As(err, &et) {
+		if s := et.ErrorType(); s != "" {
+			return s
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
-	case errors.As(err, &de):
-		return "decode"
-	case errors.Is(err, core.ErrInvalid):
-		return "invalid"
 	}
 	return semconv.ErrorType(err).Value.AsString()
 }

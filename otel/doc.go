@@ -23,16 +23,20 @@
 // publisher and handlers share one trace.
 //
 // Attributes follow the OpenTelemetry semantic conventions v1.43.0 for
-// messaging: messaging.system ("redis"), messaging.destination.name,
+// messaging: messaging.system (the backend's name for itself, "redis" or
+// "memory", see [core.SystemNamer]; [DefaultSystem] when the context names
+// none), messaging.destination.name,
 // messaging.operation.type and messaging.operation.name, messaging.message.id
 // and messaging.message.body.size. Red Ghost adds redghost.message.attempt,
 // redghost.outcome (success, retry, error) and, when the handler asks for
 // one, redghost.backoff (seconds).
 //
 // An error outcome sets the span status to Error and error.type to a low
-// cardinality class (see [ErrorType]): "panic", "retries_exhausted",
-// "circuit_open", "timeout", "canceled", "decode", "invalid", or the Go type
-// of the error. A retry that carries an error marks the attempt the same
+// cardinality class (see [ErrorType]): the class the error names with an
+// ErrorType() string method ("panic", "retries_exhausted", "circuit_open",
+// "timeout", "decode", "invalid" for Red Ghost's; your own error types may
+// say theirs the same way), "timeout" or "canceled" for a context error, or
+// the Go type of the error. A retry that carries an error marks the attempt the same
 // way and adds a "retry" event with the backoff; a retry without an error
 // (not yet, try later) only adds the event. Enqueue refusals (already queued,
 // locked, backoff) are answers, not failures: they are recorded as the
@@ -52,14 +56,19 @@
 //
 // # Redis commands
 //
-// [RedisHook] is a small go-redis hook that traces Redis commands as CLIENT
-// spans, for contexts that already carry a span (a traced handler, request
-// or publish), so that a worker's own polling does not start a trace each.
+// Redis commands are traced by go-redis's own instrumentation,
+// github.com/redis/go-redis/extra/redisotel/v9 (redisotel.InstrumentTracing).
+// It traces every command, a worker's polling, heartbeats and
+// acknowledgements included, each as a trace of its own; examples/demo shows
+// how to keep only the commands run under a span, and turns off the command
+// text (which holds message payloads) with redisotel.WithDBStatement(false).
 //
 // # Setup
 //
-// [Setup] is a small helper for applications: an OTLP exporter configured by
-// the standard OTEL_* environment variables, a resource with the service
-// name, a batch span processor, and the global tracer provider and W3C
+// This package imports the OpenTelemetry API only. An application installs
+// an SDK itself, or with the helper in package
+// github.com/redghost/redghost/otel/otelsetup: an exporter chosen by the
+// standard OTEL_* environment variables, a resource with the service name,
+// a batch span processor, and the global tracer provider and W3C
 // propagators. Libraries never call it.
 package otel

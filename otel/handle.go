@@ -29,7 +29,7 @@ func Middleware(opts ...Option) core.Middleware {
 			defer func() {
 				if v := recover(); v != nil {
 					err := &core.PanicError{Value: v}
-					span.SetAttributes(OutcomeKey.String(core.OutcomeError.String()), semconv.ErrorTypeKey.String("panic"))
+					span.SetAttributes(OutcomeKey.String(core.OutcomeError.String()), semconv.ErrorTypeKey.String(ErrorType(err)))
 					span.RecordError(err)
 					span.SetStatus(codes.Error, fmt.Sprint("panic: ", v))
 					span.End()
@@ -45,7 +45,7 @@ func Middleware(opts ...Option) core.Middleware {
 func (c *config) start(ctx context.Context, m *core.Message) (context.Context, trace.Span) {
 	attrs := make([]attribute.KeyValue, 0, 7+len(c.attrs))
 	attrs = append(attrs,
-		messagingSystem,
+		messagingSystem(ctx),
 		semconv.MessagingDestinationName(m.Queue),
 		semconv.MessagingOperationTypeProcess,
 		semconv.MessagingOperationName("process"),

@@ -110,7 +110,7 @@ func TestPublishSpansAndHeaders(t *testing.T) {
 		if span.SpanKind() != trace.SpanKindProducer {
 			t.Errorf("span kind %v, want producer", span.SpanKind())
 		}
-		wantAttr(t, span, "messaging.system", "redis")
+		wantAttr(t, span, "messaging.system", rgotel.DefaultSystem) // no worker or publisher named one
 		wantAttr(t, span, "messaging.destination.name", r.Queue)
 		wantAttr(t, span, "messaging.operation.type", "send")
 		wantAttr(t, span, "messaging.operation.name", "send")
@@ -233,7 +233,7 @@ func TestProcessLinksToSend(t *testing.T) {
 	if l := p.Links(); len(l) != 1 || l[0].SpanContext.SpanID() != send.SpanContext().SpanID() || l[0].SpanContext.TraceID() != send.SpanContext().TraceID() {
 		t.Fatalf("links %+v, want the send span %v", p.Links(), send.SpanContext())
 	}
-	wantAttr(t, p, "messaging.system", "redis")
+	wantAttr(t, p, "messaging.system", rgotel.DefaultSystem)
 	wantAttr(t, p, "messaging.destination.name", "jobs")
 	wantAttr(t, p, "messaging.operation.type", "process")
 	wantAttr(t, p, "messaging.operation.name", "process")

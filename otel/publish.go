@@ -29,7 +29,7 @@ func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 				r := &out[i]
 				attrs := make([]attribute.KeyValue, 0, 7+len(c.attrs))
 				attrs = append(attrs,
-					messagingSystem,
+					messagingSystem(ctx),
 					semconv.MessagingDestinationName(r.Queue),
 					semconv.MessagingOperationTypeSend,
 					semconv.MessagingOperationName("send"),

@@ -14,7 +14,6 @@ import (
 	"github.com/redghost/redghost/internal/redistest"
 )
 
-
 // startReplica starts a replica of primary and waits until it is in sync.
 func startReplica(t testing.TB, primary *redistest.Server) *redistest.Server {
 	t.Helper()

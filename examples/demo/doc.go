@@ -21,8 +21,8 @@
 //	-breaker-open   DEMO_BREAKER_OPEN the breaker's open timeout (5s)
 //	-trace-child    DEMO_TRACE_CHILD  process spans as children of send spans, not links (false)
 //
-// Tracing is set up by the OTEL_* environment variables (see the otel
-// package's Setup): OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
+// Tracing is set up by the OTEL_* environment variables (see
+// otel/otelsetup's Setup): OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
 // OTEL_SERVICE_NAME (default "redghost-demo").
 //
 // It runs until SIGINT or SIGTERM, then stops publishing, lets the workers

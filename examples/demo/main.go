@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 	otelapi "go.opentelemetry.io/otel"
 
 	"github.com/redghost/redghost/core"
@@ -29,6 +29,7 @@ import (
 	"github.com/redghost/redghost/metrics"
 	"github.com/redghost/redghost/middleware"
 	rgotel "github.com/redghost/redghost/otel"
+	"github.com/redghost/redghost/otel/otelsetup"
 )
 
 type config struct {
@@ -80,7 +81,7 @@ func parseConfig(args []string) (config, error) {
 }
 
 func run(ctx context.Context, cfg config, logger *slog.Logger) error {
-	shutdownTracing, err := rgotel.Setup(ctx, "redghost-demo")
+	shutdownTracing, err := otelsetup.Setup(ctx, "redghost-demo")
 	if err != nil {
 		return err
 	}
@@ -99,8 +100,13 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	client := redis.NewClient(opt)
 	defer client.Close()
 	// Redis commands run under a span (the publish span below) show up in
-	// the trace; the workers' own polling does not.
-	client.AddHook(rgotel.RedisHook())
+	// the trace; the workers' own polling does not (see underSpan). The
+	// commands' arguments, message payloads among them, stay out of the spans.
+	if err := redisotel.InstrumentTracing(client,
+		redisotel.WithTracerProvider(underSpan(otelapi.GetTracerProvider())),
+		redisotel.WithDBStatement(false)); err != nil {
+		return err
+	}
 	backend, err := redisqueue.New(client, redisqueue.WithPrefix(cfg.prefix))
 	if err != nil {
 		return err
@@ -163,19 +169,25 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 			if err != nil {
 				return err
 			}
+			breaker, err := middleware.CircuitBreaker(
+				middleware.WithBreakerName("smtp"),
+				middleware.WithBreakerOpenTimeout(cfg.breakerOpen),
+				middleware.WithBreakerReadyToTrip(func(c middleware.BreakerCounts) bool { return c.ConsecutiveFailures >= 3 }),
+				// Only the mail server's trouble trips it: a bad or
+				// panicking message says nothing about the server.
+				middleware.WithBreakerIsFailure(func(_ context.Context, res core.Result) bool {
+					return errors.Is(res.Err, errSMTPDown) || errors.Is(res.Err, middleware.ErrTimeout)
+				}),
+				middleware.WithBreakerOnStateChange(m.BreakerStateChanged),
+				middleware.WithBreakerOnStateChange(func(name string, from, to middleware.BreakerState) {
+					logger.Info("demo: circuit breaker", "name", name, "from", from.String(), "to", to.String())
+				}),
+			)
+			if err != nil {
+				return err
+			}
 			h = middleware.Chain(
-				middleware.CircuitBreaker(
-					middleware.WithBreakerName("smtp"),
-					middleware.WithOpenTimeout(cfg.breakerOpen),
-					middleware.WithReadyToTrip(func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }),
-					middleware.WithIsFailure(func(ctx context.Context, res core.Result) bool {
-						return middleware.DefaultIsFailure(ctx, res) || errors.Is(res.Err, errSMTPDown)
-					}),
-					middleware.WithOnStateChange(m.BreakerStateChanged),
-					middleware.WithOnStateChange(func(name string, from, to gobreaker.State) {
-						logger.Info("demo: circuit breaker", "name", name, "from", from.String(), "to", to.String())
-					}),
-				),
+				breaker,
 				timeout,
 			)(core.HandlerFunc(smtp.handleEmail))
 		}

@@ -26,8 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
-
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
 	"github.com/redghost/redghost/middleware"
@@ -128,6 +126,22 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 
 	// The breaker reports its state changes; the story prints them.
 	states := make(chan string, 16)
+	breaker, err := middleware.CircuitBreaker(
+		middleware.WithBreakerName("smtp"),
+		middleware.WithBreakerOpenTimeout(breakerOpen),
+		middleware.WithBreakerReadyToTrip(func(c middleware.BreakerCounts) bool { return c.ConsecutiveFailures >= 3 }),
+		// Only the mail server's trouble trips it: an unknown user or
+		// a bad payload says nothing about the mail server.
+		middleware.WithBreakerIsFailure(func(_ context.Context, res core.Result) bool {
+			return errors.Is(res.Err, ErrSMTPDown) || errors.Is(res.Err, middleware.ErrTimeout)
+		}),
+		middleware.WithBreakerOnStateChange(func(name string, from, to middleware.BreakerState) {
+			states <- fmt.Sprintf("breaker %s: %s -> %s", name, from, to)
+		}),
+	)
+	if err != nil {
+		return err
+	}
 	late := make(chan core.Result, 1)
 	retry, err := middleware.Retry(
 		middleware.WithRetryMaxAttempts(maxAttempts),
@@ -145,19 +159,7 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 		middleware.Logging(logger),
 		middleware.Recover(middleware.WithRecoverLogger(logger)),
 		retry,
-		middleware.CircuitBreaker(
-			middleware.WithBreakerName("smtp"),
-			middleware.WithOpenTimeout(breakerOpen),
-			middleware.WithReadyToTrip(func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }),
-			// Only the mail server's trouble trips it: an unknown user or
-			// a bad payload says nothing about the mail server.
-			middleware.WithIsFailure(func(_ context.Context, res core.Result) bool {
-				return errors.Is(res.Err, ErrSMTPDown) || errors.Is(res.Err, middleware.ErrTimeout)
-			}),
-			middleware.WithOnStateChange(func(name string, from, to gobreaker.State) {
-				states <- fmt.Sprintf("breaker %s: %s -> %s", name, from, to)
-			}),
-		),
+		breaker,
 		timeout,
 	)
 	w, err := core.NewWorker(q, chain(core.Typed(app.handle)),

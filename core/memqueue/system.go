@@ -1,0 +1,9 @@
+package memqueue
+
+import "github.com/redghost/redghost/core"
+
+var _ core.SystemNamer = (*Backend)(nil)
+
+// System is "memory", the messaging system telemetry names for this
+// backend's messages.
+func (b *Backend) System() string { return "memory" }
