@@ -1,6 +1,8 @@
 package redisqueue
 
 import (
+	"sync/atomic"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
@@ -14,6 +16,8 @@ type Backend struct {
 	client redis.UniversalClient
 	cfg    config
 	lanes  *lanes
+
+	noShebang atomic.Bool // the server predates script flags (oom.go)
 }
 
 var _ core.Backend = (*Backend)(nil)

@@ -88,7 +88,7 @@ func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Du
 	keys := b.dequeueKeys(queue)
 	wake := b.blpop(ctx, keys[wakeKey], timeout)
 	_ = pipe.Process(run, wake)
-	deq := scriptDequeue.EvalSha(run, pipe, keys, max, millis(lock))
+	deq := b.variant(scriptDequeue).EvalSha(run, pipe, keys, max, millis(lock))
 	_, _ = pipe.Exec(run) // each command's error is read below
 	reply, err := deq.Result()
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
