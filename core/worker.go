@@ -91,6 +91,11 @@ func (w *Worker) Start(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
+	if hc, ok := w.q.Backend().(HealthChecker); ok {
+		if err := hc.CheckHealth(ctx, w.q.Name()); err != nil {
+			return err
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {

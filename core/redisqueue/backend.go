@@ -18,6 +18,7 @@ type Backend struct {
 	lanes  *lanes
 
 	noShebang atomic.Bool // the server predates script flags (oom.go)
+	health    healthState // what the store checks saw (health.go)
 }
 
 var _ core.Backend = (*Backend)(nil)

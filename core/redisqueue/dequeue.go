@@ -17,6 +17,9 @@ func (b *Backend) Dequeue(ctx context.Context, queue string, max int, lock time.
 	if err != nil {
 		return core.DequeueResult{}, err
 	}
+	if err := b.watch(ctx, queue); err != nil {
+		return core.DequeueResult{}, err
+	}
 	reply, err := b.run(ctx, scriptDequeue, b.dequeueKeys(queue), max, millis(lock))
 	if err != nil {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: %w", queue, err)

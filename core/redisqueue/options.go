@@ -14,6 +14,7 @@ type config struct {
 	prefix    string
 	limits    core.Limits
 	deadLimit int
+	health    healthConfig
 }
 
 // Defaults.
@@ -23,7 +24,8 @@ const (
 )
 
 func defaultConfig() config {
-	return config{prefix: DefaultPrefix, limits: core.DefaultLimits, deadLimit: DefaultDeadLetterLimit}
+	return config{prefix: DefaultPrefix, limits: core.DefaultLimits, deadLimit: DefaultDeadLetterLimit,
+		health: defaultHealthConfig()}
 }
 
 // WithPrefix sets the prefix of every key (default "rg"). It must be
@@ -46,5 +48,5 @@ func (c *config) validate() error {
 	case c.deadLimit < 0:
 		return fmt.Errorf("redisqueue: negative dead-letter limit %d", c.deadLimit)
 	}
-	return nil
+	return c.health.validate()
 }

@@ -81,6 +81,9 @@ func (b *Backend) WaitDequeue(ctx context.Context, queue string, timeout time.Du
 	if err := ctx.Err(); err != nil {
 		return core.DequeueResult{}, err
 	}
+	if err := b.watch(ctx, queue); err != nil {
+		return core.DequeueResult{}, err
+	}
 	// From here on ctx's cancellation is ignored (its deadline still
 	// bounds the BLPOP): the dequeue must not lose its answer.
 	run := context.WithoutCancel(ctx)
