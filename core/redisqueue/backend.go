@@ -17,8 +17,9 @@ type Backend struct {
 	cfg    config
 	lanes  *lanes
 
-	noShebang atomic.Bool // the server predates script flags (oom.go)
-	health    healthState // what the store checks saw (health.go)
+	noShebang atomic.Bool  // the server predates script flags (oom.go)
+	health    healthState  // what the store checks saw (health.go)
+	reqs      *requestKeys // names enqueue calls for retries (retry.go)
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -37,5 +38,5 @@ func New(client redis.UniversalClient, opts ...Option) *Backend {
 	if err := cfg.validate(); err != nil {
 		panic(err)
 	}
-	return &Backend{client: client, cfg: cfg, lanes: newLanes()}
+	return &Backend{client: client, cfg: cfg, lanes: newLanes(), reqs: newRequestKeys(client)}
 }

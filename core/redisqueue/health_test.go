@@ -43,7 +43,7 @@ func idleWorker(t *testing.T, b core.Backend, queue string, h core.Handler) *cor
 		h = core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
 	}
 	var discard logBuffer
-	return core.NewWorker(core.NewQueue(b, queue), h, core.WithConcurrency(2),
+	return core.NewWorker(core.NewQueue(b, queue), h, core.WithConcurrency(2), core.WithLock(time.Second),
 		core.WithErrorBackoff(5*time.Millisecond, 50*time.Millisecond), core.WithLogger(discard.logger()))
 }
 

@@ -126,6 +126,12 @@ func TestKeysShareOneSlot(t *testing.T) {
 			if got := keySlot(k); got != want {
 				t.Errorf("key %q is in slot %d, the queue's is %d", k, got, want)
 			}
+			if strings.Contains(k, "}:req:") { // an enqueue's request key (retry.go)
+				if ttl, err := c.TTL(ctx, k).Result(); err != nil || ttl <= 0 {
+					t.Errorf("request key %q has TTL %v (%v), want one that expires", k, ttl, err)
+				}
+				continue
+			}
 			if !built[k] {
 				t.Errorf("key %q is not listed by the key builder (ClearQueues would leave it)", k)
 			}
