@@ -104,6 +104,7 @@ func (c *healthConfig) validate() error {
 type healthState struct {
 	next     atomic.Int64 // unix ns of the next periodic check; 0: now
 	evicting atomic.Bool
+	seen     atomic.Bool // the policy was read once
 	losses   atomic.Uint64
 
 	mu      sync.Mutex // one check at a time; guards the fields below
@@ -143,7 +144,14 @@ func (b *Backend) Health() core.Health {
 func (b *Backend) watch(ctx context.Context, queue string) error {
 	h := &b.health
 	if h.next.Load() <= time.Now().UnixNano() || !h.known(queue) {
-		if h.mu.TryLock() {
+		locked := h.mu.TryLock()
+		if !locked && b.cfg.health.eviction == EvictionRefuse && !h.seen.Load() {
+			// Nothing goes through before the policy was read once: wait
+			// for the check under way.
+			h.mu.Lock()
+			locked = true
+		}
+		if locked {
 			b.checkLocked(ctx, []string{queue})
 			h.mu.Unlock()
 		}
@@ -195,16 +203,19 @@ func (b *Backend) checkLocked(ctx context.Context, queues []string) {
 			gets[q] = pipe.Get(ctx, b.epochKey(q))
 		}
 	}
-	_, _ = pipe.Exec(ctx) // each command's error is read below
-	if info.Err() != nil {
-		return
+	_, _ = pipe.Exec(ctx)   // each command's error is read below
+	var refused redis.Error // INFO denied by an ACL: check the markers only
+	if err := info.Err(); err != nil && !errors.As(err, &refused) {
+		return // Redis unreachable: the next call checks again
 	}
 	if iv := b.cfg.health.interval; iv > 0 {
 		h.next.Store(time.Now().Add(iv).UnixNano())
 	} else {
 		h.next.Store(1<<63 - 1)
 	}
-	b.notePolicy(info.Val()["Memory"]["maxmemory_policy"])
+	if refused == nil {
+		b.notePolicy(info.Val()["Memory"]["maxmemory_policy"])
+	}
 
 	for q, get := range gets {
 		v, err := get.Result()
@@ -233,6 +244,7 @@ func (b *Backend) checkLocked(ctx context.Context, queues []string) {
 func (b *Backend) notePolicy(policy string) {
 	h := &b.health
 	h.policy = policy
+	h.seen.Store(true)
 	evicting := strings.HasPrefix(policy, "allkeys-")
 	h.evicting.Store(evicting)
 	if !evicting {

@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
@@ -230,5 +233,55 @@ func TestClearedQueueNotReported(t *testing.T) {
 	}
 	if h := b.Health(); h.DataLosses != 0 || logs.buf.Len() != 0 {
 		t.Errorf("Health %+v; log:\n%s", h, logs.buf.String())
+	}
+}
+
+// infoCounter counts INFO commands, pipelined or not.
+type infoCounter struct{ n atomic.Int64 }
+
+func (h *infoCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *infoCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "info" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *infoCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if cmd.Name() == "info" {
+				h.n.Add(1)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A user whose ACL denies INFO still enqueues, and the check is not sent
+// again on every call.
+func TestHealthWithoutInfoRights(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	if err := srv.Client(t).Do(ctx, "ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all", "-info").Err(); err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "app", Password: "pw"})
+	t.Cleanup(func() { client.Close() })
+	infos := &infoCounter{}
+	client.AddHook(infos)
+	var logs logBuffer
+	b := redisqueue.New(client, redisqueue.WithLogger(logs.logger()))
+	for range 5 {
+		if _, err := b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", Payload: []byte("x")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := infos.n.Load(); n != 1 {
+		t.Errorf("INFO sent %d times for 5 enqueues, want once", n)
+	}
+	if h := b.Health(); h.EvictionPolicy != "" || h.DataLosses != 0 {
+		t.Errorf("Health = %+v", h)
 	}
 }
