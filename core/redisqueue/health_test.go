@@ -137,23 +137,6 @@ func TestNoEvictionRedisQuiet(t *testing.T) {
 	}
 }
 
-func TestHealthOptionsValidated(t *testing.T) {
-	for _, o := range []redisqueue.Option{
-		redisqueue.WithEvictionCheck(redisqueue.EvictionCheck(7)),
-		redisqueue.WithHealthCheckInterval(-time.Second),
-		redisqueue.WithLogger(nil),
-	} {
-		func() {
-			defer func() {
-				if r := recover(); r == nil {
-					t.Error("an invalid option was accepted")
-				}
-			}()
-			redisqueue.New(nil, o)
-		}()
-	}
-}
-
 // A Redis restarted without persistence under a worker that holds locks
 // comes back empty: the Backend reports the loss once, in its log and in
 // Health.
