@@ -96,6 +96,11 @@ func NewWorker(q *Queue, h Handler, opts ...WorkerOption) (*Worker, error) {
 // (or use [Worker.Run]). A worker starts once: Start on a running worker
 // returns [ErrStarted], and on a stopped one [ErrClosed].
 func (w *Worker) Start(ctx context.Context) error {
+	if hc, ok := w.q.Backend().(HealthChecker); ok {
+		if err := hc.CheckHealth(ctx, w.q.Name()); err != nil {
+			return err
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {

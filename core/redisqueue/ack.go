@@ -82,6 +82,7 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 		}
 		valid = append(valid, i)
 	}
+	_ = b.watch(ctx, queue) // a heartbeat checks the store too, and is never refused
 	k := b.keys(queue)
 	for _, call := range distinctCalls(valid, func(i int) string { return locks[i].ID }) {
 		packed := make([]byte, 0, 14*len(call))

@@ -1,6 +1,8 @@
 package redisqueue
 
 import (
+	"sync/atomic"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
@@ -14,6 +16,10 @@ type Backend struct {
 	client redis.UniversalClient
 	cfg    config
 	lanes  *lanes
+
+	noShebang atomic.Bool  // the server predates script flags (oom.go)
+	health    healthState  // what the store checks saw (health.go)
+	reqs      *requestKeys // names enqueue calls for retries (retry.go)
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -40,5 +46,5 @@ func New(client redis.UniversalClient, opts ...Option) (*Backend, error) {
 	if err := cfg.validateReplicaAck(client); err != nil {
 		return nil, err
 	}
-	return &Backend{client: client, cfg: cfg, lanes: newLanes()}, nil
+	return &Backend{client: client, cfg: cfg, lanes: newLanes(), reqs: newRequestKeys(client)}, nil
 }

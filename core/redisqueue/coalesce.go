@@ -219,7 +219,6 @@ func (b *Backend) fly(ctx context.Context, l *lane, f *flight, self *waiter) {
 // runEnqueue runs the enqueue script once and answers its n codes. opts
 // nil marks a plain batch (see enqueueChunk).
 func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, margs []any, n int) ([]int64, error) {
-	k := b.keys(queue)
 	args := make([]any, 0, 1+len(margs))
 	if opts == nil {
 		args = append(args, "")
@@ -227,11 +226,11 @@ func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, mar
 		args = append(args, opts)
 	}
 	args = append(args, margs...)
-	keys := []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due}
+	keys := b.enqueueKeys(queue)
 	var reply any
 	var err error
 	if b.cfg.ackReplicas > 0 {
-		reply, err = b.runAcked(ctx, scriptEnqueue, keys, args...)
+		reply, err = b.runAcked(ctx, b.variant(scriptEnqueue), keys, args...)
 	} else {
 		reply, err = b.run(ctx, scriptEnqueue, keys, args...)
 	}

@@ -41,10 +41,7 @@ func (h *scriptHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return next
 }
 
-var scriptEnqueueSrc = func() string {
-	s := newScriptSource("lib.lua", "lib_enqueue.lua", "enqueue.lua")
-	return s
-}()
+var scriptEnqueueSrc = scriptEnqueue.src
 
 // pendingWaiters is how many callers wait in queue's pending flight.
 func (b *Backend) pendingWaiters(queue string) int {

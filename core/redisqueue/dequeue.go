@@ -16,6 +16,9 @@ func (b *Backend) Dequeue(ctx context.Context, p core.DequeueParams) (core.Deque
 	if err := p.Validate(); err != nil {
 		return core.DequeueResult{}, err
 	}
+	if err := b.watch(ctx, p.Queue); err != nil {
+		return core.DequeueResult{}, err
+	}
 	return b.dequeue(ctx, p)
 }
 

@@ -123,9 +123,33 @@
 // categories holds). A call on another queue fails with the server's
 // NOPERM error, wrapped with the operation and the queue's name.
 //
+// # Redis settings
+//
+// Run Redis with maxmemory-policy noeviction and with persistence
+// (appendonly yes) for queues that must not lose messages. The Backend
+// checks both kinds of loss it cannot prevent (health.go): when a worker
+// starts and every 5 seconds (WithHealthCheckInterval) it reads the
+// policy from INFO memory and each queue's epoch marker. An allkeys-*
+// policy is logged as a warning once, or refused with [ErrEvictionPolicy]
+// under WithEvictionCheck(EvictionRefuse); a queue whose marker vanished
+// (a restart without persistence, a flush) is logged as an error once per
+// loss. [Backend.Health] answers both for metrics ([core.HealthChecker]).
+//
+// A full Redis (maxmemory reached, noeviction) refuses enqueues with an
+// OOM error and applies none of them, but still runs dequeues, acks and
+// heartbeats, so workers drain the queue and make room (Redis 7: script
+// flags; see oom.go for Redis 6.2).
+//
 // # Failures
 //
 // An unreachable Redis makes calls fail with the client's error; nothing is
 // retried here (the worker backs off and retries). Invalid input is
 // answered with a [*core.InvalidError] before anything is sent.
+//
+// go-redis itself may send a script call again after a network error. An
+// enqueue is safe to retry that way: the retried call answers what the
+// applied one did (retry.go). So an enqueue result without an error was
+// applied once; a refusal (ErrAlreadyQueued, ErrLocked, ErrBackoff) means
+// this call did not enqueue the message; an error means the messages may
+// or may not have been enqueued: enqueue them again with the same ids.
 package redisqueue

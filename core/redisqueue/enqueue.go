@@ -102,6 +102,11 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		c.add(i, &r, body)
 	}
 
+	for _, c := range chunks {
+		if err := b.watch(ctx, c.queue); err != nil {
+			return nil, err
+		}
+	}
 	var firstErr error
 	failed := 0
 	for _, c := range chunks {

@@ -19,6 +19,7 @@ type config struct {
 	ackReplicas int           // WithReplicaAck; 0: none
 	ackTimeout  time.Duration // WithReplicaAck
 	ackSet      bool
+	health      healthConfig
 }
 
 // Defaults.
@@ -28,7 +29,8 @@ const (
 )
 
 func defaultConfig() config {
-	return config{prefix: DefaultPrefix, limits: core.DefaultLimits, deadLimit: DefaultDeadLetterLimit}
+	return config{prefix: DefaultPrefix, limits: core.DefaultLimits, deadLimit: DefaultDeadLetterLimit,
+		health: defaultHealthConfig()}
 }
 
 // WithPrefix sets the prefix of every key (default "rg"). It must be
@@ -57,7 +59,7 @@ func (c *config) validate() error {
 		return invalidOption("WithLimits", fmt.Sprintf("negative limit in %+v", c.limits))
 	}
 	c.limits = c.limits.WithDefaults()
-	return nil
+	return c.health.validate()
 }
 
 func invalidOption(option, reason string) error {

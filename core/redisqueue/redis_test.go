@@ -113,6 +113,7 @@ func TestKeysShareOneSlot(t *testing.T) {
 		for _, k := range b.keys(queue).all() {
 			built[k] = true
 		}
+		built[b.epochKey(queue)] = true // outlives ClearQueues on purpose (health.go)
 		want := keySlot("{" + queue + "}")
 		keys, err := c.Keys(ctx, globEscape(prefix+":{"+queue+"}")+":*").Result()
 		if err != nil {
@@ -124,6 +125,12 @@ func TestKeysShareOneSlot(t *testing.T) {
 		for _, k := range keys {
 			if got := keySlot(k); got != want {
 				t.Errorf("key %q is in slot %d, the queue's is %d", k, got, want)
+			}
+			if strings.Contains(k, "}:req:") { // an enqueue's request key (retry.go)
+				if ttl, err := c.TTL(ctx, k).Result(); err != nil || ttl <= 0 {
+					t.Errorf("request key %q has TTL %v (%v), want one that expires", k, ttl, err)
+				}
+				continue
 			}
 			if !built[k] {
 				t.Errorf("key %q is not listed by the key builder (ClearQueues would leave it)", k)
@@ -382,6 +389,10 @@ func TestBatchRoundTrips(t *testing.T) {
 	enqueue(t, b, "warm", "w")
 	ws := take(t, b, "warm", 1)
 	if _, err := b.Ack(ctx, "warm", []core.Ack{{ID: ws[0].ID, Token: ws[0].Token}}); err != nil {
+		t.Fatal(err)
+	}
+	// The first use of a queue checks the store (health.go) once.
+	if err := b.CheckHealth(ctx, "q"); err != nil {
 		t.Fatal(err)
 	}
 	rec.reset()

@@ -1,33 +1,29 @@
 package redisqueue
 
 import (
-	"context"
 	"embed"
 	"fmt"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
 )
 
 //go:embed lua/*.lua
 var luaFiles embed.FS
 
 // Every script is the definitions it uses from lib.lua (and, for those
-// that enqueue, lib_enqueue.lua) followed by its own file. redis.Script
-// runs EVALSHA and falls back to EVAL when the server does not have the
-// script yet.
+// that enqueue, lib_enqueue.lua) followed by its own file, headed by the
+// Redis 7 shebang that says whether it may run on a full Redis (oom.go).
+// redis.Script runs EVALSHA and falls back to EVAL when the server does
+// not have the script yet.
 var (
-	scriptEnqueue     = newScript("lib.lua", "lib_enqueue.lua", "enqueue.lua")
-	scriptDequeue     = newScript("lib.lua", "dequeue.lua")
-	scriptAck         = newScript("lib.lua", "ack.lua")
-	scriptExtend      = newScript("lib.lua", "extend.lua")
-	scriptStatus      = newScript("lib.lua", "status.lua")
-	scriptContent     = newScript("lib.lua", "content.lua")
-	scriptDeadList    = newScript("lib.lua", "dead_list.lua")
-	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
+	scriptEnqueue     = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "enqueue.lua")
+	scriptDequeue     = newScript(shebangAllowOOM, "lib.lua", "dequeue.lua")
+	scriptAck         = newScript(shebangAllowOOM, "lib.lua", "ack.lua")
+	scriptExtend      = newScript(shebangAllowOOM, "lib.lua", "extend.lua")
+	scriptStatus      = newScript("", "lib.lua", "status.lua")
+	scriptContent     = newScript("", "lib.lua", "content.lua")
+	scriptDeadList    = newScript("", "lib.lua", "dead_list.lua")
+	scriptDeadRequeue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
 )
-
-func newScript(files ...string) *redis.Script { return redis.NewScript(newScriptSource(files...)) }
 
 // newScriptSource joins the library files (all but the last) and the
 // script (the last), keeping only the library definitions that the script
@@ -156,13 +152,6 @@ func identifiers(src string) map[string]bool {
 		}
 	}
 	return ids
-}
-
-// run runs script s and answers its reply.
-func (b *Backend) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
-	reply, err := s.Run(ctx, b.client, keys, args...).Result()
-	b.followFailover(ctx, err)
-	return reply, err
 }
 
 // Reply decoding. Scripts answer arrays of integers and bulk strings.

@@ -139,6 +139,9 @@ func (b *Backend) WaitDequeue(ctx context.Context, p core.WaitDequeueParams) (co
 	if err := ctx.Err(); err != nil {
 		return core.DequeueResult{}, err
 	}
+	if err := b.watch(ctx, p.Queue); err != nil {
+		return core.DequeueResult{}, err
+	}
 	// From here on ctx's cancellation is ignored (its deadline still
 	// bounds the BLPOP): the dequeue must not lose its answer.
 	run := context.WithoutCancel(ctx)
@@ -157,7 +160,7 @@ func (b *Backend) WaitDequeue(ctx context.Context, p core.WaitDequeueParams) (co
 	keys := b.dequeueKeys(p.Queue)
 	wake := b.blpop(ctx, keys[wakeKey], p.Timeout-blockSlack)
 	_ = pipe.Process(run, wake)
-	deq := scriptDequeue.EvalSha(run, pipe, keys, max, lock)
+	deq := b.variant(scriptDequeue).EvalSha(run, pipe, keys, max, lock)
 	_, _ = pipe.Exec(run) // each command's error is read below
 	reply, err := deq.Result()
 	b.followFailover(ctx, err)

@@ -1,6 +1,7 @@
 -- enqueue.lua: enqueue a batch of messages to one queue.
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake, 6 due
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 requeue, 5 wake, 6 due; 7 (optional)
+--   the call's request key (see below)
 -- ARGV: 1 options, packed per message as struct '>BI6I6': opts (bits:
 --   1 can-update, 2 can-requeue, 4 reset-delay), delay ms (0: none), own
 --   lock ms (0: none); or empty when every message has none of them and
@@ -9,6 +10,39 @@
 -- Reply: one integer per message: 1 added, 2 updated, -1 already-queued,
 --   -2 locked, -3 backoff; or, for a plain batch that was all added, the
 --   number of messages.
+
+-- A client that retries a call after a network error may run it twice.
+-- With a request key (unique per call), the answer of a call that applied
+-- something is kept there for a minute, and a call that finds it answers
+-- it again, changing nothing. (A call that applied nothing answers the
+-- same when run again, and writes nothing.)
+local req = KEYS[7]
+local function answer(r)
+  if req then
+    local s
+    if type(r) ~= 'table' then
+      s = 'n' .. r
+    else
+      for i = 1, #r do
+        if r[i] > 0 then
+          s = 'a' .. table.concat(r, ',')
+          break
+        end
+      end
+    end
+    if s then redis.call('SET', req, s, 'EX', 60) end
+  end
+  return r
+end
+if req then
+  local prev = redis.call('GET', req)
+  if prev then
+    if string.sub(prev, 1, 1) == 'n' then return tonumber(string.sub(prev, 2)) end
+    local r = {}
+    for c in string.gmatch(prev, '-?%d+') do r[#r + 1] = tonumber(c) end
+    return r
+  end
+end
 
 local now = now_ms()
 local n = (#ARGV - 1) / 2
@@ -22,7 +56,7 @@ if plain and n == 1 then
   if redis.call('HSETNX', KEYS[1], ARGV[2], pack_hdr(0, 0, 0, 0, 0, 0, now) .. ARGV[3]) == 1 then
     redis.call('RPUSH', KEYS[2], ARGV[2])
     wake(KEYS[5])
-    return 1
+    return answer(1)
   end
   plain = false -- it exists: the general path answers
 end
@@ -49,7 +83,7 @@ if plain then
   callv('HSET', KEYS[1], sets)
   callv('RPUSH', KEYS[2], mids)
   wake(KEYS[5])
-  return n
+  return answer(n)
 end
 
 -- @defs
@@ -65,4 +99,4 @@ for i = 1, n do
 end
 enq_flush(st, {msgs = KEYS[1], ready = KEYS[2], delay = KEYS[3],
                requeue = KEYS[4], wake = KEYS[5], due = KEYS[6]})
-return res
+return answer(res)
