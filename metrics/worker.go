@@ -8,9 +8,9 @@ import (
 
 // WorkerCollector is a [prometheus.Collector] that reads workers' own
 // counters at scrape time ([core.Worker.Stats]): what no handler middleware
-// can see, because it happens around the handler: acknowledgements and lock
-// extensions refused by the fence (a lost lock means a message may be handled
-// twice), backend errors the worker backed off from, and idle waits.
+// can see, because it happens around the handler: messages whose lock was
+// lost (a message may then be handled twice), backend errors the worker
+// backed off from, and idle waits.
 type WorkerCollector struct {
 	workers []*core.Worker
 	label   func(string) string
@@ -36,7 +36,7 @@ func (m *Metrics) WorkerCollector(workers ...*core.Worker) *WorkerCollector {
 		workers: workers,
 		label:   m.queueLabel,
 		lost: desc("locks_lost_total",
-			"Acknowledgements and lock extensions refused because the lock token no longer owned the message."),
+			"Messages whose lock was lost while the worker held them, each counted once: another worker may have handled them too."),
 		errs: desc("backend_errors_total",
 			"Backend calls (dequeue, wait, acknowledge, heartbeat) that failed and were retried with backoff."),
 		sleeps: desc("idle_waits_total",
