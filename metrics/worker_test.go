@@ -81,7 +81,7 @@ func TestWorkerCollector(t *testing.T) {
 # HELP redghost_worker_backend_errors_total Backend calls (dequeue, wait, acknowledge, heartbeat) that failed and were retried with backoff.
 # TYPE redghost_worker_backend_errors_total counter
 redghost_worker_backend_errors_total{queue="jobs"} 3
-# HELP redghost_worker_locks_lost_total Acknowledgements and lock extensions refused because the lock token no longer owned the message.
+# HELP redghost_worker_locks_lost_total Messages whose lock was lost while the worker held them, each counted once: another worker may have handled them too.
 # TYPE redghost_worker_locks_lost_total counter
 redghost_worker_locks_lost_total{queue="jobs"} 1
 `
