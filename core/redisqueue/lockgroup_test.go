@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/redistest"
 )
 
 // checkLockGroups checks the lock-group index of queue against the
@@ -300,7 +301,7 @@ func lockGroupRandom(t *testing.T, seed uint64) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the queue never drained: %+v\n%s", s, dump(t, c, b.cfg.prefix))
+			t.Fatalf("the queue never drained: %+v\n%s", s, redistest.Dump(t, c, b.cfg.prefix))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

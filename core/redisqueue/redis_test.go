@@ -167,7 +167,7 @@ func TestConformanceCluster(t *testing.T) {
 		return queuetest.Env{
 			Backend: mustNew(t, cc, WithPrefix(prefix)),
 			Advance: time.Sleep,
-			Dump:    func() string { return dump(t, admin, prefix) },
+			Dump:    func() string { return redistest.Dump(t, admin, prefix) },
 		}
 	}})
 
@@ -208,7 +208,7 @@ func TestFencedAckChangesNothing(t *testing.T) {
 		t.Fatalf("retake: %d messages, token %d (stale %d)", len(again), again[0].Token, stale[0].Token)
 	}
 
-	before := dump(t, c, prefix)
+	before := redistest.Dump(t, c, prefix)
 	for _, o := range []core.Outcome{core.OutcomeSuccess, core.OutcomeRetry, core.OutcomeError} {
 		errs, err := b.Ack(ctx, "q", []core.Ack{
 			{ID: "m1", Token: stale[0].Token, Outcome: o, Backoff: time.Minute, Error: "late"},
@@ -237,7 +237,7 @@ func TestFencedAckChangesNothing(t *testing.T) {
 			t.Fatalf("stale extension %d: %v, want ErrLockLost", i, e)
 		}
 	}
-	if after := dump(t, c, prefix); after != before {
+	if after := redistest.Dump(t, c, prefix); after != before {
 		t.Fatalf("stale acks and extensions changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/core/redisqueue"
+	"github.com/redghost/redghost/internal/redistest"
 )
 
 // queueACL is the ACL rule that allows a user everything the backend does
@@ -89,7 +90,7 @@ func TestTLSAndACL(t *testing.T) {
 			return queuetest.Env{
 				Backend: newBackend(t, admin, redisqueue.WithPrefix(prefix)),
 				Advance: time.Sleep,
-				Dump:    func() string { return dump(t, admin, prefix) },
+				Dump:    func() string { return redistest.Dump(t, admin, prefix) },
 			}
 		}})
 	})
