@@ -143,24 +143,9 @@ func TestKeysShareOneSlot(t *testing.T) {
 // ClusterClient: the client routes each script by its keys' slot and Redis
 // refuses declared keys of two slots (CROSSSLOT).
 func TestConformanceCluster(t *testing.T) {
-	srv := redistest.Start(t, redistest.WithArgs("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"))
+	srv, cc := redistest.StartCluster(t)
 	ctx := context.Background()
 	admin := srv.Client(t)
-	if err := admin.Do(ctx, "cluster", "addslotsrange", 0, 16383).Err(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		info, err := admin.ClusterInfo(ctx).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ok: %v %s", err, info)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
-	t.Cleanup(func() { _ = cc.Close() })
 
 	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true}, New: func(t *testing.T) queuetest.Env {
 		prefix := fmt.Sprintf("rgc%d", prefixes.Add(1))

@@ -171,24 +171,8 @@ func BenchmarkEnqueueReplicaAck(b *testing.B) {
 // so the enqueue is applied and reported as not replicated.
 func TestReplicaAckCluster(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.WithArgs("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"))
+	_, cc := redistest.StartCluster(t)
 	ctx := context.Background()
-	admin := srv.Client(t)
-	if err := admin.Do(ctx, "cluster", "addslotsrange", 0, 16383).Err(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		info, err := admin.ClusterInfo(ctx).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ok: %v %s", err, info)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
-	t.Cleanup(func() { _ = cc.Close() })
 	b := mustNew(t, cc, WithReplicaAck(1, 50*time.Millisecond))
 	_, err := b.Enqueue(ctx, []core.EnqueueRequest{{Queue: "q", ID: "m1"}, {Queue: "r", ID: "m2"}})
 	if !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), "0 of 1 replicas acknowledged within 50ms") {
