@@ -1,21 +1,21 @@
 package core_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
 	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
-	"github.com/redis/go-redis/v9"
+	"github.com/redghost/redghost/internal/syncbuf"
 )
 
 // backendEnv is one backend a worker test runs on, with a way to let time
@@ -58,16 +58,7 @@ func onBackends(t *testing.T, fn func(t *testing.T, env backendEnv)) {
 }
 
 // logBuffer collects a logger's lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 func (l *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -75,21 +66,13 @@ func (l *logBuffer) logger() *slog.Logger {
 
 // lines answers the lines that hold msg.
 func (l *logBuffer) lines(msg string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
-	for _, line := range strings.Split(l.buf.String(), "\n") {
+	for _, line := range strings.Split(l.String(), "\n") {
 		if strings.Contains(line, msg) {
 			out = append(out, line)
 		}
 	}
 	return out
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // newRedis is redisqueue.New for options a test knows are valid.

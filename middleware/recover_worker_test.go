@@ -1,37 +1,18 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
+	"github.com/redghost/redghost/internal/syncbuf"
 	"github.com/redghost/redghost/middleware"
 )
-
-// lockedBuffer is a log sink safe for the worker's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // parse is the handler's own code that panics.
 func parse(p []byte) core.Result {
@@ -64,7 +45,7 @@ func TestRecoverOnAWorkerKeepsTheStackAndLogsOnce(t *testing.T) {
 			if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x"), core.WithID("poison")); err != nil {
 				t.Fatal(err)
 			}
-			logs := &lockedBuffer{}
+			logs := &syncbuf.Buffer{}
 			logger := slog.New(slog.NewTextHandler(logs, nil))
 			h := middleware.Recover(middleware.WithRecoverLogger(logger))(core.HandlerFunc(
 				func(_ context.Context, m *core.Message) core.Result { return parse(m.Payload) }))
@@ -115,7 +96,7 @@ func TestTimeoutPanicIsLoggedOnceByTheWorker(t *testing.T) {
 	if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x"), core.WithID("poison")); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	h := mustTimeout(t, time.Second)(core.HandlerFunc(
 		func(_ context.Context, m *core.Message) core.Result { return parse(m.Payload) }))

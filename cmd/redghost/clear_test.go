@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
+	"github.com/redghost/redghost/internal/syncbuf"
 )
 
 func TestClear(t *testing.T) {
@@ -101,7 +100,7 @@ func TestClearInterrupted(t *testing.T) {
 	defer func() { _ = w.Close() }() // ends the goroutine that reads the answer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb lockedBuffer
+	var out, errb syncbuf.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"-redis", e.url, "-prefix", e.prefix, "clear", "a"}, stdin, &out, &errb)
@@ -117,24 +116,6 @@ func TestClearInterrupted(t *testing.T) {
 	if st := e.stats("a"); st.Total != 1 {
 		t.Errorf("a after interrupted clear: %+v", st)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that a test may read while run writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var clusterPrefixes atomic.Int64

@@ -1,13 +1,11 @@
 package redisqueue_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,26 +15,14 @@ import (
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
+	"github.com/redghost/redghost/internal/syncbuf"
 )
 
 // logBuffer is a concurrency-safe sink for a text slog.Logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // count answers how many logged lines hold s.
-func (l *logBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
+func (l *logBuffer) count(s string) int { return l.Count(s) }
 
 func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
@@ -74,10 +60,10 @@ func TestEvictingRedisWarnsOnce(t *testing.T) {
 		}
 	}
 	if n := logs.count("level=WARN msg=\"redisqueue: Redis may evict queue keys"); n != 1 {
-		t.Errorf("warned %d times, want once; log:\n%s", n, logs.buf.String())
+		t.Errorf("warned %d times, want once; log:\n%s", n, logs.String())
 	}
-	if !strings.Contains(logs.buf.String(), "maxmemory_policy=allkeys-lru") {
-		t.Errorf("the warning does not name the policy:\n%s", logs.buf.String())
+	if !strings.Contains(logs.String(), "maxmemory_policy=allkeys-lru") {
+		t.Errorf("the warning does not name the policy:\n%s", logs.String())
 	}
 	if h := b.Health(); h.EvictionPolicy != "allkeys-lru" || !h.Evicting || h.DataLosses != 0 {
 		t.Errorf("Health = %+v", h)
@@ -132,8 +118,8 @@ func TestNoEvictionRedisQuiet(t *testing.T) {
 	if h := b.Health(); h.EvictionPolicy != "noeviction" || h.Evicting {
 		t.Errorf("Health = %+v", h)
 	}
-	if logs.buf.Len() != 0 {
-		t.Errorf("logged on a safe Redis:\n%s", logs.buf.String())
+	if logs.String() != "" {
+		t.Errorf("logged on a safe Redis:\n%s", logs.String())
 	}
 }
 
@@ -178,7 +164,7 @@ func TestEmptiedRedisReported(t *testing.T) {
 	const msg = "level=ERROR msg=\"redisqueue: Redis lost the queue's data"
 	for deadline := time.Now().Add(10 * time.Second); logs.count(msg) == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the loss was never reported; Health %+v; log:\n%s", b.Health(), logs.buf.String())
+			t.Fatalf("the loss was never reported; Health %+v; log:\n%s", b.Health(), logs.String())
 		}
 	}
 	close(release)
@@ -189,10 +175,10 @@ func TestEmptiedRedisReported(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 	}
 	if n := logs.count(msg); n != 1 {
-		t.Errorf("reported %d times, want once; log:\n%s", n, logs.buf.String())
+		t.Errorf("reported %d times, want once; log:\n%s", n, logs.String())
 	}
-	if !strings.Contains(logs.buf.String(), "queue="+queue) {
-		t.Errorf("the report does not name the queue:\n%s", logs.buf.String())
+	if !strings.Contains(logs.String(), "queue="+queue) {
+		t.Errorf("the report does not name the queue:\n%s", logs.String())
 	}
 	if h := b.Health(); h.DataLosses != 1 {
 		t.Errorf("Health = %+v, want one data loss", h)
@@ -214,8 +200,8 @@ func TestClearedQueueNotReported(t *testing.T) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	if h := b.Health(); h.DataLosses != 0 || logs.buf.Len() != 0 {
-		t.Errorf("Health %+v; log:\n%s", h, logs.buf.String())
+	if h := b.Health(); h.DataLosses != 0 || logs.String() != "" {
+		t.Errorf("Health %+v; log:\n%s", h, logs.String())
 	}
 }
 

@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,13 +10,13 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/internal/redistest"
+	"github.com/redghost/redghost/internal/syncbuf"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -49,7 +48,7 @@ func need(t testing.TB, prog string) string {
 type proc struct {
 	addr   string
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 }
 
@@ -61,7 +60,7 @@ func startProc(t testing.TB, mkArgs func(port int) []string, ready func(addr str
 	var lastErr error
 	for range 5 {
 		port := freePort(t)
-		p := &proc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), out: &lockedBuffer{}, exited: make(chan struct{})}
+		p := &proc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), out: &syncbuf.Buffer{Limit: 64 << 10}, exited: make(chan struct{})}
 		p.cmd = exec.Command(bin, mkArgs(port)...)
 		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 		if err := p.cmd.Start(); err != nil {
@@ -109,26 +108,6 @@ func freePort(t testing.TB) int {
 			return port
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 64<<10 {
-		b.buf.Reset()
-	}
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // eventually polls cond every 50ms until it answers nil, and fails t with

@@ -14,7 +14,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +27,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/redghost/redghost/internal/syncbuf"
 )
 
 // Option configures a [Server].
@@ -65,7 +66,7 @@ type Server struct {
 
 type process struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{} // closed when the process has exited
 }
 
@@ -248,7 +249,7 @@ func (s *Server) launch() error {
 	if s.port == 6379 {
 		return errors.New("refusing port 6379")
 	}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{Limit: 64 << 10}
 	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = procAttr()
@@ -318,27 +319,6 @@ func freePort() (int, error) {
 			return port, nil
 		}
 	}
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 64<<10 { // keep memory bounded on chatty servers
-		b.buf.Reset()
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Main is a TestMain for packages that use [Shared]: it runs the tests,
