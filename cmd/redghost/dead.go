@@ -213,11 +213,7 @@ func (a *app) explainStayed(ctx context.Context, queue string, ids []string, was
 		if wasDead[id] && !stillDead[id] {
 			continue // requeued
 		}
-		var st core.Status
-		err := a.call(ctx, func(ctx context.Context) (err error) {
-			st, err = a.b.MessageStatus(ctx, queue, id)
-			return err
-		})
+		st, err := a.status(ctx, queue, id)
 		if err != nil {
 			return err
 		}

@@ -39,11 +39,7 @@ status 0).`,
 				return err
 			}
 			queue, id := args[0], args[1]
-			var st core.Status
-			err := a.call(ctx, func(ctx context.Context) (err error) {
-				st, err = a.b.MessageStatus(ctx, queue, id)
-				return err
-			})
+			st, err := a.status(ctx, queue, id)
 			if err != nil {
 				return err
 			}
