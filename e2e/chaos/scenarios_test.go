@@ -65,7 +65,7 @@ func TestChaosWorkerPause(t *testing.T) {
 	s := newScenario(t, "pause-worker")
 	o := workerOpts{handle: 50 * time.Millisecond, lock: time.Second}
 	ws := s.startWorkers(3, o)
-	prod := s.startProducer(producerOpts{n: pick(1500, 20_000), rate: 200})
+	prod := s.startProducer(producerOpts{n: pick(1500, 20_000), rate: 300})
 	for range pick(1, 5) {
 		time.Sleep(2 * time.Second)
 		f := s.beginFault("SIGSTOP " + ws[0].name)
