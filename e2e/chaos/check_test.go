@@ -117,7 +117,7 @@ type result struct {
 	inflight  int      // messages locked at the faults, plus maybe-sent
 	unsynced  int      // messages enqueued or handled in an unsynced window before a fault
 	faults    int
-	recovery  time.Duration // the longest: from a fault until every message held at it was handled
+	recovery  time.Duration // the longest: from a fault until what it held was handled, or from its end until handling resumed
 	lossLimit int           // losses tolerated (AOF everysec)
 }
 
@@ -177,32 +177,33 @@ func (s *scenario) check() result {
 				}
 			}
 		}
-		// Recovery: from the end of the fault until the workers handle
-		// messages again and every message held at the fault that was
-		// handled again after it has been.
+		// Recovery: from the fault until every message held at it had
+		// been handled (by any worker), and from its end until the workers
+		// handled messages again.
 		end := f.end
 		if end.IsZero() {
 			end = f.start
 		}
-		var last, next time.Time
+		var held, next time.Time
 		for id, hs := range t.handled {
 			for _, h := range hs {
-				if h.at.Before(end) {
-					continue
+				if f.locked[id] && !h.at.Before(f.start) {
+					if h.at.After(held) {
+						held = h.at
+					}
+					break
 				}
-				if next.IsZero() || h.at.Before(next) {
+			}
+			for _, h := range hs {
+				if h.at.After(end) && (next.IsZero() || h.at.Before(next)) {
 					next = h.at
 				}
-				if f.locked[id] && h.at.After(last) {
-					last = h.at
-				}
-				break
 			}
 		}
-		if next.After(last) {
-			last = next
+		if d := held.Sub(f.start); !held.IsZero() && d > r.recovery {
+			r.recovery = d
 		}
-		if d := last.Sub(end); d > r.recovery {
+		if d := next.Sub(end); !next.IsZero() && d > r.recovery {
 			r.recovery = d
 		}
 	}

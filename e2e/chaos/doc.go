@@ -19,10 +19,10 @@
 // sent: ids the backend accepted; handled: distinct ids handled; lost:
 // accepted and never handled; dup: handlings beyond the first; inflight:
 // messages locked by a handler at the faults, plus enqueues that failed
-// (maybe applied); recovery: the longest time from the end of a fault
-// until the workers handled messages again and every message held at the
-// fault that had to be handled again had been (about the lock duration
-// after a kill -9). With appendfsync everysec, unsynced counts what Redis
+// (maybe applied); recovery: the longest time from a fault until every
+// message held at it had been handled by some worker (about the lock after
+// a kill -9, a pause or a cut of a worker), or from the end of a fault
+// until the workers handled messages again (Redis back). With appendfsync everysec, unsynced counts what Redis
 // took in the two seconds before the crash, which it may forget.
 //
 // The short form runs by default (a few minutes on two cores, from

@@ -282,7 +282,7 @@ func TestChaosExpiredLockAmongMany(t *testing.T) {
 	}
 	f := s.beginFault("lock of " + victim + " expires")
 	f.locked = map[string]bool{victim: true}
-	f.start, f.end = t0, t0.Add(lock)
+	f.start, f.end = t0.Add(lock), t0.Add(lock) // recovery: from the expiry
 	s.startWorker(workerOpts{lock: lock})
 	deadline := t0.Add(2*lock + 10*time.Second)
 	for len(s.tally.handled[victim]) == 0 && time.Now().Before(deadline) {
