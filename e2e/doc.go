@@ -6,10 +6,12 @@
 // query of the Grafana dashboard against Prometheus. They also validate
 // docker-compose.yml with compose-go and decode the dashboard strictly with
 // the Grafana Foundation SDK. Package topology (e2e/topology) runs the
-// library on Redis Cluster, Sentinel, TLS and ACL.
+// library on Redis Cluster, Sentinel, TLS and ACL. The fault suite, in
+// e2e/chaos, kills, pauses and cuts off workers and Redis under load and
+// counts every message.
 //
-// This is its own module, so that Jaeger, compose-go and the Grafana SDK
-// never enter the library's go.mod; Jaeger has a module of its own again
+// This is its own module, so that Jaeger, compose-go, the Grafana SDK and
+// toxiproxy never enter the library's go.mod; Jaeger has a module of its own again
 // (e2e/tools), because its dependencies are older than the library's.
 //
 // Every process runs on free loopback ports and is stopped when its test

@@ -3,13 +3,18 @@
 # with redis-server, Jaeger (built from its Go module as a tool of
 # e2e/tools) and Prometheus (Debian's package); its Redis topologies
 # (e2e/topology: Cluster, Sentinel, TLS and ACL) with redis-server and
-# redis-cli. Installs what is missing, then runs `go test ./...` in e2e/. Called from the repository's .ci/run; runs on its
-# own as well:
+# redis-cli; and the fault suite (e2e/chaos, short form: about two minutes
+# on two cores). Installs what is missing, then runs `go test ./...` in
+# e2e/, the fault suite verbose so that its one line per scenario shows.
+# Called from the repository's .ci/run; runs on its own as well:
 #
 #	bash e2e/run.sh [go test flags...]
 #
 # The first Jaeger build takes several minutes on two cores; later runs take
-# it from the Go build cache.
+# it from the Go build cache. The fault suite's long form (100k messages,
+# repeated crashes, two Redis restarts, network flaps) runs on its own:
+#
+#	cd e2e && CHAOS_LONG=1 go test -run Chaos -v -timeout 60m ./chaos
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,4 +44,5 @@ export JAEGER_BIN
 echo "e2e: jaeger ready in $(($(date +%s) - start))s: $JAEGER_BIN"
 
 # CI=1 makes a missing program fail the tests instead of skipping them.
-CI=${CI:-1} go test -count=1 -timeout 15m "$@" ./...
+CI=${CI:-1} go test -count=1 -timeout 15m "$@" $(go list ./... | grep -v '/chaos$')
+CI=${CI:-1} go test -count=1 -timeout 15m -v "$@" ./chaos
