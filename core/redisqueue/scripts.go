@@ -25,6 +25,9 @@ var (
 	scriptContent     = newScript("lib.lua", "content.lua")
 	scriptDeadList    = newScript("lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
+	scriptSlotEnqueue = newScript("lib.lua", "lib_enqueue.lua", "slot_enqueue.lua")
+	scriptSchedReg    = newScript("lib.lua", "sched_register.lua")
+	scriptSchedList   = newScript("lib.lua", "sched_list.lua")
 )
 
 func newScript(files ...string) *redis.Script { return redis.NewScript(newScriptSource(files...)) }
