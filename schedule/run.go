@@ -100,15 +100,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // fire enqueues e's slots due by now, as its catch-up policy says. It
 // stops at the first failure, leaving the cursor before the failed slot.
 func (s *Scheduler) fire(ctx context.Context, e *entry, now time.Time) error {
-	// The latest catchUp+1 due slots, oldest first.
-	var due []time.Time
-	for t := e.table.next(e.cursor); !t.IsZero() && !t.After(now); t = e.table.next(t) {
-		due = append(due, t)
-		if len(due) > e.catchUp+1 {
-			due = due[1:]
-		}
-	}
-	for _, slot := range due {
+	for _, slot := range latestDue(e.table, e.cursor, now, e.catchUp+1) {
 		opts := append(e.enqOpts[:len(e.enqOpts):len(e.enqOpts)],
 			core.WithID(SlotID(e.name, slot)),
 			core.WithHeader(SlotHeader, slot.UTC().Format(time.RFC3339Nano)),

@@ -70,3 +70,29 @@ func parseSpec(spec string, loc *time.Location) (t timetable, err error) {
 	}
 	return cronTable{s}, nil
 }
+
+// latestDue answers the latest n slots of t in (after, now], oldest
+// first. It looks back from now in windows that double, so that a long
+// downtime of a frequent schedule costs about the slots of the window
+// that holds the n it keeps, not every slot missed.
+func latestDue(t timetable, after, now time.Time, n int) []time.Time {
+	if n <= 0 || !now.After(after) {
+		return nil
+	}
+	for w := time.Hour; ; w *= 2 {
+		from := now.Add(-w)
+		if w > now.Sub(after) || !from.After(after) {
+			from = after
+		}
+		var due []time.Time
+		for s := t.next(from); !s.IsZero() && !s.After(now); s = t.next(s) {
+			due = append(due, s)
+			if len(due) > n {
+				due = due[1:]
+			}
+		}
+		if len(due) == n || from.Equal(after) {
+			return due
+		}
+	}
+}
