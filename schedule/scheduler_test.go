@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -393,4 +394,57 @@ func sameInfos(got, want []core.ScheduleInfo) bool {
 		}
 	}
 	return true
+}
+
+// flakyStore fails the first n EnqueueSlot calls, as a backend that is
+// down would.
+type flakyStore struct {
+	*memqueue.Backend
+	mu    sync.Mutex
+	fails int
+	calls int
+}
+
+func (f *flakyStore) EnqueueSlot(ctx context.Context, p core.SlotParams) (core.EnqueueResult, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.fails
+	f.mu.Unlock()
+	if fail {
+		err := errors.New("connection refused")
+		return core.EnqueueResult{ID: p.Request.ID, Err: err}, err
+	}
+	return f.Backend.EnqueueSlot(ctx, p)
+}
+
+// A failing enqueue is retried with growing backoff until it goes in; the
+// slot is not lost.
+func TestFailedEnqueueIsRetried(t *testing.T) {
+	t.Parallel()
+	base := queuetest.NewManualClock(t0.Add(30 * time.Second))
+	mem := newMem(t, base)
+	b := &flakyStore{Backend: mem, fails: 3}
+	add := func(s *Scheduler) {
+		if err := s.Add("minutely", "* * * * *", "jobs", "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := start(t, b, base, 0, add)
+	base.Advance(30 * time.Second) // slot 1: fails, retried after 100 ms
+	p.settle(base.Now())
+	var waits []time.Duration
+	for range 3 {
+		waits = append(waits, p.wake.Sub(base.Now()))
+		base.Advance(p.wake.Sub(base.Now()))
+		p.settle(base.Now())
+	}
+	if fmt.Sprint(waits) != "[100ms 200ms 400ms]" {
+		t.Errorf("retries after %v, want 100ms, 200ms, 400ms", waits)
+	}
+	if got := drain(t, mem, "jobs"); len(got) != 1 || got[0] != SlotID("minutely", t0.Add(time.Minute)) {
+		t.Errorf("enqueued %v, want slot 1", got)
+	}
+	if p.wake.Sub(base.Now()) > time.Minute {
+		t.Errorf("after the retries the scheduler waits %v", p.wake.Sub(base.Now()))
+	}
 }
