@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ func (c offsetClock) Now() time.Time { return time.Now().Add(c.skew) }
 func TestRedisSkewedSchedulersEnqueueEachSlotOnce(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Shared(t)
-	b, err := redisqueue.New(srv.Client(t), redisqueue.WithPrefix("sched-skew"))
+	b, err := redisqueue.New(srv.Client(t), redisqueue.WithPrefix(fmt.Sprintf("sched-skew-%d", time.Now().UnixNano())))
 	if err != nil {
 		t.Fatal(err)
 	}
