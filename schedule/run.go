@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -22,7 +23,9 @@ const (
 // enqueued (see [WithCatchUp] for the slots missed meanwhile). A slot is
 // due when the scheduler's clock reaches it; a slot that another
 // scheduler enqueued first is refused by the backend and skipped. Calls
-// that fail (the backend is down) are logged and retried with backoff.
+// that fail (the backend is down) are logged and retried with backoff; a
+// slot whose message the backend refuses as invalid (a payload over its
+// limits) is logged at Error level and skipped.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.running {
@@ -107,7 +110,12 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, now time.Time) error {
 			core.WithHeader(ScheduleHeader, e.name))
 		sctx := context.WithValue(ctx, slotKey{}, slotCall{name: e.name, slot: slot})
 		_, err := s.pub.Publish(sctx, e.queue, e.payload, opts...)
-		if err != nil && !core.IsRefusal(err) {
+		switch {
+		case errors.Is(err, core.ErrInvalid):
+			// The same message would be refused again: no retry.
+			s.log.ErrorContext(ctx, "redghost schedule: the slot's message is invalid, skipped",
+				slog.String("queue", e.queue), slog.String("schedule", e.name), slog.Time("slot", slot), slog.Any("error", err))
+		case err != nil && !core.IsRefusal(err):
 			return err
 		}
 		e.cursor = slot

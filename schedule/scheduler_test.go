@@ -448,3 +448,30 @@ func TestFailedEnqueueIsRetried(t *testing.T) {
 		t.Errorf("after the retries the scheduler waits %v", p.wake.Sub(base.Now()))
 	}
 }
+
+// A message the backend refuses as invalid is skipped, not retried: the
+// next slot is waited for.
+func TestInvalidMessageIsSkipped(t *testing.T) {
+	t.Parallel()
+	base := queuetest.NewManualClock(t0.Add(30 * time.Second))
+	b, err := memqueue.New(memqueue.WithClock(base), memqueue.WithLimits(core.Limits{MaxPayloadBytes: 4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(s *Scheduler) {
+		if err := s.Add("minutely", "* * * * *", "jobs", "far too long"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := start(t, b, base, 0, add)
+	base.Advance(30 * time.Second)
+	p.settle(base.Now())
+	// The next wake is the registration's refresh (every 20 s), not a
+	// retry's 100 ms.
+	if got := p.wake.Sub(base.Now()); got != 20*time.Second {
+		t.Errorf("after an invalid message the scheduler waits %v, want 20s", got)
+	}
+	if got := drain(t, b, "jobs"); len(got) != 0 {
+		t.Errorf("enqueued %v", got)
+	}
+}
