@@ -21,6 +21,7 @@
 //	redghost dead requeue [-yes] QUEUE [ID...]    enqueue dead letters again (all without ids)
 //	redghost dead purge [-yes] QUEUE              delete a queue's dead letters
 //	redghost clear [-yes] QUEUE...                delete every message and dead letter of queues
+//	redghost schedules [-json]                    the schedules that schedulers run, next and last slots
 //	redghost help [COMMAND]                       the usage, or a command's
 //
 // Flags may come before, between or after the arguments; "--" ends them

@@ -119,5 +119,15 @@ func (b *Backend) ClearQueues(ctx context.Context, queues ...string) error {
 	for _, name := range queues {
 		delete(b.queues, name)
 	}
+	for k := range b.slots {
+		if slices.Contains(queues, k.queue) {
+			delete(b.slots, k)
+		}
+	}
+	for k := range b.registry {
+		if slices.Contains(queues, k.queue) {
+			delete(b.registry, k)
+		}
+	}
 	return nil
 }

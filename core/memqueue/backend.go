@@ -25,11 +25,15 @@ type Backend struct {
 	token   uint64            // last lock token handed out, for all queues
 	seq     uint64            // last record sequence number
 	waiters map[string]*waiter
+
+	slots    map[schedKey]time.Time    // each schedule's last enqueued slot
+	registry map[schedKey]registration // the schedules that run
 }
 
 var (
-	_ core.Backend      = (*Backend)(nil)
-	_ core.WaitDequeuer = (*Backend)(nil)
+	_ core.Backend       = (*Backend)(nil)
+	_ core.WaitDequeuer  = (*Backend)(nil)
+	_ core.ScheduleStore = (*Backend)(nil)
 )
 
 // waiter is the channel that the Wait calls of one queue block on; a wake
@@ -72,6 +76,8 @@ func New(opts ...Option) (*Backend, error) {
 		deadLimit: DefaultDeadLetterLimit,
 		queues:    make(map[string]*queue),
 		waiters:   make(map[string]*waiter),
+		slots:     make(map[schedKey]time.Time),
+		registry:  make(map[schedKey]registration),
 	}
 	for _, o := range opts {
 		o(b)

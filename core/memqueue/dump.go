@@ -1,6 +1,7 @@
 package memqueue
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"fmt"
 	"slices"
@@ -49,6 +50,25 @@ func (b *Backend) Dump() string {
 			fmt.Fprintf(&sb, "  dead %q attempt=%d error=%q failed=%s %s\n", e.ID, e.Attempt, e.Error,
 				stamp(e.FailedAt), dumpContent(content{payload: e.Payload, headers: e.Headers, lockDur: e.lockDur}))
 		}
+	}
+	keys := make([]schedKey, 0, len(b.slots)+len(b.registry))
+	for k := range b.slots {
+		keys = append(keys, k)
+	}
+	for k := range b.registry {
+		if _, ok := b.slots[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(x, y schedKey) int {
+		return cmp.Or(cmp.Compare(x.queue, y.queue), cmp.Compare(x.name, y.name))
+	})
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "schedule %q %q last=%s", k.queue, k.name, stamp(b.slots[k]))
+		if r, ok := b.registry[k]; ok {
+			fmt.Fprintf(&sb, " spec=%q next=%s expires=%s", r.spec, stamp(r.next), stamp(r.expires))
+		}
+		sb.WriteByte('\n')
 	}
 	return sb.String()
 }

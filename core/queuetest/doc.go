@@ -39,9 +39,16 @@
 //   - WaitDequeue (Features.WaitDequeue): woken by an enqueue, timeout,
 //     done context, invalid params, and a worker's idle loop that takes a
 //     delayed message or a retry by its due time, woken by the retry's ack.
-//     A backend that claims a capability without its interface, or has the
-//     interface of one it does not claim, fails; the cases of a capability
-//     not claimed are skipped.
+//   - Schedules (Features.Schedules, core.ScheduleStore): a slot is
+//     enqueued once, an earlier or equal slot is refused with nothing
+//     written, also after the slot's message was handled and collected; a
+//     refused enqueue still records the slot; schedules are apart by queue
+//     and name; the registry lists sorted, refreshes and expires; clearing
+//     a queue forgets its schedules.
+//
+// A backend that claims a capability without its interface, or has the
+// interface of one it does not claim, fails; the cases of a capability not
+// claimed are skipped.
 //
 // # The contract beyond SEMANTICS.md
 //

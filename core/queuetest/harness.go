@@ -35,6 +35,8 @@ type Harness struct {
 type Features struct {
 	// WaitDequeue: the backend implements [core.WaitDequeuer].
 	WaitDequeue bool
+	// Schedules: the backend implements [core.ScheduleStore].
+	Schedules bool
 }
 
 // Env is one test's backend and its means of moving time and looking inside.
@@ -85,6 +87,7 @@ func Run(t *testing.T, h Harness) {
 		{"Invalid", invalidCases, nil},
 		{"Concurrency", concurrencyCases, nil},
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
+		{"Schedules", scheduleCases, featureSchedules},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

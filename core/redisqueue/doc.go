@@ -31,6 +31,11 @@
 //	seq      string lock token counter (one token per dequeued batch)
 //	dead     hash   mid -> dead letter (attempts, failed-at, error, body)
 //	deadidx  zset   mid -> failed-at, for order and the size bound
+//	slots    hash   schedule name -> its last enqueued slot, ms
+//	                (core.ScheduleStore; written with the slot's enqueue)
+//	sched    hash   schedule name -> registration: expiry and next slot,
+//	                ms, and the spec; the key expires with its
+//	                longest-lived registration
 //
 // Status is derived from the header as SEMANTICS.md §2 says. The sorted
 // sets find the next expired backoff, lock group or done hold directly, so

@@ -5,12 +5,16 @@ package redisqueue
 // braces (core.ValidateQueueName), so the tag is exactly the name.
 type queueKeys struct {
 	msgs, ready, delay, locks, done, requeue, wake, seq, dead, deadidx, lockgrp, due string
+	// The queue's schedules: each one's last enqueued slot, and the
+	// registry of those that run.
+	slots, sched string
 }
 
 // Key suffixes.
 const (
 	sfxMsgs    = "msgs"
 	sfxDeadIdx = "deadidx"
+	sfxSched   = "sched"
 )
 
 func (b *Backend) keys(queue string) queueKeys {
@@ -28,12 +32,14 @@ func (b *Backend) keys(queue string) queueKeys {
 		deadidx: p + sfxDeadIdx,
 		lockgrp: p + "lockgrp",
 		due:     p + "due",
+		slots:   p + "slots",
+		sched:   p + sfxSched,
 	}
 }
 
 // all lists every key of the queue.
 func (k queueKeys) all() []string {
-	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due}
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due, k.slots, k.sched}
 }
 
 // queueFromKey answers the queue name of key if key is the given suffix's

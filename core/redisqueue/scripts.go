@@ -23,6 +23,9 @@ var (
 	scriptContent     = newScript("", "lib.lua", "content.lua")
 	scriptDeadList    = newScript("", "lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
+	scriptSlotEnqueue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "slot_enqueue.lua")
+	scriptSchedReg    = newScript(shebangDenyOOM, "lib.lua", "sched_register.lua")
+	scriptSchedList   = newScript("", "lib.lua", "sched_list.lua")
 )
 
 // newScriptSource joins the library files (all but the last) and the

@@ -76,7 +76,9 @@ func TestWaitDequeueWakesAndTakes(t *testing.T) {
 		if a.err != nil {
 			t.Fatal(a.err)
 		}
-		if lat := a.at.Sub(sent); lat > 200*time.Millisecond {
+		// Woken, not timed out (5 s): the bound leaves room for a loaded
+		// machine.
+		if lat := a.at.Sub(sent); lat > time.Second {
 			t.Fatalf("round %d: answered %v after the enqueue", round, lat)
 		}
 		if len(a.res.Messages) != 1 || a.res.Messages[0].ID != id || a.res.Messages[0].Attempt != 1 {

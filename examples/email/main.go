@@ -175,10 +175,7 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	defer func() { _ = w.Stop(context.Background()) }()
 
 	// The publisher stamps every message with the tenant of its context.
-	pub := core.NewPublisher(b, core.WithPublishMiddleware(middleware.SetHeaders(func(ctx context.Context) map[string]string {
-		tenant, _ := ctx.Value(tenantKey{}).(string)
-		return map[string]string{"tenant": tenant}
-	})))
+	pub := core.NewPublisher(b, core.WithPublishMiddleware(tenantHeader()))
 	ctx = context.WithValue(ctx, tenantKey{}, "acme")
 	published := 0
 	publish := func(id string, payload any) error {
@@ -292,4 +289,13 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	fmt.Fprintf(out, "published %d: %d sent, %d dead letters, %d waiting\n",
 		published, st.Success, len(dead), qs.Queued+qs.Locked+qs.Backoff)
 	return w.Stop(ctx)
+}
+
+// tenantHeader is the publish middleware that stamps each message with
+// the tenant of its context.
+func tenantHeader() core.PublishMiddleware {
+	return middleware.SetHeaders(func(ctx context.Context) map[string]string {
+		tenant, _ := ctx.Value(tenantKey{}).(string)
+		return map[string]string{"tenant": tenant}
+	})
 }

@@ -74,34 +74,15 @@ func run(ctx context.Context, out io.Writer, b core.Backend, queueName string) e
 	}
 
 	// The publisher enqueues to any queue by name.
-	pub := core.NewPublisher(b)
-	for _, ask := range []string{"success", "retry", "error"} {
-		res, err := pub.Publish(ctx, queueName, Task{Ask: ask}, core.WithID("task-"+ask))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "published %s (%s)\n", res.ID, res.Action)
+	if err := publishTasks(ctx, out, core.NewPublisher(b), queueName); err != nil {
+		return err
 	}
 
 	// The worker is bound to one queue; its handler's dependencies (here
-	// the output and a countdown of expected handlings) come from the
-	// closure it lives in.
+	// the output and a countdown of expected handlings) are given to the
+	// function that makes it, so that a test can give its own.
 	handled := make(chan struct{}, 8)
-	h := core.Typed(func(ctx context.Context, t Task) core.Result {
-		m := core.MessageFrom(ctx)
-		var res core.Result
-		switch {
-		case t.Ask == "retry" && m.Attempt == 1:
-			res = core.Retry(0)
-		case t.Ask == "error":
-			res = core.Fail(errors.New("asked to fail"))
-		default:
-			res = core.Success()
-		}
-		fmt.Fprintf(out, "handled %s attempt %d: %s\n", m.ID, m.Attempt, res)
-		handled <- struct{}{}
-		return res
-	})
+	h := taskHandler(out, handled)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w, err := core.NewWorker(q, h, core.WithConcurrency(1), core.WithLogger(quiet))
 	if err != nil {
@@ -137,4 +118,39 @@ func run(ctx context.Context, out io.Writer, b core.Backend, queueName string) e
 	}
 	fmt.Fprintf(out, "queue now: %d total, %d dead\n", stats.Total, stats.Dead)
 	return nil
+}
+
+// publishTasks publishes one task of each kind to queue.
+func publishTasks(ctx context.Context, out io.Writer, pub *core.Publisher, queue string) error {
+	for _, ask := range []string{"success", "retry", "error"} {
+		res, err := pub.Publish(ctx, queue, Task{Ask: ask}, core.WithID("task-"+ask))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "published %s (%s)\n", res.ID, res.Action)
+	}
+	return nil
+}
+
+// taskHandler answers what each task asks for (a retry only on the first
+// attempt), prints what it did and signals each handling on handled (a
+// nil channel: no signals).
+func taskHandler(out io.Writer, handled chan<- struct{}) core.Handler {
+	return core.Typed(func(ctx context.Context, t Task) core.Result {
+		m := core.MessageFrom(ctx)
+		var res core.Result
+		switch {
+		case t.Ask == "retry" && m.Attempt == 1:
+			res = core.Retry(0)
+		case t.Ask == "error":
+			res = core.Fail(errors.New("asked to fail"))
+		default:
+			res = core.Success()
+		}
+		fmt.Fprintf(out, "handled %s attempt %d: %s\n", m.ID, m.Attempt, res)
+		if handled != nil {
+			handled <- struct{}{}
+		}
+		return res
+	})
 }
