@@ -22,6 +22,7 @@ var (
 	scriptAck         = newScript("lib.lua", "ack.lua")
 	scriptExtend      = newScript("lib.lua", "extend.lua")
 	scriptStatus      = newScript("lib.lua", "status.lua")
+	scriptStats       = newScript("lib.lua", "stats.lua")
 	scriptContent     = newScript("lib.lua", "content.lua")
 	scriptDeadList    = newScript("lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
