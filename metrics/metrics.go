@@ -35,9 +35,6 @@ type Metrics struct {
 	nseen  int
 }
 
-// Outcome label values.
-var outcomes = [...]string{core.OutcomeSuccess.String(), core.OutcomeRetry.String(), core.OutcomeError.String()}
-
 // New builds the metrics and registers them with reg (nil:
 // prometheus.DefaultRegisterer). A bad option (an empty namespace, a bound
 // below 1, buckets out of order, a nil clock or logger) is an error matching
@@ -60,7 +57,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		cfg: cfg,
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "messages_handled_total",
-			Help: "Messages handled, by queue and outcome (success, retry, error).",
+			Help: "Messages handled, by queue and outcome (success, retry, error, rejected: by a circuit breaker, without calling the handler).",
 		}, []string{"queue", "outcome"}),
 		handleDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "handle_duration_seconds",
@@ -78,7 +75,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}, []string{"queue"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "retries_total",
-			Help: "Retry outcomes, by queue.",
+			Help: "Retry outcomes, by queue; circuit breaker rejections are not retries.",
 		}, []string{"queue"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "dead_letters_total",
@@ -166,17 +163,13 @@ func (m *Metrics) Middleware() core.Middleware {
 }
 
 func (m *Metrics) record(q string, res core.Result, seconds float64, ex prometheus.Labels) {
-	outcome := res.Outcome
-	if outcome > core.OutcomeError {
-		outcome = core.OutcomeError // the worker treats unknown outcomes as errors
-	}
-	o := outcome.String()
+	o := outcomeLabel(res)
 	m.handled.WithLabelValues(q, o).Inc()
 	observe(m.handleDur.WithLabelValues(q, o), seconds, ex)
-	switch outcome {
-	case core.OutcomeRetry:
+	switch o {
+	case outcomes[core.OutcomeRetry]:
 		m.retries.WithLabelValues(q).Inc()
-	case core.OutcomeError:
+	case outcomes[core.OutcomeError]:
 		m.deadLetters.WithLabelValues(q).Inc()
 	}
 }
