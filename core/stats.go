@@ -16,6 +16,10 @@ type Durations struct {
 // WorkerStats is a worker's view of its queue and its work so far.
 // Percentiles are over the most recent samples (4096 by default).
 type WorkerStats struct {
+	// Running is true from Start until Stop is called: the worker takes
+	// messages.
+	Running bool
+
 	QueueSize int64 // the queue's total at the last monitor reading
 	// OldestReady is the queue's [QueueStats.OldestReady] at the last
 	// monitor reading.

@@ -204,7 +204,11 @@ func (w *Worker) Queue() *Queue { return w.q }
 
 // Stats is a snapshot of the worker's statistics.
 func (w *Worker) Stats() WorkerStats {
+	w.mu.Lock()
+	running := w.started && !w.closed
+	w.mu.Unlock()
 	return WorkerStats{
+		Running:       running,
 		QueueSize:     w.queueSize.Load(),
 		OldestReady:   time.Duration(w.oldestReady.Load()),
 		Queueing:      w.queueing.summary(),

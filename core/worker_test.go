@@ -561,8 +561,14 @@ func TestWorkerMonitorReportsQueueSize(t *testing.T) {
 		core.WithClock(clock), core.WithMonitor(time.Minute, func(i core.MonitorInfo) {
 			infos <- i
 		}), core.WithLogger(quiet))
+	if w.Stats().Running {
+		t.Fatal("Running before Start")
+	}
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if !w.Stats().Running {
+		t.Fatal("not Running after Start")
 	}
 	if !clock.WaitTickers(2, 5*time.Second) {
 		t.Fatalf("%d tickers on the worker clock, want 2", clock.Tickers())
@@ -585,8 +591,9 @@ func TestWorkerMonitorReportsQueueSize(t *testing.T) {
 	if i.Stats.OldestReady != time.Minute {
 		t.Fatalf("monitor info: OldestReady %v, want 1m", i.Stats.OldestReady)
 	}
-	if st := w.Stats(); st.QueueSize != 5 || st.OldestReady != time.Minute {
-		t.Fatalf("worker stats after the monitor reading: queue size %d, oldest ready %v; want 5, 1m", st.QueueSize, st.OldestReady)
+	if st := w.Stats(); st.Running || st.QueueSize != 5 || st.OldestReady != time.Minute {
+		t.Fatalf("worker stats after the monitor reading and Stop: running %v, queue size %d, oldest ready %v; want false, 5, 1m",
+			st.Running, st.QueueSize, st.OldestReady)
 	}
 	if n := clock.Tickers(); n != 0 {
 		t.Fatalf("%d tickers still running after Stop", n)

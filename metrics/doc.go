@@ -30,6 +30,7 @@
 //	redghost_worker_locks_lost_total{queue}             acks and lock extensions refused by the fence (worker collector)
 //	redghost_worker_backend_errors_total{queue}         backend calls that failed and were retried (worker collector)
 //	redghost_worker_idle_waits_total{queue}             dequeues that found nothing and waited (worker collector)
+//	redghost_worker_running{queue}                      workers running: started and not stopped (worker collector)
 //
 // The outcome "rejected" is a handling that a circuit breaker answered
 // without calling the handler (a retry whose error matches
