@@ -101,9 +101,21 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}
 	}
 	for _, name := range cfg.breakers {
-		m.breakerState.WithLabelValues(labelValue(name)).Set(float64(middleware.BreakerClosed))
+		name = labelValue(name)
+		m.breakerState.WithLabelValues(name).Set(float64(middleware.BreakerClosed))
+		for _, move := range breakerMoves {
+			m.breakerMoves.WithLabelValues(name, move[0].String(), move[1].String())
+		}
 	}
 	return m, nil
+}
+
+// breakerMoves are the state changes a circuit breaker makes.
+var breakerMoves = [...][2]middleware.BreakerState{
+	{middleware.BreakerClosed, middleware.BreakerOpen},
+	{middleware.BreakerOpen, middleware.BreakerHalfOpen},
+	{middleware.BreakerHalfOpen, middleware.BreakerOpen},
+	{middleware.BreakerHalfOpen, middleware.BreakerClosed},
 }
 
 // queueLabel maps a queue name to its label value, bounded as the package

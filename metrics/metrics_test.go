@@ -281,6 +281,10 @@ app_circuit_breaker_state{name="smtp"} 0
 # TYPE app_circuit_breaker_transitions_total counter
 app_circuit_breaker_transitions_total{from="closed",name="payments",to="open"} 1
 app_circuit_breaker_transitions_total{from="open",name="payments",to="half-open"} 1
+app_circuit_breaker_transitions_total{from="closed",name="smtp",to="open"} 0
+app_circuit_breaker_transitions_total{from="half-open",name="smtp",to="closed"} 0
+app_circuit_breaker_transitions_total{from="half-open",name="smtp",to="open"} 0
+app_circuit_breaker_transitions_total{from="open",name="smtp",to="half-open"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "app_circuit_breaker_state", "app_circuit_breaker_transitions_total"); err != nil {
 		t.Error(err)
