@@ -16,9 +16,16 @@ type Durations struct {
 // WorkerStats is a worker's view of its queue and its work so far.
 // Percentiles are over the most recent samples (4096 by default).
 type WorkerStats struct {
-	QueueSize int64     // the queue's total at the last monitor reading
-	Queueing  Durations // age at first handling
-	Handling  Durations // time in the handler
+	// Running is true from Start until Stop is called: the worker takes
+	// messages.
+	Running bool
+
+	QueueSize int64 // the queue's total at the last monitor reading
+	// OldestReady is the queue's [QueueStats.OldestReady] at the last
+	// monitor reading.
+	OldestReady time.Duration
+	Queueing    Durations // age at first handling
+	Handling    Durations // time in the handler
 
 	Success, Retry, Error int64
 	Backoff               int64 // outcomes that asked for a backoff

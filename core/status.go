@@ -35,7 +35,26 @@ type QueueStats struct {
 	Done    int64
 	Total   int64 // Queued + Locked + Backoff + Done
 	Dead    int64 // entries in the dead-letter list
+
+	// OldestReady is how long the longest-waiting queued message has been
+	// ready to handle, by the backend's clock (zero when nothing is
+	// queued): the number to alert on when workers fall behind or stop.
+	//
+	// A message is ready from when it was enqueued, or, when it came back,
+	// from when its delay or backoff expired, its lock expired, or it was
+	// retried without a backoff; time spent in a backoff or with a handler
+	// does not count. A message that comes due again goes to the head of
+	// the ready list, ahead of the backlog, so the longest-waiting one need
+	// not be the first: backends look at the first [OldestReadyLookahead]
+	// messages of the ready list (O(1)) and answer the longest wait among
+	// them. A backoff or lock that expired while no worker dequeued counts
+	// once a dequeue has moved its message back to ready.
+	OldestReady time.Duration
 }
+
+// OldestReadyLookahead is how many messages at the head of a queue's ready
+// list backends look at for [QueueStats.OldestReady].
+const OldestReadyLookahead = 8
 
 // MessageInfo is one message of a queue's content listing (for debugging).
 type MessageInfo struct {

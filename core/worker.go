@@ -53,6 +53,7 @@ type Worker struct {
 
 	queueing, handling *reservoir
 	queueSize          atomic.Int64
+	oldestReady        atomic.Int64 // time.Duration
 	success, retry     atomic.Int64
 	errorN, backoff    atomic.Int64
 	sleeps, lockLost   atomic.Int64
@@ -208,8 +209,13 @@ func (w *Worker) Queue() *Queue { return w.q }
 
 // Stats is a snapshot of the worker's statistics.
 func (w *Worker) Stats() WorkerStats {
+	w.mu.Lock()
+	running := w.started && !w.closed
+	w.mu.Unlock()
 	return WorkerStats{
+		Running:       running,
 		QueueSize:     w.queueSize.Load(),
+		OldestReady:   time.Duration(w.oldestReady.Load()),
 		Queueing:      w.queueing.summary(),
 		Handling:      w.handling.summary(),
 		Success:       w.success.Load(),
@@ -484,6 +490,7 @@ func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
 		st, err := w.q.b.QueueStats(ctx, name)
 		if err == nil {
 			w.queueSize.Store(st.Total)
+			w.oldestReady.Store(int64(st.OldestReady))
 		}
 		info := MonitorInfo{Queue: name, QueueSize: st.Total, Stats: st, Err: err}
 		if w.cfg.monitor != nil {

@@ -72,9 +72,9 @@ func TestWorkerStopGraceBoundsTheWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-started
+	begin := time.Now() // before the deadline's clock starts
 	sctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	begin := time.Now()
 	if err := w.Stop(sctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Stop = %v, want deadline exceeded", err)
 	}

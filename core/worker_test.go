@@ -548,20 +548,27 @@ func (s skewed) Now() time.Time { return time.Now().Add(s.d) }
 
 func TestWorkerMonitorReportsQueueSize(t *testing.T) {
 	t.Parallel()
-	b := newMem(t)
+	clock := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	b := newMem(t, memqueue.WithClock(clock))
 	q := core.NewQueue(b, "monitor")
 	publishN(t, b, q.Name(), 5)
-	clock := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	infos := make(chan core.MonitorInfo, 16)
 	release := make(chan struct{})
 	w := newWorker(t, q, core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		<-release
 		return core.Success()
-	}), core.WithConcurrency(1), core.WithClock(clock), core.WithMonitor(time.Minute, func(i core.MonitorInfo) {
-		infos <- i
-	}), core.WithLogger(quiet))
+	}), core.WithConcurrency(1), core.WithMaxBatch(1), core.WithDefaultLockDuration(time.Hour),
+		core.WithClock(clock), core.WithMonitor(time.Minute, func(i core.MonitorInfo) {
+			infos <- i
+		}), core.WithLogger(quiet))
+	if w.Stats().Running {
+		t.Fatal("Running before Start")
+	}
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if !w.Stats().Running {
+		t.Fatal("not Running after Start")
 	}
 	if !clock.WaitTickers(2, 5*time.Second) {
 		t.Fatalf("%d tickers on the worker clock, want 2", clock.Tickers())
@@ -578,6 +585,15 @@ func TestWorkerMonitorReportsQueueSize(t *testing.T) {
 	stop(t, w)
 	if i.Queue != "monitor" || i.QueueSize != 5 || i.Err != nil {
 		t.Fatalf("monitor info %+v", i)
+	}
+	// The worker holds one or two messages; the others have waited since
+	// they were published, a minute ago on the shared clock.
+	if i.Stats.OldestReady != time.Minute {
+		t.Fatalf("monitor info: OldestReady %v, want 1m", i.Stats.OldestReady)
+	}
+	if st := w.Stats(); st.Running || st.QueueSize != 5 || st.OldestReady != time.Minute {
+		t.Fatalf("worker stats after the monitor reading and Stop: running %v, queue size %d, oldest ready %v; want false, 5, 1m",
+			st.Running, st.QueueSize, st.OldestReady)
 	}
 	if n := clock.Tickers(); n != 0 {
 		t.Fatalf("%d tickers still running after Stop", n)

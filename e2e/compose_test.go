@@ -90,6 +90,17 @@ func TestComposeFile(t *testing.T) {
 	if !strings.Contains(promCfg, `"host.docker.internal:`) {
 		t.Errorf("prometheus.yml does not scrape a target on host.docker.internal")
 	}
+	// It loads the alerting rules, mounted where rule_files finds them.
+	if !regexp.MustCompile(`(?m)^rule_files:\n  - alerts\.yml$`).MatchString(promCfg) {
+		t.Errorf("prometheus.yml does not load alerts.yml")
+	}
+	mounted := false
+	for _, v := range p.Services["prometheus"].Volumes {
+		mounted = mounted || (v.Source == filepath.Join(root, "deploy", "prometheus", "alerts.yml") && v.Target == "/etc/prometheus/alerts.yml")
+	}
+	if !mounted {
+		t.Errorf("prometheus does not mount deploy/prometheus/alerts.yml next to its prometheus.yml")
+	}
 	if gw := p.Services["prometheus"].ExtraHosts["host.docker.internal"]; !slices.Contains(gw, "host-gateway") {
 		t.Errorf("prometheus maps host.docker.internal to %v, want host-gateway", gw)
 	}

@@ -123,7 +123,8 @@ func TestDashboardDecodesStrictlyAndIsGenerated(t *testing.T) {
 	}
 	qs := promQueries(t, d)
 	for _, title := range []string{"Handled by outcome", "Handling latency", "Queueing latency", "Queue depth by status",
-		"In flight", "Retries", "Dead letters", "Circuit breakers"} {
+		"In flight", "Retries", "Breaker rejections", "Oldest waiting message", "Dead letters", "Circuit breakers",
+		"Workers running", "Lock losses", "Backend errors"} {
 		if len(qs[title]) == 0 {
 			t.Errorf("no panel %q", title)
 		}

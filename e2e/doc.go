@@ -2,8 +2,10 @@
 // demo service (examples/demo) runs against a real redis-server, exports its
 // spans to a real Jaeger (built from github.com/jaegertracing/jaeger as a Go
 // tool, in e2e/tools) and is scraped by a real Prometheus (Debian's
-// prometheus package); the tests then read Jaeger's query API and run every
-// query of the Grafana dashboard against Prometheus. They also validate
+// prometheus package); the tests then read Jaeger's query API, run every
+// query of the Grafana dashboard against Prometheus, and check the alerting
+// rules of deploy/prometheus: with promtool (syntax and unit tests), and
+// loaded into that Prometheus, where one fires when Redis stops. They also validate
 // docker-compose.yml with compose-go and decode the dashboard strictly with
 // the Grafana Foundation SDK. Package topology (e2e/topology) runs the
 // library on Redis Cluster, Sentinel, TLS and ACL. The fault suite, in
@@ -21,5 +23,6 @@
 //
 //	JAEGER_BIN      a jaeger binary (default: go tool -n jaeger in e2e/tools)
 //	PROMETHEUS_BIN  a prometheus binary (default: prometheus on PATH)
+//	PROMTOOL_BIN    a promtool binary (default: promtool on PATH)
 //	CI              when set, a missing program fails the tests instead of skipping them
 package e2e

@@ -37,6 +37,12 @@ command -v redis-cli >/dev/null || apt_install redis-tools
 # the tests start their own Prometheus on a free loopback port either way.
 command -v prometheus >/dev/null || apt_install prometheus
 
+# The shipped alerting rules (Debian's prometheus package has promtool):
+# their syntax, and their unit tests. TestAlertRules runs them too; here a
+# broken rule fails before the long part of the run.
+promtool check rules ../deploy/prometheus/alerts.yml
+promtool test rules ../deploy/prometheus/alerts_test.yml
+
 echo "e2e: building jaeger (go tool, cached after the first build)..."
 start=$(date +%s)
 JAEGER_BIN=$(cd tools && go tool -n jaeger)

@@ -34,7 +34,8 @@ type stack struct {
 }
 
 // TestStack runs the demo against real Redis, Jaeger and Prometheus, then
-// checks the dashboard's queries in Prometheus and the traces in Jaeger.
+// checks the dashboard's queries and the alerting rules in Prometheus and
+// the traces in Jaeger.
 func TestStack(t *testing.T) {
 	promBin := need(t, "PROMETHEUS_BIN", "prometheus")
 	jaeger := jaegerBin(t)
@@ -59,6 +60,7 @@ func TestStack(t *testing.T) {
 			return nonEmpty(s.promURL, `sum(redghost_circuit_breaker_transitions_total{name="smtp",to="open"}) > 0`)
 		})
 	})
+	t.Run("alerts", func(t *testing.T) { checkAlerts(t, s.promURL, redis) })
 	var exemplarTraceIDs []string
 	t.Run("exemplars", func(t *testing.T) { exemplarTraceIDs = checkExemplars(t, s.promURL) })
 
@@ -150,7 +152,8 @@ func startStack(t *testing.T, cfg stackConfig) *stack {
 	promPort := freePort(t)
 	s.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
 	pcfg := filepath.Join(dir, "prometheus.yml")
-	writeFile(t, pcfg, fmt.Sprintf(prometheusConfig, metricsPort))
+	shipped, fast := fastRules(t, dir)
+	writeFile(t, pcfg, fmt.Sprintf(prometheusConfig, shipped, fast, metricsPort))
 	p := start(t, "prometheus", cfg.promBin, nil,
 		"--config.file="+pcfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
@@ -208,11 +211,15 @@ exporters:
 `
 
 // prometheusConfig scrapes the demo every second, in the OpenMetrics format
-// (exemplars need it).
+// (exemplars need it), and evaluates the shipped alerting rules and their
+// fast copy (see fastRules) every second.
 const prometheusConfig = `
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - %q
+  - %q
 scrape_configs:
   - job_name: redghost-demo
     static_configs:

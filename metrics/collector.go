@@ -12,15 +12,17 @@ import (
 )
 
 // QueueCollector is a [prometheus.Collector] that reads the depth of its
-// queues by status from the backend at scrape time ([core.Queue.Stats], O(1)
-// per queue), all queues at once, each within the timeout. A queue that
-// cannot be read is left out of that scrape and reported by
-// redghost_queue_up 0; the scrape itself does not fail.
+// queues by status, and how long each queue's longest-waiting message has
+// waited ([core.QueueStats.OldestReady]), from the backend at scrape time
+// ([core.Queue.Stats], O(1) per queue), all queues at once, each within the
+// timeout. A queue that cannot be read is left out of that scrape and
+// reported by redghost_queue_up 0; the scrape itself does not fail.
 type QueueCollector struct {
 	queues   []*core.Queue
 	timeout  time.Duration
 	logger   *slog.Logger
 	messages *prometheus.Desc
+	oldest   *prometheus.Desc
 	up       *prometheus.Desc
 }
 
@@ -44,6 +46,9 @@ func newQueueCollector(ns string, timeout time.Duration, logger *slog.Logger, qu
 		messages: prometheus.NewDesc(prometheus.BuildFQName(ns, "queue", "messages"),
 			"Messages in the queue by status (queued, locked, backoff, done, dead), read at scrape time.",
 			[]string{"queue", "status"}, nil),
+		oldest: prometheus.NewDesc(prometheus.BuildFQName(ns, "queue", "oldest_message_age_seconds"),
+			"How long the queue's longest-waiting queued message has been ready to handle (since enqueued, or since its delay, backoff or lock expired or it was retried); 0 when nothing is queued. Read at scrape time.",
+			[]string{"queue"}, nil),
 		up: prometheus.NewDesc(prometheus.BuildFQName(ns, "queue", "up"),
 			"1 if the queue's stats were read at this scrape, 0 if the backend failed or timed out.",
 			[]string{"queue"}, nil),
@@ -53,6 +58,7 @@ func newQueueCollector(ns string, timeout time.Duration, logger *slog.Logger, qu
 // Describe sends the collector's descriptors.
 func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.messages
+	ch <- c.oldest
 	ch <- c.up
 }
 
@@ -86,4 +92,5 @@ func (c *QueueCollector) collect(ctx context.Context, q *core.Queue, ch chan<- p
 	}{{"queued", st.Queued}, {"locked", st.Locked}, {"backoff", st.Backoff}, {"done", st.Done}, {"dead", st.Dead}} {
 		ch <- prometheus.MustNewConstMetric(c.messages, prometheus.GaugeValue, float64(s.n), name, s.status)
 	}
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, st.OldestReady.Seconds(), name)
 }

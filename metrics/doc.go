@@ -15,17 +15,40 @@
 //
 // With the default namespace "redghost":
 //
-//	redghost_messages_handled_total{queue,outcome}      handlings by outcome: success, retry, error
+//	redghost_messages_handled_total{queue,outcome}      handlings by outcome: success, retry, error, rejected
 //	redghost_handle_duration_seconds{queue,outcome}     time in the handler (histogram, exemplars)
 //	redghost_queueing_duration_seconds{queue}           age of a message at its first handling (histogram, exemplars)
 //	redghost_messages_in_flight{queue}                  handlers running now
-//	redghost_retries_total{queue}                       retry outcomes
+//	redghost_retries_total{queue}                       retry outcomes (not rejections)
 //	redghost_dead_letters_total{queue}                  error outcomes: each leaves a dead letter
 //	redghost_enqueued_total{queue,result}               enqueues by result: added, updated, already_queued, locked, backoff, invalid, failed
 //	redghost_circuit_breaker_state{name}                0 closed, 1 half-open, 2 open
 //	redghost_circuit_breaker_transitions_total{name,from,to}
 //	redghost_queue_messages{queue,status}               depth by status: queued, locked, backoff, done, dead (collector)
+//	redghost_queue_oldest_message_age_seconds{queue}    how long the longest-waiting queued message has waited (collector)
 //	redghost_queue_up{queue}                            1 if the last scrape read the queue, else 0 (collector)
+//	redghost_worker_locks_lost_total{queue}             acks and lock extensions refused by the fence (worker collector)
+//	redghost_worker_backend_errors_total{queue}         backend calls that failed and were retried (worker collector)
+//	redghost_worker_idle_waits_total{queue}             dequeues that found nothing and waited (worker collector)
+//	redghost_worker_running{queue}                      workers running: started and not stopped (worker collector)
+//
+// The outcome "rejected" is a handling that a circuit breaker answered
+// without calling the handler (a retry whose error matches
+// middleware.ErrBreakerOpen): it is counted neither as a retry nor in
+// redghost_retries_total, so that the retry rate is the handler's own.
+// Count the breaker's open periods with redghost_circuit_breaker_state.
+//
+// The oldest message's age is ready time: a message counts from its
+// enqueue, or from when its delay, backoff or lock expired or it was
+// retried without a backoff, never from its first enqueue across retries;
+// see [core.QueueStats.OldestReady]. It is the number to alert on first:
+// it grows when workers stop or fall behind, whatever the depth.
+//
+// # Alerts
+//
+// deploy/prometheus/alerts.yml in the repository holds Prometheus alerting
+// rules over these metrics (oldest message too old, error ratio, breaker
+// open, lock losses, collector down); load it with rule_files.
 //
 // # Bounded labels
 //

@@ -35,9 +35,6 @@ type Metrics struct {
 	nseen  int
 }
 
-// Outcome label values.
-var outcomes = [...]string{core.OutcomeSuccess.String(), core.OutcomeRetry.String(), core.OutcomeError.String()}
-
 // New builds the metrics and registers them with reg (nil:
 // prometheus.DefaultRegisterer). A bad option (an empty namespace, a bound
 // below 1, buckets out of order, a nil clock or logger) is an error matching
@@ -60,7 +57,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		cfg: cfg,
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "messages_handled_total",
-			Help: "Messages handled, by queue and outcome (success, retry, error).",
+			Help: "Messages handled, by queue and outcome (success, retry, error, rejected: by a circuit breaker, without calling the handler).",
 		}, []string{"queue", "outcome"}),
 		handleDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "handle_duration_seconds",
@@ -78,7 +75,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}, []string{"queue"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "retries_total",
-			Help: "Retry outcomes, by queue.",
+			Help: "Retry outcomes, by queue; circuit breaker rejections are not retries.",
 		}, []string{"queue"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "dead_letters_total",
@@ -104,9 +101,21 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}
 	}
 	for _, name := range cfg.breakers {
-		m.breakerState.WithLabelValues(labelValue(name)).Set(float64(middleware.BreakerClosed))
+		name = labelValue(name)
+		m.breakerState.WithLabelValues(name).Set(float64(middleware.BreakerClosed))
+		for _, move := range breakerMoves {
+			m.breakerMoves.WithLabelValues(name, move[0].String(), move[1].String())
+		}
 	}
 	return m, nil
+}
+
+// breakerMoves are the state changes a circuit breaker makes.
+var breakerMoves = [...][2]middleware.BreakerState{
+	{middleware.BreakerClosed, middleware.BreakerOpen},
+	{middleware.BreakerOpen, middleware.BreakerHalfOpen},
+	{middleware.BreakerHalfOpen, middleware.BreakerOpen},
+	{middleware.BreakerHalfOpen, middleware.BreakerClosed},
 }
 
 // queueLabel maps a queue name to its label value, bounded as the package
@@ -166,17 +175,13 @@ func (m *Metrics) Middleware() core.Middleware {
 }
 
 func (m *Metrics) record(q string, res core.Result, seconds float64, ex prometheus.Labels) {
-	outcome := res.Outcome
-	if outcome > core.OutcomeError {
-		outcome = core.OutcomeError // the worker treats unknown outcomes as errors
-	}
-	o := outcome.String()
+	o := outcomeLabel(res)
 	m.handled.WithLabelValues(q, o).Inc()
 	observe(m.handleDur.WithLabelValues(q, o), seconds, ex)
-	switch outcome {
-	case core.OutcomeRetry:
+	switch o {
+	case outcomes[core.OutcomeRetry]:
 		m.retries.WithLabelValues(q).Inc()
-	case core.OutcomeError:
+	case outcomes[core.OutcomeError]:
 		m.deadLetters.WithLabelValues(q).Inc()
 	}
 }

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -76,14 +77,18 @@ func TestHandledOutcomes(t *testing.T) {
 	handleWith(m, context.Background(), &core.Message{ID: "b", Queue: "emails", Attempt: 2}, core.Retry(time.Second))
 	handleWith(m, context.Background(), &core.Message{ID: "c", Queue: "emails", Attempt: 3}, core.Fail(errors.New("boom")))
 	handleWith(m, context.Background(), &core.Message{ID: "d", Queue: "emails", Attempt: 1}, core.Result{Outcome: 9})
+	// A breaker's rejection is a retry whose error matches ErrBreakerOpen.
+	handleWith(m, context.Background(), &core.Message{ID: "e", Queue: "emails", Attempt: 1},
+		core.RetryErr(time.Minute, fmt.Errorf("smtp: %w", middleware.ErrBreakerOpen)))
 
 	want := `
-# HELP redghost_messages_handled_total Messages handled, by queue and outcome (success, retry, error).
+# HELP redghost_messages_handled_total Messages handled, by queue and outcome (success, retry, error, rejected: by a circuit breaker, without calling the handler).
 # TYPE redghost_messages_handled_total counter
 redghost_messages_handled_total{outcome="error",queue="emails"} 2
+redghost_messages_handled_total{outcome="rejected",queue="emails"} 1
 redghost_messages_handled_total{outcome="retry",queue="emails"} 1
 redghost_messages_handled_total{outcome="success",queue="emails"} 1
-# HELP redghost_retries_total Retry outcomes, by queue.
+# HELP redghost_retries_total Retry outcomes, by queue; circuit breaker rejections are not retries.
 # TYPE redghost_retries_total counter
 redghost_retries_total{queue="emails"} 1
 # HELP redghost_dead_letters_total Error outcomes, each of which leaves a dead letter, by queue.
@@ -216,8 +221,8 @@ func TestQueueLabelsBounded(t *testing.T) {
 	handleWith(m, context.Background(), &core.Message{ID: "x", Queue: "emails", Attempt: 2}, core.Success())
 	handleWith(m, context.Background(), &core.Message{ID: "x", Queue: "user-12345", Attempt: 2}, core.Success())
 	n := testutil.CollectAndCount(reg, "redghost_messages_handled_total")
-	if n != 4 { // 3 outcomes of emails, started at zero, and _other's success
-		t.Errorf("%d handled series, want 4", n)
+	if n != 5 { // 4 outcomes of emails, started at zero, and _other's success
+		t.Errorf("%d handled series, want 5", n)
 	}
 }
 
@@ -276,6 +281,10 @@ app_circuit_breaker_state{name="smtp"} 0
 # TYPE app_circuit_breaker_transitions_total counter
 app_circuit_breaker_transitions_total{from="closed",name="payments",to="open"} 1
 app_circuit_breaker_transitions_total{from="open",name="payments",to="half-open"} 1
+app_circuit_breaker_transitions_total{from="closed",name="smtp",to="open"} 0
+app_circuit_breaker_transitions_total{from="half-open",name="smtp",to="closed"} 0
+app_circuit_breaker_transitions_total{from="half-open",name="smtp",to="open"} 0
+app_circuit_breaker_transitions_total{from="open",name="smtp",to="half-open"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "app_circuit_breaker_state", "app_circuit_breaker_transitions_total"); err != nil {
 		t.Error(err)
@@ -334,5 +343,47 @@ func TestMetricNamesLint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// Behind a real circuit breaker, the handlings it rejects while open are
+// counted as rejected, not as retries: the retry rate stays the handler's.
+func TestBreakerRejectionsAreNotRetries(t *testing.T) {
+	m, reg := newMetrics(t)
+	breaker, err := middleware.CircuitBreaker(middleware.WithBreakerName("smtp"),
+		middleware.WithBreakerOpenTimeout(time.Hour),
+		middleware.WithBreakerReadyToTrip(func(c middleware.BreakerCounts) bool { return c.ConsecutiveFailures >= 2 }),
+		middleware.WithBreakerOnStateChange(m.BreakerStateChanged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	h := middleware.Chain(m.Middleware(), breaker)(core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		calls++
+		return core.RetryErr(0, errors.New("smtp: 421 try later"))
+	}))
+	for i := range 5 {
+		h.Handle(context.Background(), &core.Message{ID: fmt.Sprint(i), Queue: "emails", Attempt: 1})
+	}
+	if calls != 2 {
+		t.Fatalf("handler called %d times, want 2 (then the breaker opened)", calls)
+	}
+	want := `
+# HELP redghost_retries_total Retry outcomes, by queue; circuit breaker rejections are not retries.
+# TYPE redghost_retries_total counter
+redghost_retries_total{queue="emails"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "redghost_retries_total"); err != nil {
+		t.Error(err)
+	}
+	got := map[string]float64{}
+	for _, mm := range family(t, reg, "redghost_messages_handled_total").GetMetric() {
+		got[labels(mm)["outcome"]] = mm.GetCounter().GetValue()
+	}
+	if got["retry"] != 2 || got["rejected"] != 3 {
+		t.Errorf("handled by outcome %v, want retry 2 and rejected 3", got)
+	}
+	if v := gaugeValue(t, reg, "redghost_circuit_breaker_state"); v != float64(middleware.BreakerOpen) {
+		t.Errorf("breaker state %v, want open", v)
 	}
 }

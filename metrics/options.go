@@ -89,7 +89,9 @@ func WithClock(clk core.Clock) Option { return func(c *config) { c.clock = clk }
 func WithScrapeTimeout(d time.Duration) Option { return func(c *config) { c.scrapeTimeout = d } }
 
 // WithBreakers reports these circuit breakers as closed from the start,
-// before their first state change.
+// before their first state change, and their transitions at zero, so that
+// increase() and rate() see their first opening (an opening shorter than
+// the scrape interval shows only in the transitions counter).
 func WithBreakers(names ...string) Option {
 	return func(c *config) { c.breakers = append(c.breakers, names...) }
 }

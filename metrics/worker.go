@@ -10,13 +10,15 @@ import (
 // counters at scrape time ([core.Worker.Stats]): what no handler middleware
 // can see, because it happens around the handler: messages whose lock was
 // lost (a message may then be handled twice), backend errors the worker
-// backed off from, and idle waits.
+// backed off from, idle waits, and how many of the workers are running
+// (started and not stopped).
 type WorkerCollector struct {
 	workers []*core.Worker
 	label   func(string) string
 	lost    *prometheus.Desc
 	errs    *prometheus.Desc
 	sleeps  *prometheus.Desc
+	running *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*WorkerCollector)(nil)
@@ -41,6 +43,8 @@ func (m *Metrics) WorkerCollector(workers ...*core.Worker) *WorkerCollector {
 			"Backend calls (dequeue, wait, acknowledge, heartbeat) that failed and were retried with backoff."),
 		sleeps: desc("idle_waits_total",
 			"Dequeues that found nothing to handle and waited for a wake-up."),
+		running: desc("running",
+			"Workers of the queue in this process that are running: started and not stopped."),
 	}
 }
 
@@ -49,11 +53,12 @@ func (c *WorkerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lost
 	ch <- c.errs
 	ch <- c.sleeps
+	ch <- c.running
 }
 
 // Collect reads every worker's statistics.
 func (c *WorkerCollector) Collect(ch chan<- prometheus.Metric) {
-	type sums struct{ lost, errs, sleeps int64 }
+	type sums struct{ lost, errs, sleeps, running int64 }
 	byQueue := map[string]*sums{}
 	var order []string
 	for _, w := range c.workers {
@@ -68,11 +73,15 @@ func (c *WorkerCollector) Collect(ch chan<- prometheus.Metric) {
 		s.lost += st.LockLost
 		s.errs += st.BackendErrors
 		s.sleeps += st.Sleeps
+		if st.Running {
+			s.running++
+		}
 	}
 	for _, q := range order {
 		s := byQueue[q]
 		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(s.lost), q)
 		ch <- prometheus.MustNewConstMetric(c.errs, prometheus.CounterValue, float64(s.errs), q)
 		ch <- prometheus.MustNewConstMetric(c.sleeps, prometheus.CounterValue, float64(s.sleeps), q)
+		ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(s.running), q)
 	}
 }

@@ -64,8 +64,15 @@ func TestWorkerCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg.MustRegister(m.WorkerCollector(w))
+	running := func() float64 { t.Helper(); return gaugeValue(t, reg, "redghost_worker_running") }
+	if r := running(); r != 0 {
+		t.Fatalf("running %v before Start, want 0", r)
+	}
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if r := running(); r != 1 {
+		t.Fatalf("running %v after Start, want 1", r)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for w.Stats().Sleeps == 0 || w.Stats().LockLost == 0 {
@@ -76,6 +83,9 @@ func TestWorkerCollector(t *testing.T) {
 	}
 	if err := w.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if r := running(); r != 0 {
+		t.Fatalf("running %v after Stop, want 0", r)
 	}
 	want := `
 # HELP redghost_worker_backend_errors_total Backend calls (dequeue, wait, acknowledge, heartbeat) that failed and were retried with backoff.

@@ -42,9 +42,9 @@
 // # Examples
 //
 //	$ redghost queues
-//	QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-//	emails  2       0       1        0     3      0
-//	orders  0       1       0        1     2      1
+//	QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
+//	emails  2       0       1        0     3      0     4.2s
+//	orders  0       1       0        1     2      1     -
 //
 //	$ redghost -prefix myapp stats -json orders
 //	$ redghost content -limit 20 -payload orders

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/redghost/redghost/core"
 )
@@ -15,9 +16,10 @@ var queuesCmd = &command{
 	pos:     "",
 	summary: "list the queues with their counts",
 	detail: `Lists every queue under the key prefix that holds messages or dead letters,
-sorted by name, with its counts by status. Finding the names scans the
-keys of the database (of every master on a cluster); each queue's counts
-are then read in O(1).`,
+sorted by name, with its counts by status and how long its longest-waiting
+queued message has waited (OLDEST). Finding the names scans the keys of the
+database (of every master on a cluster); each queue's counts are then read
+in O(1).`,
 	flags: func(fs *flag.FlagSet) action {
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context, a *app, args []string) error {
@@ -55,9 +57,12 @@ var statsCmd = &command{
 	summary: "the counts of the named queues",
 	detail: `Prints the counts of the named queues by status, in O(1) per queue: queued
 (waiting), locked (with a handler), backoff (delayed or retrying later),
-done (handled, not yet collected), their total, and dead letters. A queue
-that does not exist counts zero. Locked and backoff may include entries
-whose lock or backoff expired a moment ago.`,
+done (handled, not yet collected), their total, and dead letters; then
+OLDEST, how long the longest-waiting queued message has been ready to
+handle (since it was enqueued, or since its delay, backoff or lock expired
+or it was retried; "-" when nothing is queued): the number to watch when
+workers fall behind. A queue that does not exist counts zero. Locked and
+backoff may include entries whose lock or backoff expired a moment ago.`,
 	flags: func(fs *flag.FlagSet) action {
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context, a *app, args []string) error {
@@ -82,12 +87,21 @@ whose lock or backoff expired a moment ago.`,
 
 func statsTable(w io.Writer, names []string, stats []core.QueueStats) error {
 	t := newTable(w)
-	fmt.Fprintln(t, "QUEUE\tQUEUED\tLOCKED\tBACKOFF\tDONE\tTOTAL\tDEAD")
+	fmt.Fprintln(t, "QUEUE\tQUEUED\tLOCKED\tBACKOFF\tDONE\tTOTAL\tDEAD\tOLDEST")
 	for i, s := range stats {
-		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", clip(names[i], 0),
-			s.Queued, s.Locked, s.Backoff, s.Done, s.Total, s.Dead)
+		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", clip(names[i], 0),
+			s.Queued, s.Locked, s.Backoff, s.Done, s.Total, s.Dead, oldest(s))
 	}
 	return t.Flush()
+}
+
+// oldest prints how long the longest-waiting queued message has waited:
+// "-" when nothing is queued.
+func oldest(s core.QueueStats) string {
+	if s.Queued == 0 {
+		return "-"
+	}
+	return duration(max(s.OldestReady, time.Nanosecond))
 }
 
 // queueStatsJSON is one queue's counts in -json output.
@@ -99,13 +113,16 @@ type queueStatsJSON struct {
 	Done    int64  `json:"done"`
 	Total   int64  `json:"total"`
 	Dead    int64  `json:"dead"`
+	// OldestReadyMS is how long the longest-waiting queued message has
+	// waited (core.QueueStats.OldestReady).
+	OldestReadyMS int64 `json:"oldest_ready_ms"`
 }
 
 func statsJSON(names []string, stats []core.QueueStats) []queueStatsJSON {
 	out := make([]queueStatsJSON, len(stats))
 	for i, s := range stats {
 		out[i] = queueStatsJSON{Queue: names[i], Queued: s.Queued, Locked: s.Locked,
-			Backoff: s.Backoff, Done: s.Done, Total: s.Total, Dead: s.Dead}
+			Backoff: s.Backoff, Done: s.Done, Total: s.Total, Dead: s.Dead, OldestReadyMS: s.OldestReady.Milliseconds()}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,9 @@ func seedTwoQueues(e *env) {
 	e.ack("orders", core.Ack{ID: d[2].ID, Token: d[2].Token, Outcome: core.OutcomeSuccess, Backoff: time.Hour})
 }
 
-const twoQueuesTable = `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-emails  2       0       1        0     3      0
-orders  0       1       0        1     2      1
+const twoQueuesTable = `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
+emails  2       0       1        0     3      0     ~
+orders  0       1       0        1     2      1     -
 `
 
 func TestQueues(t *testing.T) {
@@ -37,8 +38,8 @@ func TestQueues(t *testing.T) {
 	e.cli("", "queues", "-json").want(t, 0, "[]\n", "")
 
 	seedTwoQueues(e)
-	e.cli("", "queues").want(t, 0, twoQueuesTable, "")
-	e.cli("", "queues", "-json").want(t, 0, `[
+	e.cli("", "queues").masked().want(t, 0, twoQueuesTable, "")
+	e.cli("", "queues", "-json").masked().want(t, 0, `[
   {
     "queue": "emails",
     "queued": 2,
@@ -46,7 +47,8 @@ func TestQueues(t *testing.T) {
     "backoff": 1,
     "done": 0,
     "total": 3,
-    "dead": 0
+    "dead": 0,
+    "oldest_ready_ms": ~
   },
   {
     "queue": "orders",
@@ -55,17 +57,18 @@ func TestQueues(t *testing.T) {
     "backoff": 0,
     "done": 1,
     "total": 2,
-    "dead": 1
+    "dead": 1,
+    "oldest_ready_ms": ~
   }
 ]
 `, "")
 
 	// A queue that holds only dead letters is still listed.
 	e.deadLetter("audit", "a1", "x", "boom")
-	e.cli("", "queues").want(t, 0, `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-audit   0       0       0        0     0      1
-emails  2       0       1        0     3      0
-orders  0       1       0        1     2      1
+	e.cli("", "queues").masked().want(t, 0, `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
+audit   0       0       0        0     0      1     -
+emails  2       0       1        0     3      0     ~
+orders  0       1       0        1     2      1     -
 `, "")
 }
 
@@ -74,15 +77,15 @@ func TestStats(t *testing.T) {
 	e := newEnv(t)
 	seedTwoQueues(e)
 
-	e.cli("", "stats", "emails", "orders").want(t, 0, twoQueuesTable, "")
+	e.cli("", "stats", "emails", "orders").masked().want(t, 0, twoQueuesTable, "")
 	// Repeats are dropped; a queue that does not exist counts zero; flags
 	// may follow the names, and global flags the command.
 	runCLI(t, "", "stats", "orders", "nosuch", "orders", "-redis", e.url, "-prefix", e.prefix).want(t, 0,
-		`QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-orders  0       1       0        1     2      1
-nosuch  0       0       0        0     0      0
+		`QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
+orders  0       1       0        1     2      1     -
+nosuch  0       0       0        0     0      0     -
 `, "")
-	e.cli("", "stats", "orders", "-json").want(t, 0, `[
+	e.cli("", "stats", "orders", "-json").masked().want(t, 0, `[
   {
     "queue": "orders",
     "queued": 0,
@@ -90,17 +93,32 @@ nosuch  0       0       0        0     0      0
     "backoff": 0,
     "done": 1,
     "total": 2,
-    "dead": 1
+    "dead": 1,
+    "oldest_ready_ms": ~
   }
 ]
 `, "")
+	// OLDEST is how long the longest-waiting queued message has waited.
+	time.Sleep(50 * time.Millisecond)
+	r := e.cli("", "stats", "-json", "emails", "orders")
+	var got []queueStatsJSON
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 2 {
+		t.Fatalf("stats -json: %v\n%s", err, r.stdout)
+	}
+	if ms := got[0].OldestReadyMS; ms < 50 || ms > 30_000 {
+		t.Errorf("emails: oldest_ready_ms %d, want the time since seeding (at least 50)", ms)
+	}
+	if ms := got[1].OldestReadyMS; ms != 0 {
+		t.Errorf("orders (nothing queued): oldest_ready_ms %d, want 0", ms)
+	}
+
 	// After "--" everything is a queue name, even one that looks like a flag.
-	e.cli("", "stats", "--", "-json").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
--json  0       0       0        0     0      0
+	e.cli("", "stats", "--", "-json").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
+-json  0       0       0        0     0      0     -
 `, "")
 
 	// One bad name and nothing is read.
-	e.cli("", "stats", "emails", "a{b}").want(t, 2, "", `redghost: queue name "a{b}": holds '{' or '}' (reserved for the Redis hash tag)
+	e.cli("", "stats", "emails", "a{b}").masked().want(t, 2, "", `redghost: queue name "a{b}": holds '{' or '}' (reserved for the Redis hash tag)
 usage: redghost stats [-json] QUEUE...
 run 'redghost help stats' for details
 `)

@@ -32,6 +32,8 @@ func (b *Backend) MessageStatus(ctx context.Context, queue, id string) (core.Sta
 
 // QueueStats counts queue's messages in O(1). Locked and Backoff include
 // messages whose lock or backoff expired since the last Dequeue.
+// OldestReady is the longest wait among the first
+// [core.OldestReadyLookahead] records of the ready list.
 func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats, error) {
 	if err := checkCall(ctx, queue); err != nil {
 		return core.QueueStats{}, err
@@ -49,6 +51,15 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 		Done:    q.counts[stDone],
 		Total:   int64(len(q.msgs)),
 		Dead:    int64(q.dead.len()),
+	}
+	now := b.clock.Now()
+	e := q.ready.Front()
+	for range core.OldestReadyLookahead {
+		if e == nil {
+			break
+		}
+		s.OldestReady = max(s.OldestReady, now.Sub(e.Value.(*record).readyAt))
+		e = e.Next()
 	}
 	return s, nil
 }

@@ -179,7 +179,7 @@ func (b *Backend) enqueue(req *core.EnqueueRequest, id string, now time.Time) (c
 			r.backoffUntil = now.Add(req.Delay)
 			q.place(r, stBackoff, r.backoffUntil)
 		} else {
-			q.place(r, stReady, time.Time{})
+			q.place(r, stReady, now)
 		}
 		b.wake(q.name)
 		return core.Added, nil

@@ -119,7 +119,7 @@ func (b *Backend) RequeueDeadLetters(ctx context.Context, queue string, ids ...s
 			continue
 		}
 		r := b.newRecord(q, e.ID, content{payload: e.Payload, headers: e.Headers, lockDur: e.lockDur}, now)
-		q.place(r, stReady, time.Time{})
+		q.place(r, stReady, now)
 		requeued[e] = true
 	}
 	if len(requeued) == 0 {

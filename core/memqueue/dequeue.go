@@ -85,7 +85,7 @@ func (b *Backend) maintain(q *queue, now time.Time) {
 			r.attempts = 0
 			r.enqueuedAt = now
 			r.backoffUntil = time.Time{}
-			q.place(r, stReady, time.Time{})
+			q.place(r, stReady, now)
 		default: // done: collect it
 			q.remove(r)
 		}
@@ -154,7 +154,7 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 			b.wakeIfFirst(q, r)
 			return
 		}
-		q.place(r, stReady, time.Time{})
+		q.place(r, stReady, now)
 		b.wake(q.name)
 		return
 	case core.OutcomeError:

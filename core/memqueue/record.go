@@ -52,6 +52,7 @@ type record struct {
 	lockUntil    time.Time // set only in stLocked
 	backoffUntil time.Time // set only in stBackoff and stDone
 	enqueuedAt   time.Time
+	readyAt      time.Time // when it last became ready (QueueStats.OldestReady)
 
 	elem    *list.Element // in queue.ready, when stReady
 	heapIdx int           // in queue.due, when not stReady; else -1
@@ -125,7 +126,7 @@ func newQueue(name string) *queue {
 }
 
 // place moves r to state st; at is when a record outside the ready list is
-// due.
+// due, or when a ready record became ready.
 func (q *queue) place(r *record, st state, at time.Time) {
 	if r.elem != nil {
 		q.ready.Remove(r.elem)
@@ -141,6 +142,7 @@ func (q *queue) place(r *record, st state, at time.Time) {
 			heap.Remove(&q.due, r.heapIdx)
 		}
 		r.elem = q.ready.PushBack(r)
+		r.readyAt = at
 		return
 	}
 	r.dueAt = at
@@ -155,7 +157,7 @@ func (q *queue) place(r *record, st state, at time.Time) {
 // list when mark is nil, and answers r's element: the next mark, so that
 // records placed one after another keep their order.
 func (q *queue) placeHead(r *record, mark *list.Element) *list.Element {
-	q.place(r, stReady, time.Time{})
+	q.place(r, stReady, r.dueAt) // ready since it came due
 	if mark == nil {
 		q.ready.MoveToFront(r.elem)
 	} else {

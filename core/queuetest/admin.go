@@ -12,6 +12,7 @@ import (
 var adminCases = []testCase{
 	{"EveryStatus", adminEveryStatus},
 	{"QueueStats", adminStats},
+	{"OldestReady", adminOldestReady},
 	{"QueueContentPaging", adminContentPaging},
 	{"QueueNames", adminQueueNames},
 	{"ClearQueues", adminClearQueues},
@@ -92,6 +93,54 @@ func adminStats(c *checker) {
 	c.ack(dd, core.OutcomeError, 0)
 	c.nothing()
 	c.wantStats(c.q, core.QueueStats{Backoff: 2, Done: 1, Total: 3, Dead: 1})
+}
+
+// QueueStats.OldestReady is the longest wait of a ready message: from its
+// enqueue, or from when it came back (its lock expired, it was retried);
+// it looks past messages that came due again at the head of the ready
+// list; it is zero when nothing is queued.
+func adminOldestReady(c *checker) {
+	const (
+		lock  = 500 * time.Millisecond
+		slack = 250 * time.Millisecond // a real clock's (Redis') time between the calls
+	)
+	wantOldest := func(what string, lo, hi time.Duration) {
+		c.Helper()
+		lo -= time.Millisecond // stored in whole milliseconds
+		if got := c.statsOf(c.q).OldestReady; got < lo || got > hi {
+			c.Fatalf("%s: OldestReady %v, want within [%v, %v]", what, got, lo, hi)
+		}
+	}
+	wantOldest("empty queue", 0, 0)
+	c.add("a", "a")
+	c.add("b", "b")
+	c.add("c", "c")
+	c.add("delayed", "delayed", core.WithDelay(longLock))
+	if got := c.dequeue(2, lock).Messages; len(got) != 2 || got[0].ID != "a" || got[1].ID != "b" {
+		c.Fatalf("Dequeue(2): got %s, want a, b", idsOf(got))
+	}
+	wantOldest("c just enqueued", 0, slack)
+
+	c.advance(lock + margin)
+	wantOldest("c waited, a and b's locks expired", lock+margin, lock+margin+slack)
+
+	// This dequeue puts a and b back at the head of the ready list, ready
+	// since their locks expired, and takes a: b is first, c waited longer.
+	if d := c.take(longLock); d.ID != "a" {
+		c.Fatalf("Dequeue(1): got %q, want a (its lock expired)", d.ID)
+	}
+	wantOldest("c behind b, which came due again", lock+margin, lock+margin+slack)
+
+	res := c.dequeue(2, longLock)
+	if len(res.Messages) != 2 || res.Messages[0].ID != "b" || res.Messages[1].ID != "c" {
+		c.Fatalf("Dequeue(2): got %s, want b, c", idsOf(res.Messages))
+	}
+	wantOldest("nothing queued", 0, 0)
+	// A retry without a backoff is ready from its ack, not from its enqueue.
+	c.ack(res.Messages[0], core.OutcomeRetry, 0)
+	wantOldest("b retried", 0, slack)
+	c.take(longLock)
+	wantOldest("nothing queued again", 0, 0)
 }
 
 // QueueContent pages cover every message exactly once.
@@ -205,9 +254,7 @@ func adminClearQueues(c *checker) {
 	c.wantLockLost("ack of a cleared message", c.ackOne(ackOf(dr, core.OutcomeSuccess, 0)))
 	c.wantLockLost("extension of a cleared message", c.extend(core.LockRef{ID: dr.ID, Token: dr.Token, Duration: time.Second})[0])
 
-	if got := c.statsOf(qb); got != statsB {
-		c.Fatalf("ClearQueues of other queues changed %q: %+v, was %+v", qb, got, statsB)
-	}
+	c.wantStats(qb, statsB) // its OldestReady grows with time
 	c.wantStatusIn(qb, "m", core.StatusQueued)
 	c.add("requeued", "fresh")
 	d := c.take(longLock)

@@ -31,8 +31,8 @@
 //   - Outcomes (§5): success, retry and error with and without backoff, and
 //     the dead-letter list.
 //   - Enqueue (§3): every row of the enqueue table.
-//   - Admin (§7): every status, QueueStats, QueueContent paging,
-//     QueueNames, ClearQueues.
+//   - Admin (§7): every status, QueueStats and its OldestReady,
+//     QueueContent paging, QueueNames, ClearQueues.
 //   - Invalid: bad input gets a *core.InvalidError and writes nothing.
 //   - Concurrency: producers and consumers on one queue; every message is
 //     handled exactly once.
@@ -81,6 +81,10 @@
 //   - QueueStats counts ids (a pending requeue copy is not counted apart):
 //     Done counts every done message, Locked every locked one (with or
 //     without requeue), Backoff every queued one with a backoff.
+//   - QueueStats.OldestReady is ready time, not age: a message is ready
+//     from its enqueue, its lock's or backoff's expiry, or its retry's ack
+//     (without a backoff); it looks past messages that came due again at
+//     the head of the ready list (core.OldestReadyLookahead of them).
 //   - QueueNames lists a queue while it holds a message or a dead letter.
 //   - Bad input: in an Enqueue batch a bad request gets an InvalidError in
 //     its result and the others go through; in an Ack or ExtendLocks batch a

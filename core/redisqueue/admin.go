@@ -2,7 +2,6 @@ package redisqueue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -37,38 +36,33 @@ func (b *Backend) MessageStatus(ctx context.Context, queue, id string) (core.Sta
 	return core.Status(code), nil
 }
 
-// QueueStats counts in O(1) from the sizes of the queue's keys: Total is
-// every stored message, Locked the count kept with the lock groups,
-// Backoff and Done the sizes of the delay and done indexes (they may hold
-// entries that expired a moment ago), Queued the rest.
+// QueueStats counts in O(1) from the sizes of the queue's keys, in one
+// script (stats.lua): Total is every stored message, Locked the count kept
+// with the lock groups, Backoff and Done the sizes of the delay and done
+// indexes (they may hold entries that expired a moment ago), Queued the
+// rest. OldestReady is the longest wait among the first
+// [core.OldestReadyLookahead] ids of the ready list, by the server's clock.
 func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats, error) {
 	if err := core.ValidateQueueName(queue); err != nil {
 		return core.QueueStats{}, err
 	}
 	k := b.keys(queue)
-	var total, backoff, done, dead *redis.IntCmd
-	var locked *redis.StringCmd
-	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		total = p.HLen(ctx, k.msgs)
-		locked = p.HGet(ctx, k.lockgrp, "n") // see lua/lib.lua
-		backoff = p.ZCard(ctx, k.delay)
-		done = p.ZCard(ctx, k.done)
-		dead = p.ZCard(ctx, k.deadidx)
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) { // no lock group: Nil
+	reply, err := b.run(ctx, scriptStats, []string{k.msgs, k.ready, k.delay, k.done, k.deadidx, k.lockgrp},
+		core.OldestReadyLookahead)
+	if err != nil {
 		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
 	}
-	nlocked, err := locked.Int64()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	n, err := replyInts(reply, 6)
+	if err != nil {
 		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
 	}
 	s := core.QueueStats{
-		Total:   total.Val(),
-		Locked:  max(nlocked, 0),
-		Backoff: backoff.Val(),
-		Done:    done.Val(),
-		Dead:    dead.Val(),
+		Total:       n[0],
+		Locked:      max(n[1], 0),
+		Backoff:     n[2],
+		Done:        n[3],
+		Dead:        n[4],
+		OldestReady: msDuration(n[5]),
 	}
 	s.Queued = max(s.Total-s.Locked-s.Backoff-s.Done, 0)
 	return s, nil

@@ -20,6 +20,7 @@ var (
 	scriptAck         = newScript(shebangAllowOOM, "lib.lua", "ack.lua")
 	scriptExtend      = newScript(shebangAllowOOM, "lib.lua", "extend.lua")
 	scriptStatus      = newScript("", "lib.lua", "status.lua")
+	scriptStats       = newScript("", "lib.lua", "stats.lua")
 	scriptContent     = newScript("", "lib.lua", "content.lua")
 	scriptDeadList    = newScript("", "lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "dead_requeue.lua")

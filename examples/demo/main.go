@@ -200,6 +200,9 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 		}
 		workers = append(workers, w)
 	}
+	// Lock losses, backend errors and whether the workers run: what no
+	// handler middleware sees.
+	reg.MustRegister(m.WorkerCollector(workers...))
 
 	pub := core.NewPublisher(backend, core.WithPublishMiddleware(rgotel.PublishMiddleware(tracing...), m.PublishMiddleware()))
 	published := publish(ctx, pub, cfg, logger)

@@ -75,7 +75,10 @@ for i = 1, n do
       local _, lock_exp, bo_exp, lock_ms, first
       _, _, _, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
       if outcome == 1 then
-        local exp = 0
+        -- Without a backoff, bo_exp records when the message became ready
+        -- again (QueueStats' OldestReady, stats.lua); it is not in the
+        -- future, so the status stays queued.
+        local exp = now
         if backoff > 0 then
           exp = now + backoff
           if exp < minadd then minadd = exp end

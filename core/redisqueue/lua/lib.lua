@@ -8,7 +8,8 @@
 --   attempts  I4  handlings of this copy
 --   token     I8  lock token of the current handling (0: none)
 --   lock_exp  I6  lock expiry, ms since the epoch (0: none)
---   bo_exp    I6  backoff expiry, ms (initial delay, retry or done backoff)
+--   bo_exp    I6  backoff expiry, ms (initial delay, retry or done backoff;
+--                 a retry without one: the ack's time, see stats.lua)
 --   lock_ms   I6  the message's own lock duration, ms (0: none)
 --   first     I6  first enqueued, ms
 -- A message whose fields but first are all 0 (queued, never handled, no
