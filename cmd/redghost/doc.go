@@ -14,6 +14,8 @@
 //	redghost stats [-json] QUEUE...               the counts of the named queues
 //	redghost status QUEUE ID                      one message's status (a dead letter's
 //	                                              failure time and error too)
+//	redghost why QUEUE ID                         where a message stands and what happens
+//	                                              to it next, in plain words
 //	redghost content [-limit N] [-cursor C] [-payload [-width N]] [-json] QUEUE
 //	                                              a page of a queue's messages
 //	redghost dead list [-offset N] [-limit N] [-payload [-width N]] [-json] QUEUE

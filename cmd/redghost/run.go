@@ -36,7 +36,7 @@ type command struct {
 type action func(ctx context.Context, a *app, args []string) error
 
 // commands in the order the usage lists them.
-var commands = []*command{queuesCmd, statsCmd, statusCmd, contentCmd,
+var commands = []*command{queuesCmd, statsCmd, statusCmd, whyCmd, contentCmd,
 	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd}
 
 func lookup(name string) *command {
