@@ -23,6 +23,8 @@
 //	redghost dead requeue [-yes] QUEUE [ID...]    enqueue dead letters again (all without ids)
 //	redghost dead purge [-yes] QUEUE              delete a queue's dead letters
 //	redghost clear [-yes] QUEUE...                delete every message and dead letter of queues
+//	redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL]
+//	                                              the web UI (package web) on 127.0.0.1:8080
 //	redghost help [COMMAND]                       the usage, or a command's
 //
 // Flags may come before, between or after the arguments; "--" ends them
@@ -54,6 +56,19 @@
 //	$ redghost dead requeue orders              # all of them, after asking
 //	requeue all 3 dead letters of "orders"? [y/N]
 //	$ redghost clear -yes scratch
+//
+// # Web UI
+//
+// serve runs the UI of package web until interrupted: the queues with
+// their counts, refreshed live; a queue's messages; a message's state in
+// the words of 'redghost why'; dead letters. It only reads unless
+// -actions allows requeue, purge and clear; payloads show with -payloads;
+// -jaeger links each message's trace. It listens on the loopback address
+// by default; on any other, give -basic-auth USER:PASS (or set
+// $REDGHOST_BASIC_AUTH, which stays out of the process list).
+//
+//	$ redghost serve -actions -jaeger http://localhost:16686
+//	redghost: serving the web UI on http://127.0.0.1:8080/ (actions on)
 //
 // # Output
 //
