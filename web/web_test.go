@@ -664,3 +664,59 @@ func (failing) QueueNames(context.Context) ([]string, error) { return nil, error
 func (failing) QueueStats(context.Context, string) (core.QueueStats, error) {
 	return core.QueueStats{}, errors.New("redis down")
 }
+
+// Filtered pages of two, followed to the end, list every matching message
+// once, though a chunk of the listing holds many more matches.
+func TestQueuePageFilteredPaging(t *testing.T) {
+	onBackends(t, func(t *testing.T, b core.Backend) {
+		ctx := t.Context()
+		var reqs []core.EnqueueRequest
+		for i := range 12 {
+			reqs = append(reqs, core.EnqueueRequest{Queue: "f", ID: fmt.Sprintf("m%02d", i), Payload: []byte("x")})
+		}
+		if _, err := b.Enqueue(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+		res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "f", Max: 7, Lock: time.Hour})
+		if err != nil || len(res.Messages) != 7 {
+			t.Fatalf("dequeue: %v %d", err, len(res.Messages))
+		}
+		u := newUI(t, b, WithPageSize(2))
+		idRE := regexp.MustCompile(`id=(m\d+)">`)
+		nextRE := regexp.MustCompile(`rel="next" href="([^"]+)"`)
+		for filter, want := range map[string]int{"locked": 7, "queued": 5, "done": 0} {
+			seen := map[string]int{}
+			link := "queue?name=f&status=" + filter
+			for pages := 0; link != ""; pages++ {
+				if pages > 8 {
+					t.Fatalf("%s: too many pages", filter)
+				}
+				p := u.get(link)
+				p.want(t, 200)
+				ids := idRE.FindAllStringSubmatch(p.body, -1)
+				if len(ids) > 2 {
+					t.Fatalf("%s: %d messages on a page of 2", filter, len(ids))
+				}
+				for _, m := range ids {
+					seen[m[1]]++
+				}
+				link = ""
+				if m := nextRE.FindStringSubmatch(p.body); m != nil {
+					link = html.UnescapeString(m[1])
+				}
+			}
+			n := 0
+			for id, c := range seen {
+				st, _ := b.MessageStatus(ctx, "f", id)
+				if c != 1 || (filter == "locked") != (st == core.StatusLocked) {
+					t.Errorf("%s: %s listed %d times, status %s", filter, id, c, st)
+				}
+				n++
+			}
+			if n != want {
+				t.Errorf("%s: %d messages listed, want %d", filter, n, want)
+			}
+		}
+		u.get("queue?name=f&status=locked&skip=-1").want(t, 400, "skip must be")
+	})
+}
