@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of Red Ghost against real programs: its observability
 # with redis-server, Jaeger (built from its Go module as a tool of
-# e2e/tools) and Prometheus (Debian's package); its Redis topologies
+# e2e/tools) and Prometheus (Debian's package); its web UI (redghost serve)
+# in Debian's headless Chromium; its Redis topologies
 # (e2e/topology: Cluster, Sentinel, TLS and ACL) with redis-server and
 # redis-cli. Installs what is missing, then runs `go test ./...` in e2e/. Called from the repository's .ci/run; runs on its
 # own as well:
@@ -31,6 +32,8 @@ command -v redis-cli >/dev/null || apt_install redis-tools
 # Debian's package would also start a service on :9090 where systemd runs;
 # the tests start their own Prometheus on a free loopback port either way.
 command -v prometheus >/dev/null || apt_install prometheus
+# Debian's chromium drives the web UI's browser tests (headless, through chromedp).
+command -v chromium >/dev/null || apt_install chromium
 
 echo "e2e: building jaeger (go tool, cached after the first build)..."
 start=$(date +%s)
