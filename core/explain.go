@@ -35,10 +35,10 @@ func (e *Explanation) State() string {
 }
 
 // Explain reads what queue holds for id (its status, the message, a dead
-// letter) and explains it. A backend with a DeadLettersByID method (the
-// Redis one) reads the dead letter by id; any other has its dead-letter
-// list paged. The live message is found by paging QueueContent, so
-// Explain costs O(queue length) on a long queue.
+// letter) and explains it. A [MessageInspector] reads the live message by
+// id; any other backend has its content paged, which costs O(queue
+// length). A backend with a DeadLettersByID method (the Redis one) reads
+// the dead letter by id; any other has its dead-letter list paged.
 func Explain(ctx context.Context, in Inspector, queue, id string) (Explanation, error) {
 	if err := ValidateQueueName(queue); err != nil {
 		return Explanation{}, err
@@ -68,10 +68,25 @@ func Explain(ctx context.Context, in Inspector, queue, id string) (Explanation, 
 	return e, nil
 }
 
+// MessageInspector is implemented by backends that read one message by id
+// without listing the queue. [Explain] uses it when the backend has it.
+type MessageInspector interface {
+	// MessageInfo is the message with id as QueueContent lists it; found
+	// is false when the queue holds no message with the id.
+	MessageInfo(ctx context.Context, queue, id string) (info MessageInfo, found bool, err error)
+}
+
 // explainPage is the page size of Explain's listings.
 const explainPage = 1000
 
 func findMessage(ctx context.Context, in Inspector, queue, id string) (*MessageInfo, error) {
+	if mi, ok := in.(MessageInspector); ok {
+		m, found, err := mi.MessageInfo(ctx, queue, id)
+		if err != nil || !found {
+			return nil, err
+		}
+		return &m, nil
+	}
 	cursor := ""
 	for {
 		msgs, next, err := in.QueueContent(ctx, queue, cursor, explainPage)

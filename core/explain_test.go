@@ -179,3 +179,33 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// Explain finds a live message past the first page of the content on a
+// backend without MessageInfo, and answers what MessageInfo answers.
+func TestExplainPagesContent(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		ctx := t.Context()
+		var reqs []core.EnqueueRequest
+		for i := range 1500 {
+			reqs = append(reqs, core.EnqueueRequest{Queue: "q", ID: fmt.Sprintf("m%04d", i), Payload: []byte(fmt.Sprint(i))})
+		}
+		if _, err := env.b.Enqueue(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"m0000", "m0999", "m1000", "m1499"} {
+			paged, err := core.Explain(ctx, onlyInspector{env.b}, "q", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			direct, err := core.Explain(ctx, env.b, "q", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if paged.Message == nil || direct.Message == nil || paged.Message.ID != id ||
+				string(paged.Message.Payload) != string(direct.Message.Payload) || paged.State() != "queued" ||
+				strings.Join(paged.Why, "\n") != strings.Join(direct.Why, "\n") {
+				t.Fatalf("%s: paged %+v, direct %+v", id, paged, direct)
+			}
+		}
+	})
+}

@@ -113,3 +113,14 @@ func BenchmarkQueuePage100kMessages(b *testing.B) {
 		b.Run("filtered", func(b *testing.B) { benchPage(b, h, "/queue?name=big&status=locked") })
 	})
 }
+
+func BenchmarkMessagePage100kMessages(b *testing.B) {
+	benchBackends(b, func(b *testing.B, be core.Backend) {
+		fill(b, be, []string{"big"}, 100_000)
+		h, err := New(be)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchPage(b, h, "/message?queue=big&id=m099999")
+	})
+}

@@ -19,8 +19,7 @@ first line is its state (a status as 'redghost status' prints it, or
 next, with the time left (the lock, the backoff, the hold of a done
 message), and a dead letter's failure time, attempts and error text,
 escaped. The web UI ('redghost serve') shows the same text on a message's
-page. Finding the live message lists the queue, so on a long queue this
-reads every message once.`,
+page.`,
 	flags: func(fs *flag.FlagSet) action {
 		return func(ctx context.Context, a *app, args []string) error {
 			switch len(args) {
@@ -39,8 +38,6 @@ reads every message once.`,
 				return err
 			}
 			var e core.Explanation
-			// The listing of a long queue may take many calls: -timeout
-			// limits the whole.
 			err := a.call(ctx, func(ctx context.Context) (err error) {
 				e, err = core.Explain(ctx, a.b, args[0], args[1])
 				return err

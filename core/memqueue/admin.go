@@ -153,3 +153,27 @@ func (h *idHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return x
 }
+
+var _ core.MessageInspector = (*Backend)(nil)
+
+// MessageInfo reads one message by id, as QueueContent would list it, in
+// O(1). found is false when the queue holds no message with the id.
+func (b *Backend) MessageInfo(ctx context.Context, queue, id string) (core.MessageInfo, bool, error) {
+	if err := checkCall(ctx, queue); err != nil {
+		return core.MessageInfo{}, false, err
+	}
+	if err := core.ValidateID(id); err != nil {
+		return core.MessageInfo{}, false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[queue]
+	if q == nil {
+		return core.MessageInfo{}, false, nil
+	}
+	r := q.msgs[id]
+	if r == nil {
+		return core.MessageInfo{}, false, nil
+	}
+	return r.info(b.clock.Now()), true, nil
+}

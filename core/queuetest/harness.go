@@ -35,6 +35,8 @@ type Harness struct {
 type Features struct {
 	// WaitDequeue: the backend implements [core.WaitDequeuer].
 	WaitDequeue bool
+	// MessageInspector: the backend implements [core.MessageInspector].
+	MessageInspector bool
 }
 
 // Env is one test's backend and its means of moving time and looking inside.
@@ -85,6 +87,7 @@ func Run(t *testing.T, h Harness) {
 		{"Invalid", invalidCases, nil},
 		{"Concurrency", concurrencyCases, nil},
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
+		{"MessageInfo", messageInfoCases, featureMessageInspector},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -102,7 +105,7 @@ func Run(t *testing.T, h Harness) {
 						case claimed && !has:
 							t.Fatalf("queuetest: Features.%s is set but %T does not implement it", name, env.Backend)
 						case !claimed && has:
-							t.Fatalf("queuetest: %T implements %s, which workers use: set Features.%s", env.Backend, name, name)
+							t.Fatalf("queuetest: %T implements %s, which workers and tools use when it is there: set Features.%s", env.Backend, name, name)
 						case !claimed:
 							t.Skipf("queuetest: the backend does not claim Features.%s", name)
 						}

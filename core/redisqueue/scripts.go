@@ -23,6 +23,7 @@ var (
 	scriptExtend      = newScript("lib.lua", "extend.lua")
 	scriptStatus      = newScript("lib.lua", "status.lua")
 	scriptContent     = newScript("lib.lua", "content.lua")
+	scriptMessage     = newScript("lib.lua", "message.lua")
 	scriptDeadList    = newScript("lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
 )
