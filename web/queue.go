@@ -29,7 +29,7 @@ type queueData struct {
 	Filters  []string
 	Messages []core.MessageInfo
 	Cursor   string
-	Skip     int // matching messages to skip at Cursor (a filtered page)
+	Skip     int    // matching messages to skip at Cursor (a filtered page)
 	Next     string // "" with NextSkip 0: the last page
 	NextSkip int
 	Scanned  int // messages read to fill a filtered page
