@@ -155,12 +155,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := p[strings.LastIndexByte(p, '/')+1:]
-	if a, ok := h.static[name]; ok {
-		h.serveAsset(w, r, a)
-		return
-	}
 	rt, ok := h.routes[name]
-	if !ok {
+	a, isAsset := h.static[name]
+	if !ok && !isAsset {
 		h.error(w, r, http.StatusNotFound, "No such page.")
 		return
 	}
@@ -182,6 +179,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hd.Set("Allow", "GET, HEAD")
 		h.error(w, r, http.StatusMethodNotAllowed, "This page is read with GET.")
+		return
+	}
+	if isAsset {
+		h.serveAsset(w, r, a)
 		return
 	}
 	rt.serve(w, r)

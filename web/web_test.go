@@ -639,6 +639,14 @@ func TestMounting(t *testing.T) {
 		if resp.StatusCode != 405 {
 			t.Errorf("POST to a page: %d, want 405", resp.StatusCode)
 		}
+		resp, err = client.Post(base+"app.js", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 405 {
+			t.Errorf("POST to app.js: %d, want 405", resp.StatusCode)
+		}
 	}
 	// Without the trailing slash, the relative links would miss: redirect.
 	resp, _ := get(srv.URL + "/bare")
