@@ -23,7 +23,7 @@
 //	redghost dead requeue [-yes] QUEUE [ID...]    enqueue dead letters again (all without ids)
 //	redghost dead purge [-yes] QUEUE              delete a queue's dead letters
 //	redghost clear [-yes] QUEUE...                delete every message and dead letter of queues
-//	redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL]
+//	redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL] [-refresh D]
 //	                                              the web UI (package web) on 127.0.0.1:8080
 //	redghost help [COMMAND]                       the usage, or a command's
 //

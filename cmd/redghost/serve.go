@@ -18,7 +18,7 @@ import (
 
 var serveCmd = &command{
 	name:    "serve",
-	args:    "[-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL]",
+	args:    "[-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL] [-refresh D]",
 	pos:     "",
 	summary: "the web UI: queues, messages and why, dead letters",
 	detail: `Serves the web UI of the queues under -prefix until interrupted: every queue
@@ -31,7 +31,8 @@ lets you clear. Without -actions the UI only reads.
 It listens on the loopback address by default. On any other, put it behind
 authentication: -basic-auth asks every request for that user and password
 (or set $REDGHOST_BASIC_AUTH, which keeps the password out of the process
-list). Each request's Redis calls share the -timeout limit.`,
+list); it travels in clear over plain HTTP, so across a network put a TLS
+proxy in front. Each request's Redis calls share the -timeout limit.`,
 	flags: func(fs *flag.FlagSet) action {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 		auth := fs.String("basic-auth", "", "require HTTP basic auth with `USER:PASS` (default $REDGHOST_BASIC_AUTH)")

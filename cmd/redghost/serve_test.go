@@ -127,7 +127,7 @@ func TestServeBasicAuth(t *testing.T) {
 
 func TestServeUsage(t *testing.T) {
 	t.Parallel()
-	const syn = "usage: redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL]\nrun 'redghost help serve' for details\n"
+	const syn = "usage: redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL] [-refresh D]\nrun 'redghost help serve' for details\n"
 	runCLI(t, "", "serve", "-basic-auth", "nopass").want(t, 2, "", "redghost: -basic-auth: want USER:PASS, both non-empty\n"+syn)
 	runCLI(t, "", "serve", "-basic-auth", ":p").want(t, 2, "", "redghost: -basic-auth: want USER:PASS, both non-empty\n"+syn)
 	runCLI(t, "", "serve", "-jaeger", "localhost:16686").want(t, 2, "", `redghost: -jaeger: want an http or https URL, got "localhost:16686"`+"\n"+syn)
