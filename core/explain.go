@@ -156,7 +156,7 @@ func ExplainMessage(st Status, m *MessageInfo, dead *DeadLetter) []string {
 	case StatusQueued:
 		add("Queued: waiting for a handler; a worker takes it on its next dequeue.")
 		if attempt > 0 {
-			add("Handled %s before without success; the next handling is attempt %d (a retry, or a handler that stopped before its lock expired).", times(attempt), attempt+1)
+			add("Handled %s before without success (a retry without backoff, or a lock that expired before its handler answered); the next handling is attempt %d.", times(attempt), attempt+1)
 		}
 	case StatusQueuedWithBackoff:
 		if attempt == 0 {

@@ -102,6 +102,13 @@ func TestExplain(t *testing.T) {
 		}
 		enqueue("bad") // live again, and still a dead letter
 		explainWant(t, b, "q", "bad", "queued", "Queued", "Dead letter: failed at ", "waits until the live message")
+		take("bad", time.Minute) // the live copy of bad, out of the way
+		enqueue("stalled")
+		take("stalled", 200*time.Millisecond)
+		env.pass(300 * time.Millisecond) // the lock expires: queued again
+		explainWant(t, b, "q", "stalled", "queued", "Queued: waiting for a handler",
+			"Handled once before without success (a retry without backoff, or a lock that expired before its handler answered); the next handling is attempt 2.")
+
 		if err := b.ClearQueues(ctx, "q"); err != nil {
 			t.Fatal(err)
 		}
