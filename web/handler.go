@@ -139,6 +139,8 @@ func (h *Handler) loadStatic() error {
 	})
 }
 
+var _ http.Handler = (*Handler)(nil)
+
 // ServeHTTP routes by the last segment of the path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
