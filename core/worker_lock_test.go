@@ -199,6 +199,11 @@ func TestWorkerLockLostSkipsHeldMessages(t *testing.T) {
 		}
 		f.unfreeze()
 		waitFor(t, "the losses handled", 5*time.Second, func() bool { return w.Stats().InFlight == 0 })
+		// The log lines may trail the in-flight count by a moment.
+		lines := func() (int, int) {
+			return len(logs.lines("lock lost while handling")), len(logs.lines("lock lost before handling"))
+		}
+		waitFor(t, "the loss log lines", 5*time.Second, func() bool { n, m := lines(); return n >= 1 && int64(m) >= held-1 })
 
 		mu.Lock()
 		defer mu.Unlock()
@@ -208,7 +213,7 @@ func TestWorkerLockLostSkipsHeldMessages(t *testing.T) {
 		if n := w.Stats().LockLost; n != held {
 			t.Errorf("LockLost = %d for the %d messages the worker held\n%s", n, held, logs)
 		}
-		if n, m := len(logs.lines("lock lost while handling")), len(logs.lines("lock lost before handling")); n != 1 || int64(m) != held-1 {
+		if n, m := lines(); n != 1 || int64(m) != held-1 {
 			t.Errorf("%d lines for a running handler and %d for held messages, want 1 and %d\n%s", n, m, held-1, logs)
 		}
 	})

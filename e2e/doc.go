@@ -7,7 +7,10 @@
 // rules of deploy/prometheus: with promtool (syntax and unit tests), and
 // loaded into that Prometheus, where one fires when Redis stops. They also validate
 // docker-compose.yml with compose-go and decode the dashboard strictly with
-// the Grafana Foundation SDK. Package topology (e2e/topology) runs the
+// the Grafana Foundation SDK. TestWebUI drives the web UI of `redghost
+// serve` in a headless Chromium (Debian's chromium package, through
+// chromedp) against a real redis-server; with RG_SCREENSHOTS=1 it saves the
+// screenshots of docs/img/. Package topology (e2e/topology) runs the
 // library on Redis Cluster, Sentinel, TLS and ACL. The fault suite, in
 // e2e/chaos, kills, pauses and cuts off workers and Redis under load and
 // counts every message.
@@ -24,5 +27,7 @@
 //	JAEGER_BIN      a jaeger binary (default: go tool -n jaeger in e2e/tools)
 //	PROMETHEUS_BIN  a prometheus binary (default: prometheus on PATH)
 //	PROMTOOL_BIN    a promtool binary (default: promtool on PATH)
+//	CHROMIUM_BIN    a Chromium or Chrome binary (default: chromium on PATH)
+//	RG_SCREENSHOTS  when 1, TestWebUI writes docs/img/web-queues.png and web-message.png
 //	CI              when set, a missing program fails the tests instead of skipping them
 package e2e

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of Red Ghost against real programs: its observability
 # with redis-server, Jaeger (built from its Go module as a tool of
-# e2e/tools) and Prometheus (Debian's package); its Redis topologies
+# e2e/tools) and Prometheus (Debian's package); its web UI (redghost serve)
+# in Debian's headless Chromium; its Redis topologies
 # (e2e/topology: Cluster, Sentinel, TLS and ACL) with redis-server and
 # redis-cli; and the fault suite (e2e/chaos, short form: about two minutes
 # on two cores). Installs what is missing, then runs `go test ./...` in
@@ -36,6 +37,8 @@ command -v redis-cli >/dev/null || apt_install redis-tools
 # Debian's package would also start a service on :9090 where systemd runs;
 # the tests start their own Prometheus on a free loopback port either way.
 command -v prometheus >/dev/null || apt_install prometheus
+# Debian's chromium drives the web UI's browser tests (headless, through chromedp).
+command -v chromium >/dev/null || apt_install chromium
 
 # The shipped alerting rules (Debian's prometheus package has promtool):
 # their syntax, and their unit tests. TestAlertRules runs them too; here a

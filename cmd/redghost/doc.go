@@ -14,6 +14,8 @@
 //	redghost stats [-json] QUEUE...               the counts of the named queues
 //	redghost status QUEUE ID                      one message's status (a dead letter's
 //	                                              failure time and error too)
+//	redghost why QUEUE ID                         where a message stands and what happens
+//	                                              to it next, in plain words
 //	redghost content [-limit N] [-cursor C] [-payload [-width N]] [-json] QUEUE
 //	                                              a page of a queue's messages
 //	redghost dead list [-offset N] [-limit N] [-payload [-width N]] [-json] QUEUE
@@ -22,6 +24,8 @@
 //	redghost dead purge [-yes] QUEUE              delete a queue's dead letters
 //	redghost clear [-yes] QUEUE...                delete every message and dead letter of queues
 //	redghost schedules [-json]                    the schedules that schedulers run, next and last slots
+//	redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL] [-refresh D]
+//	                                              the web UI (package web) on 127.0.0.1:8080
 //	redghost help [COMMAND]                       the usage, or a command's
 //
 // Flags may come before, between or after the arguments; "--" ends them
@@ -53,6 +57,19 @@
 //	$ redghost dead requeue orders              # all of them, after asking
 //	requeue all 3 dead letters of "orders"? [y/N]
 //	$ redghost clear -yes scratch
+//
+// # Web UI
+//
+// serve runs the UI of package web until interrupted: the queues with
+// their counts, refreshed live; a queue's messages; a message's state in
+// the words of 'redghost why'; dead letters. It only reads unless
+// -actions allows requeue, purge and clear; payloads show with -payloads;
+// -jaeger links each message's trace. It listens on the loopback address
+// by default; on any other, give -basic-auth USER:PASS (or set
+// $REDGHOST_BASIC_AUTH, which stays out of the process list).
+//
+//	$ redghost serve -actions -jaeger http://localhost:16686
+//	redghost: serving the web UI on http://127.0.0.1:8080/ (actions on)
 //
 // # Output
 //

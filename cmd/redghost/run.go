@@ -36,8 +36,8 @@ type command struct {
 type action func(ctx context.Context, a *app, args []string) error
 
 // commands in the order the usage lists them.
-var commands = []*command{queuesCmd, statsCmd, statusCmd, contentCmd,
-	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd, schedulesCmd}
+var commands = []*command{queuesCmd, statsCmd, statusCmd, whyCmd, contentCmd,
+	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd, schedulesCmd, serveCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {

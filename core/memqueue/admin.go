@@ -1,6 +1,7 @@
 package memqueue
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"slices"
@@ -65,7 +66,7 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 }
 
 // QueueContent lists up to limit messages of queue in id order, starting
-// after cursor (an id; "" for the first page). O(n log n) per page.
+// after cursor (an id; "" for the first page). O(n log limit) per page.
 func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit int) ([]core.MessageInfo, string, error) {
 	if err := checkCall(ctx, queue); err != nil {
 		return nil, "", err
@@ -79,13 +80,7 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if q == nil {
 		return nil, "", nil
 	}
-	ids := make([]string, 0, len(q.msgs))
-	for id := range q.msgs {
-		if id > cursor {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
+	ids := firstAfter(q.msgs, cursor, limit+1)
 	next := ""
 	if len(ids) > limit {
 		ids = ids[:limit]
@@ -141,4 +136,65 @@ func (b *Backend) ClearQueues(ctx context.Context, queues ...string) error {
 		}
 	}
 	return nil
+}
+
+// firstAfter answers, sorted, the n smallest ids of msgs above cursor. It
+// keeps them in a max-heap, so that on a long queue most ids cost one
+// comparison with its top.
+func firstAfter(msgs map[string]*record, cursor string, n int) []string {
+	if n <= 0 || n > len(msgs) {
+		n = len(msgs)
+	}
+	h := make(idHeap, 0, n)
+	for id := range msgs {
+		switch {
+		case id <= cursor:
+		case len(h) < n:
+			heap.Push(&h, id)
+		case id < h[0]:
+			h[0] = id
+			heap.Fix(&h, 0)
+		}
+	}
+	ids := []string(h)
+	slices.Sort(ids)
+	return ids
+}
+
+// idHeap is a max-heap of ids.
+type idHeap []string
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(string)) }
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+var _ core.MessageInspector = (*Backend)(nil)
+
+// MessageInfo reads one message by id, as QueueContent would list it, in
+// O(1). found is false when the queue holds no message with the id.
+func (b *Backend) MessageInfo(ctx context.Context, queue, id string) (core.MessageInfo, bool, error) {
+	if err := checkCall(ctx, queue); err != nil {
+		return core.MessageInfo{}, false, err
+	}
+	if err := core.ValidateID(id); err != nil {
+		return core.MessageInfo{}, false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[queue]
+	if q == nil {
+		return core.MessageInfo{}, false, nil
+	}
+	r := q.msgs[id]
+	if r == nil {
+		return core.MessageInfo{}, false, nil
+	}
+	return r.info(b.clock.Now()), true, nil
 }

@@ -37,6 +37,8 @@ type Features struct {
 	WaitDequeue bool
 	// Schedules: the backend implements [core.ScheduleStore].
 	Schedules bool
+	// MessageInspector: the backend implements [core.MessageInspector].
+	MessageInspector bool
 }
 
 // Env is one test's backend and its means of moving time and looking inside.
@@ -88,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 		{"Concurrency", concurrencyCases, nil},
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
 		{"Schedules", scheduleCases, featureSchedules},
+		{"MessageInfo", messageInfoCases, featureMessageInspector},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -105,7 +108,7 @@ func Run(t *testing.T, h Harness) {
 						case claimed && !has:
 							t.Fatalf("queuetest: Features.%s is set but %T does not implement it", name, env.Backend)
 						case !claimed && has:
-							t.Fatalf("queuetest: %T implements %s, which workers use: set Features.%s", env.Backend, name, name)
+							t.Fatalf("queuetest: %T implements %s, which workers and tools use when it is there: set Features.%s", env.Backend, name, name)
 						case !claimed:
 							t.Skipf("queuetest: the backend does not claim Features.%s", name)
 						}

@@ -103,38 +103,48 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	now := nowUs / 1000 // ms, as the stored times
 	msgs := make([]core.MessageInfo, 0, (len(a)-3)/2)
 	for i := 3; i < len(a); i += 2 {
 		id, v, err := replyPair(a[i:])
 		if err != nil {
 			return nil, "", err
 		}
-		h, m, err := decodeMessage(queue, id, v)
+		info, err := messageInfo(queue, id, v, nowUs)
 		if err != nil {
 			return nil, "", err
-		}
-		info := core.MessageInfo{
-			ID:      id,
-			Status:  h.status(now),
-			Payload: m.Payload,
-			Headers: m.Headers,
-			Attempt: m.Attempt,
-			// The first-enqueued time is in whole ms, floored, and now in
-			// us: the age may be up to a millisecond over, but a message
-			// listed within the millisecond it was sent is not 0 old.
-			Age:     time.Duration(max(nowUs-h.first*1000, 0)) * time.Microsecond,
-			Requeue: h.flags&flagRequeue != 0,
-		}
-		if h.boExp > now {
-			info.Backoff = msDuration(h.boExp - now)
-		}
-		if h.flags&flagDone == 0 && h.lockExp > now {
-			info.LockLeft = msDuration(h.lockExp - now)
 		}
 		msgs = append(msgs, info)
 	}
 	return msgs, formatCursor(nextScan, nextSkip), nil
+}
+
+// messageInfo decodes a stored message as the listing shows it, at nowUs
+// by the server's clock.
+func messageInfo(queue, id, v string, nowUs int64) (core.MessageInfo, error) {
+	now := nowUs / 1000 // ms, as the stored times
+	h, m, err := decodeMessage(queue, id, v)
+	if err != nil {
+		return core.MessageInfo{}, err
+	}
+	info := core.MessageInfo{
+		ID:      id,
+		Status:  h.status(now),
+		Payload: m.Payload,
+		Headers: m.Headers,
+		Attempt: m.Attempt,
+		// The first-enqueued time is in whole ms, floored, and now in
+		// us: the age may be up to a millisecond over, but a message
+		// listed within the millisecond it was sent is not 0 old.
+		Age:     time.Duration(max(nowUs-h.first*1000, 0)) * time.Microsecond,
+		Requeue: h.flags&flagRequeue != 0,
+	}
+	if h.boExp > now {
+		info.Backoff = msDuration(h.boExp - now)
+	}
+	if h.flags&flagDone == 0 && h.lockExp > now {
+		info.LockLeft = msDuration(h.lockExp - now)
+	}
+	return info, nil
 }
 
 // A content cursor is the HSCAN cursor, followed by "/n" when the page

@@ -147,7 +147,7 @@ func TestConformanceCluster(t *testing.T) {
 	ctx := context.Background()
 	admin := srv.Client(t)
 
-	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true}, New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true}, New: func(t *testing.T) queuetest.Env {
 		prefix := fmt.Sprintf("rgc%d", prefixes.Add(1))
 		return queuetest.Env{
 			Backend: mustNew(t, cc, WithPrefix(prefix)),

@@ -22,6 +22,7 @@ var (
 	scriptStatus      = newScript("", "lib.lua", "status.lua")
 	scriptStats       = newScript("", "lib.lua", "stats.lua")
 	scriptContent     = newScript("", "lib.lua", "content.lua")
+	scriptMessage     = newScript("", "lib.lua", "message.lua")
 	scriptDeadList    = newScript("", "lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
 	scriptSlotEnqueue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "slot_enqueue.lua")
