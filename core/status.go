@@ -35,6 +35,8 @@ type QueueStats struct {
 	Done    int64
 	Total   int64 // Queued + Locked + Backoff + Done
 	Dead    int64 // entries in the dead-letter list
+	// Paused: workers take nothing from the queue ([Queue.Pause]).
+	Paused bool
 }
 
 // MessageInfo is one message of a queue's content listing (for debugging).
@@ -48,6 +50,13 @@ type MessageInfo struct {
 	Backoff  time.Duration // remaining backoff, if any
 	LockLeft time.Duration // remaining lock, if locked
 	Requeue  bool          // a requeue copy is pending
+	// Canceled: the message was cancelled while locked; its handler is
+	// told at its next heartbeat ([Queue.Cancel]).
+	Canceled bool
+	// MaxAttempts and Timeout are the message's own limits
+	// ([WithMaxAttempts], [WithHandlingTimeout]); zero: none.
+	MaxAttempts int
+	Timeout     time.Duration
 }
 
 // DeadLetter is a copy of a failed message kept in a queue's dead-letter list.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -57,6 +58,10 @@ type Worker struct {
 	errorN, backoff    atomic.Int64
 	sleeps, lockLost   atomic.Int64
 	backendErrors      atomic.Int64
+	canceled           atomic.Int64
+
+	id        string    // the worker's id in the backend's registry
+	startedAt time.Time // set by Start
 }
 
 type lockKey struct {
@@ -85,7 +90,7 @@ func NewWorker(q *Queue, h Handler, opts ...WorkerOption) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{q: q, h: h, cfg: cfg}
+	w := &Worker{q: q, h: h, cfg: cfg, id: NewID()}
 	w.queueing = newReservoir(cfg.samples)
 	w.handling = newReservoir(cfg.samples)
 	return w, nil
@@ -140,7 +145,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
-	go func() { defer bg.Done(); w.heartbeat(hctx, bgDone) }()
+	w.startedAt = w.cfg.clock.Now()
+	go func() { defer bg.Done(); w.register(hctx); w.heartbeat(hctx, bgDone); w.unregister(base) }()
 	go func() { defer bg.Done(); w.monitor(hctx, bgDone) }()
 
 	go func() {
@@ -215,6 +221,7 @@ func (w *Worker) Stats() WorkerStats {
 		LockLost:      w.lockLost.Load(),
 		BackendErrors: w.backendErrors.Load(),
 		InFlight:      w.nflight.Load(),
+		Canceled:      w.canceled.Load(),
 	}
 }
 
@@ -280,6 +287,15 @@ func (w *Worker) poll(ctx context.Context) {
 			continue
 		}
 		failures = 0
+		if res.Paused {
+			// Paused: ask again after a full wait cycle, without waiting
+			// on wake-ups, which enqueues to the paused queue would send.
+			w.sleeps.Add(1)
+			if !sleepCtx(ctx, w.cfg.maxWait) {
+				return
+			}
+			continue
+		}
 		got := len(res.Messages)
 		w.outstanding.Add(int64(got))
 		w.nflight.Add(int64(got))
@@ -330,12 +346,18 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 	if !ok {
 		return
 	}
+	if hctx == nil {
+		// Cancelled before a handler picked it up: done, not handled.
+		w.canceled.Add(1)
+		w.acks <- Ack{ID: id, Token: token, Outcome: OutcomeSuccess}
+		return
+	}
 	start := w.cfg.clock.Now()
 	if d.Attempt == 1 {
 		w.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
 	res := w.call(hctx, &d.Message)
-	end()
+	canceled := end()
 	took := w.cfg.clock.Now().Sub(start)
 	w.handling.add(took)
 	// A moving average over about the last eight handlings; races between
@@ -347,6 +369,15 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 	}
 
 	a := Ack{ID: id, Token: token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
+	switch {
+	case canceled && endsCanceled(res):
+		// The message was cancelled: it is done, without a retry or a
+		// dead letter (see Queue.Cancel).
+		w.canceled.Add(1)
+		a.Outcome, a.Backoff = OutcomeSuccess, 0
+		w.acks <- a
+		return
+	}
 	switch res.Outcome {
 	case OutcomeSuccess:
 		w.success.Add(1)
@@ -446,6 +477,7 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			refs = append(refs, r)
 		}
 		w.flightMu.Unlock()
+		w.register(ctx)
 		if len(refs) == 0 {
 			return
 		}
@@ -456,9 +488,12 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			return
 		}
 		lost, lostErrs := refs[:0], errs[:0]
+		var canceled []LockRef
 		for i, e := range errs {
 			switch {
 			case e == nil:
+			case errors.Is(e, ErrCanceled):
+				canceled = append(canceled, refs[i])
 			case isLockLost(e):
 				lost, lostErrs = append(lost, refs[i]), append(lostErrs, e)
 			default:
@@ -467,6 +502,9 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 		}
 		if len(lost) > 0 {
 			w.lostLocks(lost, lostErrs)
+		}
+		if len(canceled) > 0 {
+			w.cancelHandlings(canceled)
 		}
 	})
 }

@@ -40,9 +40,10 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 	defer b.mu.Unlock()
 	q := b.queues[queue]
 	if q == nil {
-		return core.QueueStats{}, nil
+		return core.QueueStats{Paused: b.paused[queue]}, nil
 	}
 	s := core.QueueStats{
+		Paused:  b.paused[queue],
 		Queued:  q.counts[stReady],
 		Locked:  q.counts[stLocked],
 		Backoff: q.counts[stBackoff],
@@ -88,7 +89,8 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	return out, next, nil
 }
 
-// QueueNames lists the queues that hold messages or dead letters, sorted.
+// QueueNames lists the queues that hold messages or dead letters, or are
+// paused, sorted.
 func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -98,6 +100,11 @@ func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 	names := make([]string, 0, len(b.queues))
 	for name := range b.queues {
 		names = append(names, name)
+	}
+	for name := range b.paused {
+		if b.queues[name] == nil {
+			names = append(names, name)
+		}
 	}
 	slices.SortFunc(names, strings.Compare)
 	return names, nil
@@ -118,6 +125,7 @@ func (b *Backend) ClearQueues(ctx context.Context, queues ...string) error {
 	defer b.mu.Unlock()
 	for _, name := range queues {
 		delete(b.queues, name)
+		delete(b.paused, name)
 	}
 	return nil
 }

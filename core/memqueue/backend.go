@@ -25,6 +25,8 @@ type Backend struct {
 	token   uint64            // last lock token handed out, for all queues
 	seq     uint64            // last record sequence number
 	waiters map[string]*waiter
+	paused  map[string]bool         // PauseQueue
+	workers map[string]workerRecord // RegisterWorker
 }
 
 var (
@@ -72,6 +74,8 @@ func New(opts ...Option) (*Backend, error) {
 		deadLimit: DefaultDeadLetterLimit,
 		queues:    make(map[string]*queue),
 		waiters:   make(map[string]*waiter),
+		paused:    make(map[string]bool),
+		workers:   make(map[string]workerRecord),
 	}
 	for _, o := range opts {
 		o(b)

@@ -84,6 +84,7 @@ func Run(t *testing.T, h Harness) {
 		{"Admin", adminCases, nil},
 		{"Invalid", invalidCases, nil},
 		{"Concurrency", concurrencyCases, nil},
+		{"Control", controlCases, nil},
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
 	}
 	for _, g := range groups {

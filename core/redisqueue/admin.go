@@ -48,7 +48,9 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 	k := b.keys(queue)
 	var total, backoff, done, dead *redis.IntCmd
 	var locked *redis.StringCmd
+	var paused *redis.IntCmd
 	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		paused = p.Exists(ctx, k.paused)
 		total = p.HLen(ctx, k.msgs)
 		locked = p.HGet(ctx, k.lockgrp, "n") // see lua/lib.lua
 		backoff = p.ZCard(ctx, k.delay)
@@ -69,6 +71,7 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 		Backoff: backoff.Val(),
 		Done:    done.Val(),
 		Dead:    dead.Val(),
+		Paused:  paused.Val() > 0,
 	}
 	s.Queued = max(s.Total-s.Locked-s.Backoff-s.Done, 0)
 	return s, nil
@@ -131,6 +134,10 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 			// listed within the millisecond it was sent is not 0 old.
 			Age:     time.Duration(max(nowUs-h.first*1000, 0)) * time.Microsecond,
 			Requeue: h.flags&flagRequeue != 0,
+
+			Canceled:    h.flags&flagCanceled != 0,
+			MaxAttempts: m.MaxAttempts,
+			Timeout:     m.Timeout,
 		}
 		if h.boExp > now {
 			info.Backoff = msDuration(h.boExp - now)
@@ -178,13 +185,14 @@ func pageLimit(limit int) (int, error) {
 	return min(limit, maxPage), nil
 }
 
-// QueueNames scans for the queues that hold messages or dead letters (on a
+// QueueNames scans for the queues that hold messages or dead letters or are
+// paused (on a
 // cluster, every master). The names are sorted.
 func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 	var mu sync.Mutex
 	names := make(map[string]struct{})
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		for _, suffix := range []string{sfxMsgs, sfxDeadIdx} {
+		for _, suffix := range []string{sfxMsgs, sfxDeadIdx, sfxPaused} {
 			it := c.Scan(ctx, 0, globEscape(b.cfg.prefix)+":{*}:"+suffix, 1000).Iterator()
 			for it.Next(ctx) {
 				if name, ok := queueFromKey(b.cfg.prefix, it.Val(), suffix); ok {

@@ -5,12 +5,14 @@ package redisqueue
 // braces (core.ValidateQueueName), so the tag is exactly the name.
 type queueKeys struct {
 	msgs, ready, delay, locks, done, requeue, wake, seq, dead, deadidx, lockgrp, due string
+	paused                                                                           string // exists while the queue is paused
 }
 
 // Key suffixes.
 const (
 	sfxMsgs    = "msgs"
 	sfxDeadIdx = "deadidx"
+	sfxPaused  = "paused"
 )
 
 func (b *Backend) keys(queue string) queueKeys {
@@ -28,12 +30,20 @@ func (b *Backend) keys(queue string) queueKeys {
 		deadidx: p + sfxDeadIdx,
 		lockgrp: p + "lockgrp",
 		due:     p + "due",
+		paused:  p + sfxPaused,
 	}
 }
 
 // all lists every key of the queue.
 func (k queueKeys) all() []string {
-	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due}
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due, k.paused}
+}
+
+// workerKeys are the worker registry's hash and expiry index, under one
+// hash tag of their own.
+func (b *Backend) workerKeys() []string {
+	p := b.cfg.prefix + ":workers:{workers}:"
+	return []string{p + "reg", p + "exp"}
 }
 
 // queueFromKey answers the queue name of key if key is the given suffix's

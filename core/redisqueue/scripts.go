@@ -25,6 +25,9 @@ var (
 	scriptContent     = newScript("lib.lua", "content.lua")
 	scriptDeadList    = newScript("lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
+	scriptCancel      = newScript("lib.lua", "cancel.lua")
+	scriptWorkersReg  = newScript("lib.lua", "workers_register.lua")
+	scriptWorkersList = newScript("lib.lua", "workers_list.lua")
 )
 
 func newScript(files ...string) *redis.Script { return redis.NewScript(newScriptSource(files...)) }
