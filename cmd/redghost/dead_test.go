@@ -189,8 +189,8 @@ func TestDeadLettersFromWorker(t *testing.T) {
 		`requeue all 1 dead letter of "mail"? [y/N] y`+"\n")
 	waitFor(t, handled, "welcome-42")
 	waitUntil(t, func() bool { return e.stats("mail") == core.QueueStats{} })
-	e.cli("", "stats", "mail").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-mail   0       0       0        0     0      0
+	e.cli("", "stats", "mail").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  PAUSED
+mail   0       0       0        0     0      0     -
 `, "")
 }
 

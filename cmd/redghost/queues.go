@@ -14,8 +14,9 @@ var queuesCmd = &command{
 	args:    "[-json]",
 	pos:     "",
 	summary: "list the queues with their counts",
-	detail: `Lists every queue under the key prefix that holds messages or dead letters,
-sorted by name, with its counts by status. Finding the names scans the
+	detail: `Lists every queue under the key prefix that holds messages or dead letters
+or is paused, sorted by name, with its counts by status and whether it is
+paused ('redghost pause'). Finding the names scans the
 keys of the database (of every master on a cluster); each queue's counts
 are then read in O(1).`,
 	flags: func(fs *flag.FlagSet) action {
@@ -55,8 +56,9 @@ var statsCmd = &command{
 	summary: "the counts of the named queues",
 	detail: `Prints the counts of the named queues by status, in O(1) per queue: queued
 (waiting), locked (with a handler), backoff (delayed or retrying later),
-done (handled, not yet collected), their total, and dead letters. A queue
-that does not exist counts zero. Locked and backoff may include entries
+done (handled, not yet collected), their total, and dead letters, and
+whether the queue is paused ('redghost pause'). A queue that does not
+exist counts zero. Locked and backoff may include entries
 whose lock or backoff expired a moment ago.`,
 	flags: func(fs *flag.FlagSet) action {
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
@@ -82,10 +84,10 @@ whose lock or backoff expired a moment ago.`,
 
 func statsTable(w io.Writer, names []string, stats []core.QueueStats) error {
 	t := newTable(w)
-	fmt.Fprintln(t, "QUEUE\tQUEUED\tLOCKED\tBACKOFF\tDONE\tTOTAL\tDEAD")
+	fmt.Fprintln(t, "QUEUE\tQUEUED\tLOCKED\tBACKOFF\tDONE\tTOTAL\tDEAD\tPAUSED")
 	for i, s := range stats {
-		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", clip(names[i], 0),
-			s.Queued, s.Locked, s.Backoff, s.Done, s.Total, s.Dead)
+		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", clip(names[i], 0),
+			s.Queued, s.Locked, s.Backoff, s.Done, s.Total, s.Dead, yesNo(s.Paused))
 	}
 	return t.Flush()
 }
@@ -99,13 +101,14 @@ type queueStatsJSON struct {
 	Done    int64  `json:"done"`
 	Total   int64  `json:"total"`
 	Dead    int64  `json:"dead"`
+	Paused  bool   `json:"paused"`
 }
 
 func statsJSON(names []string, stats []core.QueueStats) []queueStatsJSON {
 	out := make([]queueStatsJSON, len(stats))
 	for i, s := range stats {
 		out[i] = queueStatsJSON{Queue: names[i], Queued: s.Queued, Locked: s.Locked,
-			Backoff: s.Backoff, Done: s.Done, Total: s.Total, Dead: s.Dead}
+			Backoff: s.Backoff, Done: s.Done, Total: s.Total, Dead: s.Dead, Paused: s.Paused}
 	}
 	return out
 }

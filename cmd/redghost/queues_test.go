@@ -25,9 +25,9 @@ func seedTwoQueues(e *env) {
 	e.ack("orders", core.Ack{ID: d[2].ID, Token: d[2].Token, Outcome: core.OutcomeSuccess, Backoff: time.Hour})
 }
 
-const twoQueuesTable = `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-emails  2       0       1        0     3      0
-orders  0       1       0        1     2      1
+const twoQueuesTable = `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  PAUSED
+emails  2       0       1        0     3      0     -
+orders  0       1       0        1     2      1     -
 `
 
 func TestQueues(t *testing.T) {
@@ -46,7 +46,8 @@ func TestQueues(t *testing.T) {
     "backoff": 1,
     "done": 0,
     "total": 3,
-    "dead": 0
+    "dead": 0,
+    "paused": false
   },
   {
     "queue": "orders",
@@ -55,17 +56,18 @@ func TestQueues(t *testing.T) {
     "backoff": 0,
     "done": 1,
     "total": 2,
-    "dead": 1
+    "dead": 1,
+    "paused": false
   }
 ]
 `, "")
 
 	// A queue that holds only dead letters is still listed.
 	e.deadLetter("audit", "a1", "x", "boom")
-	e.cli("", "queues").want(t, 0, `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-audit   0       0       0        0     0      1
-emails  2       0       1        0     3      0
-orders  0       1       0        1     2      1
+	e.cli("", "queues").want(t, 0, `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  PAUSED
+audit   0       0       0        0     0      1     -
+emails  2       0       1        0     3      0     -
+orders  0       1       0        1     2      1     -
 `, "")
 }
 
@@ -78,9 +80,9 @@ func TestStats(t *testing.T) {
 	// Repeats are dropped; a queue that does not exist counts zero; flags
 	// may follow the names, and global flags the command.
 	runCLI(t, "", "stats", "orders", "nosuch", "orders", "-redis", e.url, "-prefix", e.prefix).want(t, 0,
-		`QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
-orders  0       1       0        1     2      1
-nosuch  0       0       0        0     0      0
+		`QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  PAUSED
+orders  0       1       0        1     2      1     -
+nosuch  0       0       0        0     0      0     -
 `, "")
 	e.cli("", "stats", "orders", "-json").want(t, 0, `[
   {
@@ -90,13 +92,14 @@ nosuch  0       0       0        0     0      0
     "backoff": 0,
     "done": 1,
     "total": 2,
-    "dead": 1
+    "dead": 1,
+    "paused": false
   }
 ]
 `, "")
 	// After "--" everything is a queue name, even one that looks like a flag.
-	e.cli("", "stats", "--", "-json").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD
--json  0       0       0        0     0      0
+	e.cli("", "stats", "--", "-json").want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  PAUSED
+-json  0       0       0        0     0      0     -
 `, "")
 
 	// One bad name and nothing is read.

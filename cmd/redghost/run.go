@@ -37,7 +37,7 @@ type action func(ctx context.Context, a *app, args []string) error
 
 // commands in the order the usage lists them.
 var commands = []*command{queuesCmd, statsCmd, statusCmd, contentCmd,
-	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd}
+	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd, pauseCmd, resumeCmd, cancelCmd, workersCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {
