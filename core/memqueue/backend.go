@@ -250,7 +250,8 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 	b.mu.Lock()
 	now := b.clock.Now()
 	q := b.queues[queue]
-	if q != nil && q.hasWork(now) {
+	if q != nil && q.hasWork(now) && !b.paused[queue] {
+		// (A paused queue's work waits for ResumeQueue, which wakes.)
 		b.mu.Unlock()
 		return nil
 	}

@@ -15,6 +15,7 @@ var controlCases = []testCase{
 	{"PauseLetsInFlightFinish", ctlPauseInFlight},
 	{"PauseIsPerQueueAndListed", ctlPausePerQueue},
 	{"ClearLiftsPause", ctlClearLiftsPause},
+	{"PausedWaitBlocksResumeWakes", ctlPausedWait},
 	{"CancelNone", ctlCancelNone},
 	{"CancelQueued", ctlCancelQueued},
 	{"CancelDelayed", ctlCancelDelayed},
@@ -129,6 +130,35 @@ func ctlClearLiftsPause(c *checker) {
 		c.Fatalf("QueueNames lists cleared queue %q", c.q)
 	}
 	c.add("m2", "b")
+	c.take(longLock)
+}
+
+// Wait on a paused queue does not answer at once for its ready messages
+// (after at most one spurious wake, such as an enqueue's), so an idle
+// worker does not spin; ResumeQueue wakes a waiter.
+func ctlPausedWait(c *checker) {
+	c.pause(c.q)
+	c.add("m1", "a")
+	_ = c.b().Wait(c.ctx, c.q, 50*time.Millisecond) // may end on the enqueue's wake
+	wait := 150 * time.Millisecond
+	start := time.Now()
+	if err := c.b().Wait(c.ctx, c.q, wait); err != nil {
+		c.Fatal(err)
+	}
+	if took := time.Since(start); took < wait-margin {
+		c.Fatalf("Wait on a paused queue with a ready message answered after %s, want about %s", took, wait)
+	}
+	go func() {
+		time.Sleep(margin)
+		_ = c.b().ResumeQueue(c.ctx, c.q)
+	}()
+	start = time.Now()
+	if err := c.b().Wait(c.ctx, c.q, 5*time.Second); err != nil {
+		c.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		c.Fatalf("ResumeQueue did not wake a waiter: Wait answered after %s", took)
+	}
 	c.take(longLock)
 }
 

@@ -25,12 +25,14 @@ func (b *Backend) PauseQueue(ctx context.Context, queue string) error {
 	return nil
 }
 
-// ResumeQueue deletes the queue's paused key.
+// ResumeQueue deletes the queue's paused key and wakes a waiting worker
+// if messages are ready (lua/resume.lua).
 func (b *Backend) ResumeQueue(ctx context.Context, queue string) error {
 	if err := core.ValidateQueueName(queue); err != nil {
 		return err
 	}
-	if err := b.client.Del(ctx, b.keys(queue).paused).Err(); err != nil {
+	k := b.keys(queue)
+	if _, err := b.run(ctx, scriptResume, []string{k.paused, k.ready, k.wake}); err != nil {
 		return fmt.Errorf("redisqueue: resume %q: %w", queue, err)
 	}
 	return nil

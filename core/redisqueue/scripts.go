@@ -26,6 +26,7 @@ var (
 	scriptDeadList    = newScript("lib.lua", "dead_list.lua")
 	scriptDeadRequeue = newScript("lib.lua", "lib_enqueue.lua", "dead_requeue.lua")
 	scriptCancel      = newScript("lib.lua", "cancel.lua")
+	scriptResume      = newScript("lib.lua", "resume.lua")
 	scriptWorkersReg  = newScript("lib.lua", "workers_register.lua")
 	scriptWorkersList = newScript("lib.lua", "workers_list.lua")
 )
