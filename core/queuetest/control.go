@@ -25,6 +25,7 @@ var controlCases = []testCase{
 	{"CancelLockedWithRequeueDropsCopy", ctlCancelLockedRequeue},
 	{"CancelLockedThenRequeue", ctlCancelThenRequeue},
 	{"CancelLockedHandlerGone", ctlCancelLockExpired},
+	{"EnqueueAfterCancelledHandlerGone", ctlCancelLockExpiredEnqueue},
 	{"CancelDoneStates", ctlCancelDone},
 	{"CancelDoneWithRequeueDropsCopy", ctlCancelDoneRequeue},
 	{"LimitsTravelWithMessage", ctlLimits},
@@ -287,6 +288,20 @@ func ctlCancelLockExpired(c *checker) {
 	if err := c.ackOne(ackOf(d, core.OutcomeRetry, 0)); !errors.Is(err, core.ErrLockLost) {
 		c.Fatalf("late ack after the drop: %v, want ErrLockLost", err)
 	}
+}
+
+// Once its handler is gone, a cancelled message is done without backoff:
+// an enqueue of its id stores a copy, handled as a new message.
+func ctlCancelLockExpiredEnqueue(c *checker) {
+	lock := 200 * time.Millisecond
+	c.add("m1", "a")
+	c.take(lock)
+	c.cancel("m1", core.StatusLocked)
+	c.advance(lock + margin)
+	c.wantAction(c.enq("m1", "b"), core.Added)
+	c.wantStatus("m1", core.StatusDoneWithRequeue)
+	c.wantAction(c.enq("m1", "c", core.WithUpdate()), core.Updated)
+	c.wantDelivery(c.take(longLock), "m1", "c", 1, longLock)
 }
 
 // Done messages are left as they are.
