@@ -27,6 +27,17 @@ import (
 // handlers (see [WithPrefetch]), so that batches stay full and round trips
 // per message few; held messages are locked, heartbeated and handled before
 // Stop returns, like the ones in the handlers.
+//
+// Queue control reaches it through the backend: a paused queue
+// ([Queue.Pause]) is asked again once per wait cycle ([WithMaxWait]), with
+// no wake-up calls in between; a message cancelled while the worker holds
+// it ([Queue.Cancel]) is answered as such by the next heartbeat, which
+// cancels its handler's context with cause [ErrCanceled]. The worker
+// registers itself in the backend ([Inspector.Workers]) when it starts,
+// refreshes the registration at every heartbeat tick (one small call per
+// interval, busy or idle), and removes it when it stops; the registration
+// expires after the lock duration, or three heartbeats if longer, so a
+// crashed worker drops out by then.
 type Worker struct {
 	q   *Queue
 	h   Handler
