@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -36,6 +37,22 @@ func (q *Queue) Resume(ctx context.Context) error { return q.b.ResumeQueue(ctx, 
 //   - done-awaiting-gc, done-with-backoff: nothing changes.
 func (q *Queue) Cancel(ctx context.Context, id string) (Status, error) {
 	return q.b.CancelMessage(ctx, q.name, id)
+}
+
+// Workers lists the running workers that handle this queue (see
+// [Inspector.Workers], which lists all of them).
+func (q *Queue) Workers(ctx context.Context) ([]WorkerInfo, error) {
+	all, err := q.b.Workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, w := range all {
+		if slices.Contains(w.Queues, q.name) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
 }
 
 // WorkerInfo is one running worker as it registers itself in its backend,

@@ -226,6 +226,12 @@ func TestWorkerRegistry(t *testing.T) {
 			got.Concurrency != 3 || got.StartedAt.Before(before.Add(-time.Second)) || got.LastSeen.IsZero() || !got.ExpiresAt.After(got.LastSeen) {
 			t.Fatalf("registration %+v", got)
 		}
+		if mine, err := core.NewQueue(env.inspect, "registered").Workers(ctx); err != nil || len(mine) != 1 || mine[0].ID != got.ID {
+			t.Fatalf("the queue's workers: %+v, %v; want the one", mine, err)
+		}
+		if other, err := core.NewQueue(env.inspect, "other").Workers(ctx); err != nil || len(other) != 0 {
+			t.Fatalf("another queue's workers: %+v, %v; want none", other, err)
+		}
 		close(release)
 		stop(t, w)
 		ws, err := env.inspect.Workers(ctx)

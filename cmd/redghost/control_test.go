@@ -122,3 +122,23 @@ usage: redghost workers [-json]
 run 'redghost help workers' for details
 `)
 }
+
+// content -json shows a cancelled message and a message's own limits.
+func TestContentShowsCancelAndLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.publish("jobs", "j1", "x", core.WithMaxAttempts(3), core.WithHandlingTimeout(1500*time.Millisecond))
+	e.take("jobs", 1)
+	e.cli("", "cancel", "jobs", "j1").want(t, 0, "ID  STATUS  RESULT\nj1  locked  handler told at its next heartbeat\n", "")
+	r := e.cli("", "content", "-json", "jobs")
+	var page struct {
+		Messages []map[string]any `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil || len(page.Messages) != 1 {
+		t.Fatalf("content -json: %q, %v", r.stdout, err)
+	}
+	m := page.Messages[0]
+	if m["canceled"] != true || m["max_attempts"] != 3.0 || m["timeout_ms"] != 1500.0 {
+		t.Fatalf("content -json of a cancelled message with limits: %v", m)
+	}
+}
