@@ -34,9 +34,20 @@ type Backend interface {
 	Ack(ctx context.Context, queue string, acks []Ack) (errs []error, err error)
 
 	// ExtendLocks extends the locks of in-flight messages to now + their
-	// duration (the heartbeat). errs has one entry per lock: nil, or
-	// ErrLockLost if the token no longer owns the lock.
+	// duration (the heartbeat). errs has one entry per lock: nil,
+	// ErrLockLost if the token no longer owns the lock, or ErrCanceled if
+	// the message was cancelled ([Inspector.CancelMessage]) while its
+	// token owns the lock (the lock is extended all the same, so that the
+	// handler's answer is still taken).
 	ExtendLocks(ctx context.Context, queue string, locks []LockRef) (errs []error, err error)
+
+	// RegisterWorker adds or refreshes the registration of a running
+	// worker (by info.ID) until ttl from now, by the backend's clock; the
+	// backend sets info.LastSeen. A worker that stops refreshing it (a
+	// crashed process) leaves [Inspector.Workers] once ttl has passed.
+	RegisterWorker(ctx context.Context, info WorkerInfo, ttl time.Duration) error
+	// UnregisterWorker removes a worker's registration at once.
+	UnregisterWorker(ctx context.Context, id string) error
 
 	// Wait blocks until a message may be ready on queue (an enqueue woke it,
 	// or an Ack scheduled a retry sooner than anything else pending, so
@@ -89,6 +100,24 @@ type Inspector interface {
 	// PurgeDeadLetters empties queue's dead-letter list and answers how
 	// many entries it removed.
 	PurgeDeadLetters(ctx context.Context, queue string) (int, error)
+
+	// PauseQueue stops every worker, in every process, from taking
+	// messages from queue within one wait cycle: Dequeue answers nothing
+	// with [DequeueResult.Paused] set. Enqueues still succeed; messages
+	// already taken are handled, acknowledged and heartbeated as usual.
+	// The pause is stored in the backend and lasts until ResumeQueue;
+	// pausing a paused queue changes nothing. [QueueStats.Paused] shows it.
+	PauseQueue(ctx context.Context, queue string) error
+	// ResumeQueue lifts a pause; resuming a queue that is not paused
+	// changes nothing.
+	ResumeQueue(ctx context.Context, queue string) error
+	// CancelMessage cancels one message and answers its status before the
+	// call (StatusNone: there was nothing to cancel). See [Queue.Cancel]
+	// for what it does in each status.
+	CancelMessage(ctx context.Context, queue, id string) (Status, error)
+	// Workers lists the workers registered with [Backend.RegisterWorker]
+	// whose registration has not expired, by id.
+	Workers(ctx context.Context) ([]WorkerInfo, error)
 }
 
 // DequeueResult is what one Dequeue took.
@@ -98,6 +127,10 @@ type DequeueResult struct {
 	// delayed, locked or held message becomes due: a worker with nothing to
 	// do waits at most this long. Zero means unknown or nothing pending.
 	NextDue time.Duration
+	// Paused: the queue is paused ([Inspector.PauseQueue]); nothing was
+	// taken and no maintenance was done. A worker waits a full wait cycle
+	// before it asks again.
+	Paused bool
 }
 
 // Ack is one handler outcome to apply.

@@ -22,6 +22,18 @@
 // embedded default for examples and tests. Both pass the conformance suite in
 // [github.com/redghost/redghost/core/queuetest].
 //
+// # Queue control
+//
+// [Queue.Pause] and [Queue.Resume] stop and restart every worker of a
+// queue, in every process, within one wait cycle; the pause is stored in
+// the backend and shown by [QueueStats.Paused]. [Queue.Cancel] removes a
+// waiting message or, for one a handler holds, cancels the handler's
+// context at its worker's next heartbeat with cause [ErrCanceled]. A
+// message may carry its own attempt bound and handling timeout
+// ([WithMaxAttempts], [WithHandlingTimeout]), which the Retry and Timeout
+// middleware honour over their defaults. Every running worker registers
+// itself, refreshed by its heartbeat, and [Inspector.Workers] lists them.
+//
 // # Handlers and middleware
 //
 // A [Handler] answers a [Result]; the zero Result is success. [Middleware]

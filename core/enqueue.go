@@ -38,6 +38,8 @@ type EnqueueRequest struct {
 	Headers map[string]string
 
 	idSet bool // WithID was given: an empty ID is then a mistake
+	// WithMaxAttempts, WithHandlingTimeout were given: zero is then a mistake
+	maxSet, timeoutSet bool
 
 	// Delay is the initial backoff: the message is not handled before it.
 	Delay time.Duration
@@ -52,6 +54,12 @@ type EnqueueRequest struct {
 	// ResetDelay restarts the initial backoff of a queued message with the
 	// same id at Delay from now (debounce).
 	ResetDelay bool
+	// MaxAttempts and Timeout are the message's own limits (see
+	// [WithMaxAttempts] and [WithHandlingTimeout]); zero: none. They are
+	// stored with the content, so an update or requeue copy carries those
+	// of its own enqueue.
+	MaxAttempts int
+	Timeout     time.Duration
 }
 
 // EnqueueResult is the answer for one message of an enqueue.
@@ -80,6 +88,28 @@ func WithDelay(d time.Duration) EnqueueOption { return func(r *EnqueueRequest) {
 func WithLockDuration(d time.Duration) EnqueueOption {
 	return func(r *EnqueueRequest) { r.LockDuration = d }
 }
+
+// WithMaxAttempts bounds how many times the message may be handled:
+// Retry middleware turns a retry on attempt n into a failure, over its own
+// [middleware.WithRetryMaxAttempts]. The limit is stored with the content:
+// an update ([WithUpdate]) or requeue copy ([WithRequeue]) carries the
+// limits of its own enqueue, so one without this option has none. n must be
+// positive and at most [MaxAttemptsLimit].
+//
+// [middleware.WithRetryMaxAttempts]: https://pkg.go.dev/github.com/redghost/redghost/middleware#WithRetryMaxAttempts
+func WithMaxAttempts(n int) EnqueueOption {
+	return func(r *EnqueueRequest) { r.MaxAttempts, r.maxSet = n, true }
+}
+
+// WithHandlingTimeout bounds how long one handling of the message may take:
+// Timeout middleware uses d over its own. Like [WithMaxAttempts] it is
+// stored with the content. d must be positive and at most [MaxDuration].
+func WithHandlingTimeout(d time.Duration) EnqueueOption {
+	return func(r *EnqueueRequest) { r.Timeout, r.timeoutSet = d, true }
+}
+
+// MaxAttemptsLimit is the largest [WithMaxAttempts].
+const MaxAttemptsLimit = 1 << 30
 
 // WithUpdate lets the enqueue replace a queued message with the same id.
 func WithUpdate() EnqueueOption { return func(r *EnqueueRequest) { r.CanUpdate = true } }

@@ -27,6 +27,10 @@ var (
 	// message was handed to another handler, or it is gone). Nothing was
 	// changed.
 	ErrLockLost = errors.New("redghost: lock lost")
+	// ErrCanceled is the cause of a handler context cancelled because its
+	// message was cancelled ([Queue.Cancel]); lock extensions of a
+	// cancelled message answer it too.
+	ErrCanceled = errors.New("redghost: message canceled")
 	// ErrClosed: the worker was stopped; a stopped worker does not start
 	// again (build a new one).
 	ErrClosed = errors.New("redghost: closed")

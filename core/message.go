@@ -25,6 +25,14 @@ type Message struct {
 	// EnqueuedAt is when this copy of the message was first enqueued, by the
 	// backend's clock.
 	EnqueuedAt time.Time
+	// MaxAttempts is the message's own bound on its handlings
+	// ([WithMaxAttempts]); zero: none, the worker's Retry middleware
+	// default applies. Retry middleware honours it over its own.
+	MaxAttempts int
+	// Timeout is the message's own handling timeout
+	// ([WithHandlingTimeout]); zero: none. Timeout middleware honours it
+	// over its own.
+	Timeout time.Duration
 }
 
 // Age is how long ago the message was first enqueued, as of now.

@@ -70,7 +70,15 @@ func (p *Publisher) Enqueue(ctx context.Context, queue string, payload []byte, o
 		err := &InvalidError{Queue: queue, Field: "id", Reason: "empty (leave WithID out for a fresh random id)"}
 		return EnqueueResult{Err: err}, err
 	}
-	req.idSet = false
+	if req.maxSet && req.MaxAttempts <= 0 {
+		err := &InvalidError{Queue: queue, Field: "max attempts", Reason: fmt.Sprintf("must be positive, got %d (leave WithMaxAttempts out for none)", req.MaxAttempts)}
+		return EnqueueResult{ID: req.ID, Err: err}, err
+	}
+	if req.timeoutSet && req.Timeout <= 0 {
+		err := &InvalidError{Queue: queue, Field: "timeout", Reason: fmt.Sprintf("must be positive, got %s (leave WithHandlingTimeout out for none)", req.Timeout)}
+		return EnqueueResult{ID: req.ID, Err: err}, err
+	}
+	req.idSet, req.maxSet, req.timeoutSet = false, false, false
 	res, err := p.EnqueueBatch(ctx, []EnqueueRequest{req})
 	if err != nil {
 		return EnqueueResult{ID: req.ID, Err: err}, err

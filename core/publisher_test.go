@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redghost/redghost/core"
 )
@@ -76,5 +77,33 @@ func TestInvalidErrorText(t *testing.T) {
 		if !errors.Is(&tc.err, core.ErrInvalid) {
 			t.Errorf("%q does not match ErrInvalid", tc.want)
 		}
+	}
+}
+
+// WithMaxAttempts and WithHandlingTimeout take positive values; zero or
+// less is refused before anything is sent (leave the option out for none).
+func TestPublisherRefusesEmptyLimits(t *testing.T) {
+	b := newMem(t)
+	pub := core.NewPublisher(b)
+	ctx := t.Context()
+	for _, c := range []struct {
+		opt   core.EnqueueOption
+		field string
+	}{
+		{core.WithMaxAttempts(0), "max attempts"},
+		{core.WithMaxAttempts(-2), "max attempts"},
+		{core.WithMaxAttempts(core.MaxAttemptsLimit + 1), "max attempts"},
+		{core.WithHandlingTimeout(0), "timeout"},
+		{core.WithHandlingTimeout(-time.Second), "timeout"},
+		{core.WithHandlingTimeout(core.MaxDuration + 1), "timeout"},
+	} {
+		_, err := pub.Enqueue(ctx, "q", []byte("x"), c.opt)
+		var ie *core.InvalidError
+		if !errors.As(err, &ie) || ie.Field != c.field || ie.Queue != "q" {
+			t.Errorf("got %v, want an invalid %s", err, c.field)
+		}
+	}
+	if names, _ := b.QueueNames(ctx); len(names) != 0 {
+		t.Fatalf("refused enqueues wrote queues %v", names)
 	}
 }

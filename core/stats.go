@@ -33,6 +33,7 @@ type WorkerStats struct {
 	LockLost              int64 // messages whose lock was lost while held (each counted once)
 	BackendErrors         int64
 	InFlight              int64
+	Canceled              int64 // handlings ended by a cancel (Queue.Cancel)
 }
 
 // MonitorInfo is what a monitor callback is told.

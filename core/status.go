@@ -50,6 +50,8 @@ type QueueStats struct {
 	// them. A backoff or lock that expired while no worker dequeued counts
 	// once a dequeue has moved its message back to ready.
 	OldestReady time.Duration
+	// Paused: workers take nothing from the queue ([Queue.Pause]).
+	Paused bool
 }
 
 // OldestReadyLookahead is how many messages at the head of a queue's ready
@@ -67,6 +69,13 @@ type MessageInfo struct {
 	Backoff  time.Duration // remaining backoff, if any
 	LockLeft time.Duration // remaining lock, if locked
 	Requeue  bool          // a requeue copy is pending
+	// Canceled: the message was cancelled while locked; its handler is
+	// told at its next heartbeat ([Queue.Cancel]).
+	Canceled bool
+	// MaxAttempts and Timeout are the message's own limits
+	// ([WithMaxAttempts], [WithHandlingTimeout]); zero: none.
+	MaxAttempts int
+	Timeout     time.Duration
 }
 
 // DeadLetter is a copy of a failed message kept in a queue's dead-letter list.

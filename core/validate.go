@@ -134,6 +134,12 @@ func (l Limits) validate(r *EnqueueRequest) error {
 	if err := ValidateDuration("lock duration", r.LockDuration); err != nil {
 		return err
 	}
+	if r.MaxAttempts < 0 || r.MaxAttempts > MaxAttemptsLimit {
+		return invalid("max attempts", "must be positive and at most %d, got %d", MaxAttemptsLimit, r.MaxAttempts)
+	}
+	if err := ValidateDuration("timeout", r.Timeout); err != nil {
+		return err
+	}
 	if r.ResetDelay && r.Delay == 0 {
 		return invalid("options", "reset-delay needs a delay")
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -26,6 +27,17 @@ import (
 // handlers (see [WithPrefetch]), so that batches stay full and round trips
 // per message few; held messages are locked, heartbeated and handled before
 // Stop returns, like the ones in the handlers.
+//
+// Queue control reaches it through the backend: a paused queue
+// ([Queue.Pause]) is asked again once per wait cycle ([WithMaxWait]), with
+// no wake-up calls in between; a message cancelled while the worker holds
+// it ([Queue.Cancel]) is answered as such by the next heartbeat, which
+// cancels its handler's context with cause [ErrCanceled]. The worker
+// registers itself in the backend ([Inspector.Workers]) when it starts,
+// refreshes the registration at every heartbeat tick (one small call per
+// interval, busy or idle), and removes it when it stops; the registration
+// expires after the lock duration, or three heartbeats if longer, so a
+// crashed worker drops out by then.
 type Worker struct {
 	q   *Queue
 	h   Handler
@@ -58,6 +70,10 @@ type Worker struct {
 	errorN, backoff    atomic.Int64
 	sleeps, lockLost   atomic.Int64
 	backendErrors      atomic.Int64
+	canceled           atomic.Int64
+
+	id        string    // the worker's id in the backend's registry
+	startedAt time.Time // set by Start
 }
 
 type lockKey struct {
@@ -86,7 +102,7 @@ func NewWorker(q *Queue, h Handler, opts ...WorkerOption) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{q: q, h: h, cfg: cfg}
+	w := &Worker{q: q, h: h, cfg: cfg, id: NewID()}
 	w.queueing = newReservoir(cfg.samples)
 	w.handling = newReservoir(cfg.samples)
 	return w, nil
@@ -146,7 +162,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
-	go func() { defer bg.Done(); w.heartbeat(hctx, bgDone) }()
+	w.startedAt = w.cfg.clock.Now()
+	go func() { defer bg.Done(); w.register(hctx); w.heartbeat(hctx, bgDone); w.unregister(base) }()
 	go func() { defer bg.Done(); w.monitor(hctx, bgDone) }()
 
 	go func() {
@@ -226,6 +243,7 @@ func (w *Worker) Stats() WorkerStats {
 		LockLost:      w.lockLost.Load(),
 		BackendErrors: w.backendErrors.Load(),
 		InFlight:      w.nflight.Load(),
+		Canceled:      w.canceled.Load(),
 	}
 }
 
@@ -291,6 +309,15 @@ func (w *Worker) poll(ctx context.Context) {
 			continue
 		}
 		failures = 0
+		if res.Paused {
+			// Paused: ask again after a full wait cycle, without waiting
+			// on wake-ups, which enqueues to the paused queue would send.
+			w.sleeps.Add(1)
+			if !sleepCtx(ctx, w.cfg.maxWait) {
+				return
+			}
+			continue
+		}
 		got := len(res.Messages)
 		w.outstanding.Add(int64(got))
 		w.nflight.Add(int64(got))
@@ -341,12 +368,18 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 	if !ok {
 		return
 	}
+	if hctx == nil {
+		// Cancelled before a handler picked it up: done, not handled.
+		w.canceled.Add(1)
+		w.acks <- Ack{ID: id, Token: token, Outcome: OutcomeSuccess}
+		return
+	}
 	start := w.cfg.clock.Now()
 	if d.Attempt == 1 {
 		w.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
 	res := w.call(hctx, &d.Message)
-	end()
+	canceled := end()
 	took := w.cfg.clock.Now().Sub(start)
 	w.handling.add(took)
 	// A moving average over about the last eight handlings; races between
@@ -358,6 +391,15 @@ func (w *Worker) handle(ctx context.Context, d *Delivery) {
 	}
 
 	a := Ack{ID: id, Token: token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
+	switch {
+	case canceled && endsCanceled(res):
+		// The message was cancelled: it is done, without a retry or a
+		// dead letter (see Queue.Cancel).
+		w.canceled.Add(1)
+		a.Outcome, a.Backoff = OutcomeSuccess, 0
+		w.acks <- a
+		return
+	}
 	switch res.Outcome {
 	case OutcomeSuccess:
 		w.success.Add(1)
@@ -457,6 +499,7 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			refs = append(refs, r)
 		}
 		w.flightMu.Unlock()
+		w.register(ctx)
 		if len(refs) == 0 {
 			return
 		}
@@ -467,9 +510,12 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 			return
 		}
 		lost, lostErrs := refs[:0], errs[:0]
+		var canceled []LockRef
 		for i, e := range errs {
 			switch {
 			case e == nil:
+			case errors.Is(e, ErrCanceled):
+				canceled = append(canceled, refs[i])
 			case isLockLost(e):
 				lost, lostErrs = append(lost, refs[i]), append(lostErrs, e)
 			default:
@@ -478,6 +524,9 @@ func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 		}
 		if len(lost) > 0 {
 			w.lostLocks(lost, lostErrs)
+		}
+		if len(canceled) > 0 {
+			w.cancelHandlings(canceled)
 		}
 	})
 }

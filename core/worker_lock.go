@@ -12,15 +12,22 @@ type handling struct {
 	cancel context.CancelCauseFunc // ends the handler's context
 	done   bool                    // the handler has answered
 	lost   bool                    // the lock is lost and was counted and reported
+	// canceled: the message was cancelled (Queue.Cancel); the handler's
+	// context is cancelled with ErrCanceled, or, before a handler picked
+	// it up, it is not handled.
+	canceled bool
 }
 
 // begin registers the handling of k and answers the handler's context,
 // which the heartbeat cancels with [ErrLockLost] if the lock is lost while
-// the handler runs, and the function to call when the handler has
-// answered. ok is false when the lock was lost before a handler picked the
-// message up: it is another worker's now, so it is not handled, and no
-// answer is sent for it.
-func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, end func(), ok bool) {
+// the handler runs (or [ErrCanceled] if the message is cancelled), and the
+// function to call when the handler has answered, which reports whether
+// the message was cancelled meanwhile. ok is false when the lock was lost
+// before a handler picked the message up: it is another worker's now, so
+// it is not handled, and no answer is sent for it. A nil hctx with ok true
+// means the message was cancelled before a handler picked it up: it is not
+// handled, and its answer marks it done.
+func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, end func() (canceled bool), ok bool) {
 	w.flightMu.Lock()
 	defer w.flightMu.Unlock()
 	if h := w.handlers[k]; h != nil && h.lost {
@@ -28,15 +35,20 @@ func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, en
 		delete(w.inflight, k)
 		w.nflight.Add(-1)
 		return nil, nil, false
+	} else if h != nil && h.canceled {
+		h.done = true
+		return nil, nil, true
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
 	h := &handling{cancel: cancel}
 	w.handlers[k] = h
-	return hctx, func() {
+	return hctx, func() bool {
 		w.flightMu.Lock()
 		h.done = true
+		c := h.canceled
 		w.flightMu.Unlock()
 		cancel(nil)
+		return c
 	}, true
 }
 

@@ -77,7 +77,8 @@ func WithDefaultLockDuration(d time.Duration) WorkerOption {
 }
 
 // WithHeartbeat sets how often the locks of in-flight messages are
-// extended (default a third of the lock).
+// extended and the worker's registration refreshed (default a third of
+// the lock). A cancelled message's handler is told at the next one.
 func WithHeartbeat(d time.Duration) WorkerOption { return func(c *workerConfig) { c.heartbeat = d } }
 
 // WithMaxWait bounds how long an idle worker waits for a wake-up before it

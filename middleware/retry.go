@@ -57,7 +57,9 @@ type retryConfig struct {
 
 // WithRetryMaxAttempts sets how many times a message may be handled
 // (default [DefaultMaxAttempts]); a retry answered on the last attempt
-// becomes an error outcome.
+// becomes an error outcome. A message enqueued with a bound of its own
+// ([core.WithMaxAttempts], seen as [core.Message.MaxAttempts]) has that
+// bound instead, lower or higher.
 func WithRetryMaxAttempts(n int) RetryOption { return func(c *retryConfig) { c.maxAttempts = n } }
 
 // WithRetryBackoff sets the exponential backoff: after attempt n the backoff is
@@ -165,7 +167,7 @@ func (r *retrier) handle(ctx context.Context, next core.Handler, m *core.Message
 		return res
 	case shuttingDown(ctx):
 		return res
-	case attempt >= r.cfg.maxAttempts:
+	case attempt >= r.maxAttempts(m):
 		if known {
 			r.rejections.forget(m)
 		}
@@ -175,6 +177,15 @@ func (r *retrier) handle(ctx context.Context, next core.Handler, m *core.Message
 		res.Backoff = r.backoff(attempt)
 	}
 	return res
+}
+
+// maxAttempts is the message's own bound ([core.WithMaxAttempts]) or, if
+// it has none, the configured one.
+func (r *retrier) maxAttempts(m *core.Message) int {
+	if m.MaxAttempts > 0 {
+		return m.MaxAttempts
+	}
+	return r.cfg.maxAttempts
 }
 
 // backoff draws the backoff after attempt n: full jitter over

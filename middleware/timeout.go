@@ -74,7 +74,10 @@ func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutO
 }
 
 // Timeout gives the handler d to answer. The handler's context gets a
-// deadline whose cause is [ErrTimeout].
+// deadline whose cause is [ErrTimeout]. A message enqueued with a timeout
+// of its own ([core.WithHandlingTimeout], seen as [core.Message.Timeout])
+// gets that instead of d, shorter or longer; the grace, unless set with
+// [WithTimeoutGrace], is then derived from it as from d.
 //
 // Policy:
 //
@@ -164,8 +167,16 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 	if t.abandoned.Load() >= int64(t.cfg.maxAbandoned) {
 		return core.RetryErr(t.cfg.backoff, ErrTooManyAbandoned)
 	}
-	deadline := time.Now().Add(t.d)
-	tctx, cancel := context.WithDeadlineCause(ctx, deadline, t.cause)
+	d, cause, grace := t.d, t.cause, t.cfg.grace
+	if m.Timeout > 0 && m.Timeout != t.d {
+		// The message's own timeout (core.WithHandlingTimeout).
+		d, cause = m.Timeout, fmt.Errorf("%w after %s", ErrTimeout, m.Timeout)
+		if !t.cfg.graceSet {
+			grace = min(d/10, time.Second)
+		}
+	}
+	deadline := time.Now().Add(d)
+	tctx, cancel := context.WithDeadlineCause(ctx, deadline, cause)
 	defer cancel()
 
 	done := make(chan core.Result, 1) // buffered: a late answer never blocks
@@ -184,30 +195,30 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 
 	select {
 	case res := <-done:
-		return t.finish(tctx, deadline, res)
+		return t.finish(tctx, cause, deadline, res)
 	case <-tctx.Done():
 	}
 	// When the caller's context ended first (shutdown), the handler was
 	// told through its context: wait for its answer until our own deadline.
 	// Then give it the grace to answer.
-	timer := time.NewTimer(time.Until(deadline.Add(t.cfg.grace)))
+	timer := time.NewTimer(time.Until(deadline.Add(grace)))
 	defer timer.Stop()
 	select {
 	case res := <-done:
-		return t.finish(tctx, deadline, res)
+		return t.finish(tctx, cause, deadline, res)
 	case <-timer.C:
 	}
 	if !t.reserve() {
 		// Handlers that started before the bound was reached and are now
 		// past their deadline too: waited for, so the bound is strict.
-		return t.finish(tctx, deadline, <-done)
+		return t.finish(tctx, cause, deadline, <-done)
 	}
 	if !state.CompareAndSwap(running, abandoned) {
 		// It answered just now; use the answer.
 		t.abandoned.Add(-1)
-		return t.finish(tctx, deadline, <-done)
+		return t.finish(tctx, cause, deadline, <-done)
 	}
-	return core.RetryErr(t.cfg.backoff, t.cause)
+	return core.RetryErr(t.cfg.backoff, cause)
 }
 
 // reserve counts one more abandoned handler, unless that would pass the bound.
@@ -235,20 +246,21 @@ func (t *timeouter) call(ctx context.Context, next core.Handler, m *core.Message
 
 // finish answers res, or a timeout retry in its place when the deadline
 // passed and res is not a success.
-func (t *timeouter) finish(tctx context.Context, deadline time.Time, res core.Result) core.Result {
-	if res.Outcome == core.OutcomeSuccess || !t.expired(tctx, deadline) {
+func (t *timeouter) finish(tctx context.Context, cause error, deadline time.Time, res core.Result) core.Result {
+	if res.Outcome == core.OutcomeSuccess || !expired(tctx, cause, deadline) {
 		return res
 	}
-	err := t.cause
+	err := cause
 	if res.Err != nil && !errors.Is(res.Err, ErrTimeout) {
-		err = fmt.Errorf("%w: %w", t.cause, res.Err)
+		err = fmt.Errorf("%w: %w", cause, res.Err)
 	} else if res.Err != nil {
 		err = res.Err
 	}
 	return core.RetryErr(t.cfg.backoff, err)
 }
 
-// expired tells whether this Timeout's own deadline has passed.
-func (t *timeouter) expired(tctx context.Context, deadline time.Time) bool {
-	return context.Cause(tctx) == t.cause || !time.Now().Before(deadline)
+// expired tells whether this Timeout's own deadline, whose cause is
+// cause, has passed.
+func expired(tctx context.Context, cause error, deadline time.Time) bool {
+	return context.Cause(tctx) == cause || !time.Now().Before(deadline)
 }

@@ -15,7 +15,7 @@ var clearCmd = &command{
 	pos:     "QUEUE...",
 	summary: "delete every message and dead letter of queues",
 	detail: `Deletes every trace of the named queues: waiting, locked and done messages,
-pending requeues and dead letters. It shows what the queues hold and asks
+pending requeues, dead letters and a pause. It shows what the queues hold and asks
 first (-yes skips the question). Handlers that are running keep their
 messages, but their acknowledgements find nothing to change.
 
@@ -41,7 +41,7 @@ exist are cleared.`,
 			var found, missing []string
 			var foundStats []core.QueueStats
 			for i, s := range stats {
-				if s.Total+s.Dead == 0 {
+				if s.Total+s.Dead == 0 && !s.Paused {
 					missing = append(missing, queues[i])
 					continue
 				}

@@ -159,16 +159,16 @@ func TestCluster(t *testing.T) {
 		return runCLI(t, stdin, append([]string{"-cluster", srv.Addr(), "-redis", "redis://:s3cret@unused.invalid:1", "-prefix", prefix}, args...)...)
 	}
 
-	cli("", "queues").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-alpha  1       0       0        0     1      0     ~
-beta   1       0       0        0     1      0     ~
-gamma  1       0       0        0     1      0     ~
+	cli("", "queues").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+alpha  1       0       0        0     1      0     ~       -
+beta   1       0       0        0     1      0     ~       -
+gamma  1       0       0        0     1      0     ~       -
 `, "")
 	cli("y\n", "clear", "beta").want(t, 0,
 		`cleared "beta" (1 message, 0 dead letters)`+"\n", `clear "beta": delete 1 message and 0 dead letters? [y/N] y`+"\n")
-	cli("", "stats", "beta", "gamma").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-beta   0       0       0        0     0      0     -
-gamma  1       0       0        0     1      0     ~
+	cli("", "stats", "beta", "gamma").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+beta   0       0       0        0     0      0     -       -
+gamma  1       0       0        0     1      0     ~       -
 `, "")
 
 	// Without the password: the server's refusal, exit 1.

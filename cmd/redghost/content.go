@@ -109,14 +109,19 @@ func contentTable(w io.Writer, msgs []core.MessageInfo, payload bool, width int)
 }
 
 type messageJSON struct {
-	ID         string            `json:"id"`
-	Status     string            `json:"status"`
-	Attempt    int               `json:"attempt"`
-	AgeMS      int64             `json:"age_ms"`
-	BackoffMS  int64             `json:"backoff_ms"`
-	LockLeftMS int64             `json:"lock_left_ms"`
-	Requeue    bool              `json:"requeue"`
-	Headers    map[string]string `json:"headers,omitempty"`
+	ID         string `json:"id"`
+	Status     string `json:"status"`
+	Attempt    int    `json:"attempt"`
+	AgeMS      int64  `json:"age_ms"`
+	BackoffMS  int64  `json:"backoff_ms"`
+	LockLeftMS int64  `json:"lock_left_ms"`
+	Requeue    bool   `json:"requeue"`
+	// A message cancelled while locked, and a message's own limits, are
+	// shown only when present.
+	Canceled    bool              `json:"canceled,omitempty"`
+	MaxAttempts int               `json:"max_attempts,omitempty"`
+	TimeoutMS   int64             `json:"timeout_ms,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
 	jsonPayload
 }
 
@@ -137,6 +142,9 @@ func contentJSON(queue string, msgs []core.MessageInfo, next string, payload boo
 			BackoffMS:   m.Backoff.Milliseconds(),
 			LockLeftMS:  m.LockLeft.Milliseconds(),
 			Requeue:     m.Requeue,
+			Canceled:    m.Canceled,
+			MaxAttempts: m.MaxAttempts,
+			TimeoutMS:   m.Timeout.Milliseconds(),
 			Headers:     m.Headers,
 			jsonPayload: newJSONPayload(m.Payload, payload),
 		}

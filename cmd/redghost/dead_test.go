@@ -189,8 +189,8 @@ func TestDeadLettersFromWorker(t *testing.T) {
 		`requeue all 1 dead letter of "mail"? [y/N] y`+"\n")
 	waitFor(t, handled, "welcome-42")
 	waitUntil(t, func() bool { return e.stats("mail") == core.QueueStats{} })
-	e.cli("", "stats", "mail").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-mail   0       0       0        0     0      0     -
+	e.cli("", "stats", "mail").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+mail   0       0       0        0     0      0     -       -
 `, "")
 }
 

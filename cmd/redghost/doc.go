@@ -23,6 +23,11 @@
 //	redghost dead requeue [-yes] QUEUE [ID...]    enqueue dead letters again (all without ids)
 //	redghost dead purge [-yes] QUEUE              delete a queue's dead letters
 //	redghost clear [-yes] QUEUE...                delete every message and dead letter of queues
+//	redghost pause QUEUE...                       stop workers taking messages from queues
+//	redghost resume QUEUE...                      let workers take messages from paused queues again
+//	redghost cancel [-json] QUEUE ID...           cancel messages (a running handler is told at
+//	                                              its worker's next heartbeat)
+//	redghost workers [-json]                      the running workers
 //	redghost schedules [-json]                    the schedules that schedulers run, next and last slots
 //	redghost serve [-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL] [-refresh D]
 //	                                              the web UI (package web) on 127.0.0.1:8080
@@ -46,9 +51,9 @@
 // # Examples
 //
 //	$ redghost queues
-//	QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-//	emails  2       0       1        0     3      0     4.2s
-//	orders  0       1       0        1     2      1     -
+//	QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+//	emails  2       0       1        0     3      0     4.2s    -
+//	orders  0       1       0        1     2      1     -       yes
 //
 //	$ redghost -prefix myapp stats -json orders
 //	$ redghost content -limit 20 -payload orders
@@ -57,6 +62,11 @@
 //	$ redghost dead requeue orders              # all of them, after asking
 //	requeue all 3 dead letters of "orders"? [y/N]
 //	$ redghost clear -yes scratch
+//	$ redghost pause orders                     # workers stop within a wait cycle
+//	$ redghost cancel orders o7
+//	ID  STATUS  RESULT
+//	o7  locked  handler told at its next heartbeat
+//	$ redghost resume orders
 //
 // # Web UI
 //

@@ -55,13 +55,19 @@ func (r result) want(t testing.TB, code int, stdout, stderr string) {
 
 // oldestWaits are the OLDEST cells of a stats table and the
 // oldest_ready_ms values of its JSON, which depend on the clock.
-var oldestWaits = regexp.MustCompile(`(?m)(<1ms|\d+ms|\d+\.\ds)$|("oldest_ready_ms": )\d+`)
+var oldestWaits = regexp.MustCompile(`(?m)(<1ms|\d+ms|\d+\.\ds)( +(?:yes|-))$|("oldest_ready_ms": )\d+`)
 
 // masked is r with every wait of a queue's longest-waiting message
 // replaced by "~", so that tables compare exactly; "-" (nothing queued)
 // stays.
 func (r result) masked() result {
-	r.stdout = oldestWaits.ReplaceAllString(r.stdout, "$2~")
+	r.stdout = oldestWaits.ReplaceAllStringFunc(r.stdout, func(s string) string {
+		m := oldestWaits.FindStringSubmatch(s)
+		if m[3] != "" {
+			return m[3] + "~"
+		}
+		return "~" + strings.Repeat(" ", len(m[1])-1) + m[2] // the PAUSED column stays in place
+	})
 	return r
 }
 

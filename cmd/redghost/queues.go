@@ -15,11 +15,11 @@ var queuesCmd = &command{
 	args:    "[-json]",
 	pos:     "",
 	summary: "list the queues with their counts",
-	detail: `Lists every queue under the key prefix that holds messages or dead letters,
-sorted by name, with its counts by status and how long its longest-waiting
-queued message has waited (OLDEST). Finding the names scans the keys of the
-database (of every master on a cluster); each queue's counts are then read
-in O(1).`,
+	detail: `Lists every queue under the key prefix that holds messages or dead letters
+or is paused, sorted by name, with its counts by status, how long its
+longest-waiting queued message has waited (OLDEST) and whether it is paused
+('redghost pause'). Finding the names scans the keys of the database (of
+every master on a cluster); each queue's counts are then read in O(1).`,
 	flags: func(fs *flag.FlagSet) action {
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context, a *app, args []string) error {
@@ -61,8 +61,9 @@ done (handled, not yet collected), their total, and dead letters; then
 OLDEST, how long the longest-waiting queued message has been ready to
 handle (since it was enqueued, or since its delay, backoff or lock expired
 or it was retried; "-" when nothing is queued): the number to watch when
-workers fall behind. A queue that does not exist counts zero. Locked and
-backoff may include entries whose lock or backoff expired a moment ago.`,
+workers fall behind; and whether the queue is paused ('redghost pause'). A
+queue that does not exist counts zero. Locked and backoff may include
+entries whose lock or backoff expired a moment ago.`,
 	flags: func(fs *flag.FlagSet) action {
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context, a *app, args []string) error {
@@ -87,10 +88,10 @@ backoff may include entries whose lock or backoff expired a moment ago.`,
 
 func statsTable(w io.Writer, names []string, stats []core.QueueStats) error {
 	t := newTable(w)
-	fmt.Fprintln(t, "QUEUE\tQUEUED\tLOCKED\tBACKOFF\tDONE\tTOTAL\tDEAD\tOLDEST")
+	fmt.Fprintln(t, "QUEUE\tQUEUED\tLOCKED\tBACKOFF\tDONE\tTOTAL\tDEAD\tOLDEST\tPAUSED")
 	for i, s := range stats {
-		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", clip(names[i], 0),
-			s.Queued, s.Locked, s.Backoff, s.Done, s.Total, s.Dead, oldest(s))
+		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", clip(names[i], 0),
+			s.Queued, s.Locked, s.Backoff, s.Done, s.Total, s.Dead, oldest(s), yesNo(s.Paused))
 	}
 	return t.Flush()
 }
@@ -116,13 +117,15 @@ type queueStatsJSON struct {
 	// OldestReadyMS is how long the longest-waiting queued message has
 	// waited (core.QueueStats.OldestReady).
 	OldestReadyMS int64 `json:"oldest_ready_ms"`
+	Paused        bool  `json:"paused"`
 }
 
 func statsJSON(names []string, stats []core.QueueStats) []queueStatsJSON {
 	out := make([]queueStatsJSON, len(stats))
 	for i, s := range stats {
 		out[i] = queueStatsJSON{Queue: names[i], Queued: s.Queued, Locked: s.Locked,
-			Backoff: s.Backoff, Done: s.Done, Total: s.Total, Dead: s.Dead, OldestReadyMS: s.OldestReady.Milliseconds()}
+			Backoff: s.Backoff, Done: s.Done, Total: s.Total, Dead: s.Dead, OldestReadyMS: s.OldestReady.Milliseconds(),
+			Paused: s.Paused}
 	}
 	return out
 }

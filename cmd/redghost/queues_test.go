@@ -26,9 +26,9 @@ func seedTwoQueues(e *env) {
 	e.ack("orders", core.Ack{ID: d[2].ID, Token: d[2].Token, Outcome: core.OutcomeSuccess, Backoff: time.Hour})
 }
 
-const twoQueuesTable = `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-emails  2       0       1        0     3      0     ~
-orders  0       1       0        1     2      1     -
+const twoQueuesTable = `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+emails  2       0       1        0     3      0     ~       -
+orders  0       1       0        1     2      1     -       -
 `
 
 func TestQueues(t *testing.T) {
@@ -48,7 +48,8 @@ func TestQueues(t *testing.T) {
     "done": 0,
     "total": 3,
     "dead": 0,
-    "oldest_ready_ms": ~
+    "oldest_ready_ms": ~,
+    "paused": false
   },
   {
     "queue": "orders",
@@ -58,17 +59,18 @@ func TestQueues(t *testing.T) {
     "done": 1,
     "total": 2,
     "dead": 1,
-    "oldest_ready_ms": ~
+    "oldest_ready_ms": ~,
+    "paused": false
   }
 ]
 `, "")
 
 	// A queue that holds only dead letters is still listed.
 	e.deadLetter("audit", "a1", "x", "boom")
-	e.cli("", "queues").masked().want(t, 0, `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-audit   0       0       0        0     0      1     -
-emails  2       0       1        0     3      0     ~
-orders  0       1       0        1     2      1     -
+	e.cli("", "queues").masked().want(t, 0, `QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+audit   0       0       0        0     0      1     -       -
+emails  2       0       1        0     3      0     ~       -
+orders  0       1       0        1     2      1     -       -
 `, "")
 }
 
@@ -81,9 +83,9 @@ func TestStats(t *testing.T) {
 	// Repeats are dropped; a queue that does not exist counts zero; flags
 	// may follow the names, and global flags the command.
 	runCLI(t, "", "stats", "orders", "nosuch", "orders", "-redis", e.url, "-prefix", e.prefix).want(t, 0,
-		`QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
-orders  0       1       0        1     2      1     -
-nosuch  0       0       0        0     0      0     -
+		`QUEUE   QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+orders  0       1       0        1     2      1     -       -
+nosuch  0       0       0        0     0      0     -       -
 `, "")
 	e.cli("", "stats", "orders", "-json").masked().want(t, 0, `[
   {
@@ -94,7 +96,8 @@ nosuch  0       0       0        0     0      0     -
     "done": 1,
     "total": 2,
     "dead": 1,
-    "oldest_ready_ms": ~
+    "oldest_ready_ms": ~,
+    "paused": false
   }
 ]
 `, "")
@@ -113,8 +116,8 @@ nosuch  0       0       0        0     0      0     -
 	}
 
 	// After "--" everything is a queue name, even one that looks like a flag.
-	e.cli("", "stats", "--", "-json").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST
--json  0       0       0        0     0      0     -
+	e.cli("", "stats", "--", "-json").masked().want(t, 0, `QUEUE  QUEUED  LOCKED  BACKOFF  DONE  TOTAL  DEAD  OLDEST  PAUSED
+-json  0       0       0        0     0      0     -       -
 `, "")
 
 	// One bad name and nothing is read.

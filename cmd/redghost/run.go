@@ -37,7 +37,8 @@ type action func(ctx context.Context, a *app, args []string) error
 
 // commands in the order the usage lists them.
 var commands = []*command{queuesCmd, statsCmd, statusCmd, whyCmd, contentCmd,
-	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd, schedulesCmd, serveCmd}
+	deadListCmd, deadRequeueCmd, deadPurgeCmd, clearCmd, pauseCmd, resumeCmd, cancelCmd,
+	workersCmd, schedulesCmd, serveCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {

@@ -43,9 +43,10 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 	defer b.mu.Unlock()
 	q := b.queues[queue]
 	if q == nil {
-		return core.QueueStats{}, nil
+		return core.QueueStats{Paused: b.paused[queue]}, nil
 	}
 	s := core.QueueStats{
+		Paused:  b.paused[queue],
 		Queued:  q.counts[stReady],
 		Locked:  q.counts[stLocked],
 		Backoff: q.counts[stBackoff],
@@ -94,7 +95,8 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	return out, next, nil
 }
 
-// QueueNames lists the queues that hold messages or dead letters, sorted.
+// QueueNames lists the queues that hold messages or dead letters, or are
+// paused, sorted.
 func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -104,6 +106,11 @@ func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 	names := make([]string, 0, len(b.queues))
 	for name := range b.queues {
 		names = append(names, name)
+	}
+	for name := range b.paused {
+		if b.queues[name] == nil {
+			names = append(names, name)
+		}
 	}
 	slices.SortFunc(names, strings.Compare)
 	return names, nil
@@ -124,6 +131,7 @@ func (b *Backend) ClearQueues(ctx context.Context, queues ...string) error {
 	defer b.mu.Unlock()
 	for _, name := range queues {
 		delete(b.queues, name)
+		delete(b.paused, name)
 	}
 	for k := range b.slots {
 		if slices.Contains(queues, k.queue) {

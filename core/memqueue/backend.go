@@ -28,6 +28,8 @@ type Backend struct {
 
 	slots    map[schedKey]time.Time    // each schedule's last enqueued slot
 	registry map[schedKey]registration // the schedules that run
+	paused   map[string]bool           // PauseQueue
+	workers  map[string]workerRecord   // RegisterWorker
 }
 
 var (
@@ -78,6 +80,8 @@ func New(opts ...Option) (*Backend, error) {
 		waiters:   make(map[string]*waiter),
 		slots:     make(map[schedKey]time.Time),
 		registry:  make(map[schedKey]registration),
+		paused:    make(map[string]bool),
+		workers:   make(map[string]workerRecord),
 	}
 	for _, o := range opts {
 		o(b)
@@ -252,7 +256,8 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 	b.mu.Lock()
 	now := b.clock.Now()
 	q := b.queues[queue]
-	if q != nil && q.hasWork(now) {
+	if q != nil && q.hasWork(now) && !b.paused[queue] {
+		// (A paused queue's work waits for ResumeQueue, which wakes.)
 		b.mu.Unlock()
 		return nil
 	}

@@ -12,7 +12,9 @@ import (
 // that a requeue restores it.
 type deadEntry struct {
 	core.DeadLetter
-	lockDur time.Duration
+	lockDur     time.Duration
+	maxAttempts int
+	timeout     time.Duration
 }
 
 // deadList is a queue's dead letters, oldest first, as a slice with a moving
@@ -118,7 +120,8 @@ func (b *Backend) RequeueDeadLetters(ctx context.Context, queue string, ids ...s
 		if !want(e.ID) || q.msgs[e.ID] != nil {
 			continue
 		}
-		r := b.newRecord(q, e.ID, content{payload: e.Payload, headers: e.Headers, lockDur: e.lockDur}, now)
+		r := b.newRecord(q, e.ID, content{payload: e.Payload, headers: e.Headers, lockDur: e.lockDur,
+			maxAttempts: e.maxAttempts, timeout: e.timeout}, now)
 		q.place(r, stReady, now)
 		requeued[e] = true
 	}

@@ -27,6 +27,9 @@ func (b *Backend) Dequeue(ctx context.Context, p core.DequeueParams) (core.Deque
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.paused[queue] {
+		return core.DequeueResult{Paused: true}, nil
+	}
 	q := b.queues[queue]
 	if q == nil {
 		return core.DequeueResult{}, nil
@@ -59,6 +62,8 @@ func (b *Backend) Dequeue(ctx context.Context, p core.DequeueParams) (core.Deque
 					Attempt:      r.attempts,
 					LockDuration: d,
 					EnqueuedAt:   r.enqueuedAt,
+					MaxAttempts:  r.maxAttempts,
+					Timeout:      r.timeout,
 				},
 				Token: token,
 			})
@@ -77,11 +82,19 @@ func (b *Backend) maintain(q *queue, now time.Time) {
 	for len(q.due) > 0 && !q.due[0].dueAt.After(now) {
 		r := q.due[0]
 		switch {
+		case r.canceled && r.state != stDone: // cancelled, and its handler is gone
+			r.canceled, r.token, r.lockUntil = false, 0, time.Time{}
+			if r.requeue != nil {
+				q.place(r, stDone, now) // the pending copy is queued below
+				continue
+			}
+			q.remove(r)
 		case r.state != stDone: // delay, backoff or lock expired
 			r.lockUntil, r.backoffUntil = time.Time{}, time.Time{}
 			mark = q.placeHead(r, mark)
 		case r.requeue != nil: // the pending copy becomes the message
 			r.content, r.requeue = *r.requeue, nil
+			r.canceled = false
 			r.attempts = 0
 			r.enqueuedAt = now
 			r.backoffUntil = time.Time{}
@@ -143,6 +156,13 @@ func lockLost(what, id string, token uint64) error {
 
 // apply applies one outcome to r, which a holds. Call with b.mu held.
 func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
+	if r.canceled {
+		// A cancelled message is not retried: a retry ends it.
+		r.canceled = false
+		if a.Outcome == core.OutcomeRetry {
+			a = &core.Ack{ID: a.ID, Token: a.Token, Outcome: core.OutcomeSuccess}
+		}
+	}
 	r.token = 0
 	r.lockUntil = time.Time{}
 	r.backoffUntil = time.Time{}
@@ -168,7 +188,9 @@ func (b *Backend) apply(q *queue, r *record, a *core.Ack, now time.Time) {
 				Error:    text.TruncateUTF8(a.Error, core.MaxErrorBytes),
 				FailedAt: now,
 			},
-			lockDur: r.lockDur,
+			lockDur:     r.lockDur,
+			maxAttempts: r.maxAttempts,
+			timeout:     r.timeout,
 		}, b.deadLimit)
 	case core.OutcomeSuccess:
 		if a.Backoff > 0 {
@@ -227,6 +249,9 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 		r.backoffUntil = time.Time{}
 		r.lockUntil = now.Add(l.Duration)
 		q.place(r, stLocked, r.lockUntil)
+		if r.canceled {
+			errs[i] = fmt.Errorf("memqueue: lock extension of %q: %w", l.ID, core.ErrCanceled)
+		}
 	}
 	return errs, nil
 }

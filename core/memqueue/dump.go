@@ -18,6 +18,14 @@ func (b *Backend) Dump() string {
 	defer b.mu.Unlock()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "token %d\n", b.token)
+	paused := make([]string, 0, len(b.paused))
+	for name := range b.paused {
+		paused = append(paused, name)
+	}
+	slices.Sort(paused)
+	for _, name := range paused {
+		fmt.Fprintf(&sb, "paused %q\n", name)
+	}
 	names := make([]string, 0, len(b.queues))
 	for name := range b.queues {
 		names = append(names, name)
@@ -38,9 +46,9 @@ func (b *Backend) Dump() string {
 		slices.Sort(ids)
 		for _, id := range ids {
 			r := q.msgs[id]
-			fmt.Fprintf(&sb, "  msg %q %s attempts=%d token=%d lock=%s backoff=%s due=%s enqueued=%s %s\n",
+			fmt.Fprintf(&sb, "  msg %q %s attempts=%d token=%d lock=%s backoff=%s due=%s enqueued=%s%s %s\n",
 				id, stateNames[r.state], r.attempts, r.token, stamp(r.lockUntil), stamp(r.backoffUntil),
-				stamp(r.dueAt), stamp(r.enqueuedAt), dumpContent(r.content))
+				stamp(r.dueAt), stamp(r.enqueuedAt), canceledMark(r.canceled), dumpContent(r.content))
 			if r.requeue != nil {
 				fmt.Fprintf(&sb, "    requeue %s\n", dumpContent(*r.requeue))
 			}
@@ -48,7 +56,8 @@ func (b *Backend) Dump() string {
 		for i := 0; i < q.dead.len(); i++ {
 			e := q.dead.at(i)
 			fmt.Fprintf(&sb, "  dead %q attempt=%d error=%q failed=%s %s\n", e.ID, e.Attempt, e.Error,
-				stamp(e.FailedAt), dumpContent(content{payload: e.Payload, headers: e.Headers, lockDur: e.lockDur}))
+				stamp(e.FailedAt), dumpContent(content{payload: e.Payload, headers: e.Headers, lockDur: e.lockDur,
+					maxAttempts: e.maxAttempts, timeout: e.timeout}))
 		}
 	}
 	keys := make([]schedKey, 0, len(b.slots)+len(b.registry))
@@ -80,12 +89,27 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+func canceledMark(c bool) string {
+	if c {
+		return " canceled"
+	}
+	return ""
+}
+
+// limitsMark is the dump of a content's own limits (nothing without).
+func limitsMark(c content) string {
+	if c.maxAttempts == 0 && c.timeout == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" max=%d timeout=%s", c.maxAttempts, c.timeout)
+}
+
 func dumpContent(c content) string {
 	var sb strings.Builder
 	if len(c.payload) <= 64 {
-		fmt.Fprintf(&sb, "lockdur=%s payload=%q headers={", c.lockDur, c.payload)
+		fmt.Fprintf(&sb, "lockdur=%s%s payload=%q headers={", c.lockDur, limitsMark(c), c.payload)
 	} else {
-		fmt.Fprintf(&sb, "lockdur=%s payload=%d bytes sha256:%x headers={", c.lockDur, len(c.payload), sha256.Sum256(c.payload))
+		fmt.Fprintf(&sb, "lockdur=%s%s payload=%d bytes sha256:%x headers={", c.lockDur, limitsMark(c), len(c.payload), sha256.Sum256(c.payload))
 	}
 	keys := make([]string, 0, len(c.headers))
 	for k := range c.headers {

@@ -33,10 +33,14 @@ type content struct {
 	payload []byte
 	headers map[string]string
 	lockDur time.Duration // the message's own lock; 0: the dequeue's
+	// the message's own limits; 0: none
+	maxAttempts int
+	timeout     time.Duration
 }
 
 func contentOf(r *core.EnqueueRequest) content {
-	return content{payload: clonePayload(r.Payload), headers: cloneHeaders(r.Headers), lockDur: r.LockDuration}
+	return content{payload: clonePayload(r.Payload), headers: cloneHeaders(r.Headers), lockDur: r.LockDuration,
+		maxAttempts: r.MaxAttempts, timeout: r.Timeout}
 }
 
 // record is one message id of a queue.
@@ -53,6 +57,9 @@ type record struct {
 	backoffUntil time.Time // set only in stBackoff and stDone
 	enqueuedAt   time.Time
 	readyAt      time.Time // when it last became ready (QueueStats.OldestReady)
+	// canceled: cancelled while locked (CancelMessage); the next ack ends
+	// it, and it is dropped if its lock expires first.
+	canceled bool
 
 	elem    *list.Element // in queue.ready, when stReady
 	heapIdx int           // in queue.due, when not stReady; else -1
@@ -75,6 +82,12 @@ func (r *record) status(now time.Time) core.Status {
 			return core.StatusLockedWithRequeue
 		}
 		return core.StatusLocked
+	}
+	if r.canceled { // its handler is gone: done, as the next visit finds it
+		if r.requeue != nil {
+			return core.StatusDoneWithRequeue
+		}
+		return core.StatusDoneAwaitingGC
 	}
 	if now.Before(r.backoffUntil) {
 		return core.StatusQueuedWithBackoff
@@ -200,6 +213,10 @@ func (r *record) info(now time.Time) core.MessageInfo {
 		Attempt: r.attempts,
 		Age:     now.Sub(r.enqueuedAt),
 		Requeue: r.requeue != nil,
+
+		Canceled:    r.canceled,
+		MaxAttempts: r.maxAttempts,
+		Timeout:     r.timeout,
 	}
 	if left := r.backoffUntil.Sub(now); left > 0 && !r.backoffUntil.IsZero() {
 		m.Backoff = left

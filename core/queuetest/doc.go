@@ -36,6 +36,13 @@
 //   - Invalid: bad input gets a *core.InvalidError and writes nothing.
 //   - Concurrency: producers and consumers on one queue; every message is
 //     handled exactly once.
+//   - Control: pause and resume (a paused queue takes nothing, enqueues
+//     go in, taken messages are extended and acknowledged, the pause is
+//     listed and cleared with the queue); cancel in every status (queued,
+//     delayed, locked with each outcome, locked with a requeue copy, a
+//     locked message whose handler vanished, done states, none); a
+//     message's own limits through update, requeue, retry and dead
+//     letters; the worker registry's expiry.
 //   - WaitDequeue (Features.WaitDequeue): woken by an enqueue, timeout,
 //     done context, invalid params, and a worker's idle loop that takes a
 //     delayed message or a retry by its due time, woken by the retry's ack.

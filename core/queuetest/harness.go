@@ -88,6 +88,7 @@ func Run(t *testing.T, h Harness) {
 		{"Admin", adminCases, nil},
 		{"Invalid", invalidCases, nil},
 		{"Concurrency", concurrencyCases, nil},
+		{"Control", controlCases, nil},
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
 		{"Schedules", scheduleCases, featureSchedules},
 		{"MessageInfo", messageInfoCases, featureMessageInspector},

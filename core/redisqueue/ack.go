@@ -105,15 +105,21 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 	return errs, nil
 }
 
-// markLost reads a script's per-entry codes for call (1: applied) and
-// answers core.ErrLockLost in errs for every entry the fence refused.
+// markLost reads a script's per-entry codes for call (1: applied; 2:
+// extended, but the message was cancelled) and answers core.ErrLockLost in
+// errs for every entry the fence refused, core.ErrCanceled for every
+// cancelled one.
 func markLost(errs []error, call []int, reply any) error {
 	codes, err := replyInts(reply, len(call))
 	if err != nil {
 		return err
 	}
 	for j, i := range call {
-		if codes[j] != 1 {
+		switch codes[j] {
+		case 1:
+		case 2:
+			errs[i] = core.ErrCanceled
+		default:
 			errs[i] = core.ErrLockLost
 		}
 	}

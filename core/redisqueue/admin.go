@@ -47,12 +47,12 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 		return core.QueueStats{}, err
 	}
 	k := b.keys(queue)
-	reply, err := b.run(ctx, scriptStats, []string{k.msgs, k.ready, k.delay, k.done, k.deadidx, k.lockgrp},
+	reply, err := b.run(ctx, scriptStats, []string{k.msgs, k.ready, k.delay, k.done, k.deadidx, k.lockgrp, k.paused},
 		core.OldestReadyLookahead)
 	if err != nil {
 		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
 	}
-	n, err := replyInts(reply, 6)
+	n, err := replyInts(reply, 7)
 	if err != nil {
 		return core.QueueStats{}, fmt.Errorf("redisqueue: stats of %q: %w", queue, err)
 	}
@@ -63,6 +63,7 @@ func (b *Backend) QueueStats(ctx context.Context, queue string) (core.QueueStats
 		Done:        n[3],
 		Dead:        n[4],
 		OldestReady: msDuration(n[5]),
+		Paused:      n[6] > 0,
 	}
 	s.Queued = max(s.Total-s.Locked-s.Backoff-s.Done, 0)
 	return s, nil
@@ -137,6 +138,10 @@ func messageInfo(queue, id, v string, nowUs int64) (core.MessageInfo, error) {
 		// listed within the millisecond it was sent is not 0 old.
 		Age:     time.Duration(max(nowUs-h.first*1000, 0)) * time.Microsecond,
 		Requeue: h.flags&flagRequeue != 0,
+
+		Canceled:    h.flags&flagCanceled != 0,
+		MaxAttempts: m.MaxAttempts,
+		Timeout:     m.Timeout,
 	}
 	if h.boExp > now {
 		info.Backoff = msDuration(h.boExp - now)
@@ -182,13 +187,14 @@ func pageLimit(limit int) (int, error) {
 	return min(limit, maxPage), nil
 }
 
-// QueueNames scans for the queues that hold messages or dead letters (on a
+// QueueNames scans for the queues that hold messages or dead letters or are
+// paused (on a
 // cluster, every master). The names are sorted.
 func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 	var mu sync.Mutex
 	names := make(map[string]struct{})
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		for _, suffix := range []string{sfxMsgs, sfxDeadIdx} {
+		for _, suffix := range []string{sfxMsgs, sfxDeadIdx, sfxPaused} {
 			it := c.Scan(ctx, 0, globEscape(b.cfg.prefix)+":{*}:"+suffix, 1000).Iterator()
 			for it.Next(ctx) {
 				if name, ok := queueFromKey(b.cfg.prefix, it.Val(), suffix); ok {

@@ -18,18 +18,31 @@ import (
 //	        (big-endian; times in ms since the epoch, by the server's clock);
 //	        or, when every field but the first-enqueued time is 0, the
 //	        short form: flagShort u8, first enqueued u48
-//	body:   uvarint header count, then per header uvarint len, key,
-//	        uvarint len, value (keys sorted), then the payload to the end
+//	body:   [limits] uvarint header count, then per header uvarint len,
+//	        key, uvarint len, value (keys sorted), then the payload to the
+//	        end
+//	limits: only for a message with limits of its own (core.WithMaxAttempts,
+//	        core.WithHandlingTimeout): the bytes 0x80 0x00 (a zero
+//	        uvarint in a form AppendUvarint never writes, so no body
+//	        without limits starts so), then uvarint max attempts, uvarint
+//	        timeout ms
+//
+// The limits live in the body, not the header: only the Go side reads
+// them, so no script handles them, the short header of a plain queued
+// message stays 7 bytes, and a message without limits is stored exactly
+// as before. They travel with the body into requeue copies and dead
+// letters, and an update replaces them with the body.
 const (
 	headerLen      = 37
 	shortHeaderLen = 7
 )
 
 const (
-	flagDone    = 1
-	flagRequeue = 2
-	flagGrouped = 4 // indexed in its token's lock group (lua/lib.lua)
-	flagShort   = 8 // the short header form, never combined with others
+	flagDone     = 1
+	flagRequeue  = 2
+	flagGrouped  = 4  // indexed in its token's lock group (lua/lib.lua)
+	flagShort    = 8  // the short header form, never combined with others
+	flagCanceled = 16 // cancelled while locked (lua/cancel.lua)
 )
 
 // header is the decoded fixed header of a stored message.
@@ -101,6 +114,12 @@ func (h header) status(now int64) core.Status {
 		}
 		return core.StatusLocked
 	}
+	if h.flags&flagCanceled != 0 { // cancelled and its handler gone: done
+		if h.flags&flagRequeue != 0 {
+			return core.StatusDoneWithRequeue
+		}
+		return core.StatusDoneAwaitingGC
+	}
 	if h.boExp > now {
 		return core.StatusQueuedWithBackoff
 	}
@@ -130,6 +149,36 @@ func packBody(headers map[string]string, payload []byte) []byte {
 		}
 	}
 	return append(b, payload...)
+}
+
+// limitsMark starts the body of a message with limits.
+const limitsMark = "\x80\x00"
+
+// appendLimits writes the limits part of a body (nothing without limits).
+func appendLimits(b []byte, maxAttempts int, timeout time.Duration) []byte {
+	if maxAttempts == 0 && timeout == 0 {
+		return b
+	}
+	b = append(b, limitsMark...)
+	b = binary.AppendUvarint(b, uint64(maxAttempts))
+	return binary.AppendUvarint(b, uint64(millis(timeout)))
+}
+
+// cutLimits reads the limits part at the start of a body, if any, and
+// answers the rest.
+func cutLimits(s string) (maxAttempts int, timeout time.Duration, rest string, err error) {
+	if len(s) < 2 || s[:2] != limitsMark {
+		return 0, 0, s, nil
+	}
+	n, off, err := uvarint(s, 2)
+	if err != nil || n > core.MaxAttemptsLimit {
+		return 0, 0, "", errCorrupt
+	}
+	ms, off, err := uvarint(s, off)
+	if err != nil || ms > uint64(millis(core.MaxDuration)) {
+		return 0, 0, "", errCorrupt
+	}
+	return int(n), msDuration(int64(ms)), s[off:], nil
 }
 
 // unpackBody is the inverse of packBody. No headers give a nil map, an
@@ -208,7 +257,11 @@ func decodeMessage(queue, id, v string) (header, core.Message, error) {
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}
-	headers, payload, err := unpackBody(v[h.size():])
+	maxAttempts, timeout, body, err := cutLimits(v[h.size():])
+	if err != nil {
+		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
+	}
+	headers, payload, err := unpackBody(body)
 	if err != nil {
 		return h, core.Message{}, fmt.Errorf("%w %q in queue %q", err, id, queue)
 	}
@@ -219,6 +272,9 @@ func decodeMessage(queue, id, v string) (header, core.Message, error) {
 		Headers:    headers,
 		Attempt:    int(h.attempts),
 		EnqueuedAt: time.UnixMilli(h.first),
+
+		MaxAttempts: maxAttempts,
+		Timeout:     timeout,
 	}, nil
 }
 

@@ -68,7 +68,11 @@ func decodeDeadLetter(queue, id, e string) (core.DeadLetter, error) {
 	if errLen > len(e)-deadHeaderLen {
 		return core.DeadLetter{}, bad
 	}
-	headers, payload, err := unpackBody(e[deadHeaderLen+errLen:])
+	_, _, body, err := cutLimits(e[deadHeaderLen+errLen:])
+	if err != nil {
+		return core.DeadLetter{}, bad
+	}
+	headers, payload, err := unpackBody(body)
 	if err != nil {
 		return core.DeadLetter{}, bad
 	}

@@ -35,7 +35,7 @@ func (b *Backend) dequeue(ctx context.Context, p core.DequeueParams) (core.Deque
 // dequeueKeys(q)[wakeKey].
 func (b *Backend) dequeueKeys(queue string) []string {
 	k := b.keys(queue)
-	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due}
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due, k.paused}
 }
 
 const wakeKey = 6
@@ -53,6 +53,9 @@ func decodeDequeue(queue string, reply any, lock time.Duration) (core.DequeueRes
 	nextDue, err := replyInt(a[1])
 	if err != nil {
 		return core.DequeueResult{}, err
+	}
+	if token < 0 {
+		return core.DequeueResult{Paused: true}, nil
 	}
 	res := core.DequeueResult{NextDue: msDuration(nextDue)}
 	if n := (len(a) - 2) / 2; n > 0 {

@@ -36,6 +36,18 @@
 //	sched    hash   schedule name -> registration: expiry and next slot,
 //	                ms, and the spec; the key expires with its
 //	                longest-lived registration
+//	paused   string exists while the queue is paused; the dequeue script
+//	                checks it first, in the same call
+//
+// A message's own limits (core.WithMaxAttempts, core.WithHandlingTimeout)
+// are stored at the start of its body, only when it has them (body.go);
+// a message cancelled while locked has a flag in its header, which the
+// heartbeat's script answers and the ack and dequeue scripts act on
+// (lua/cancel.lua). The worker registry of a prefix is two keys of their
+// own hash tag: "<prefix>:workers:{workers}:reg", a hash of worker id ->
+// last seen, expiry and the worker's JSON, and "...:exp", the ids by
+// expiry; a registration, refreshed at every heartbeat, drops a few
+// expired ones on the way, and a listing drops them all.
 //
 // Status is derived from the header as SEMANTICS.md §2 says. The sorted
 // sets find the next expired backoff, lock group or done hold directly, so
@@ -125,7 +137,10 @@
 //	ACL SETUSER q on >password resetkeys ~rg:{q}:* resetchannels -@all +@connection +@read +@write +@scripting +@blocking +@transaction +time -@dangerous
 //
 // (the scripts read the server's clock with TIME, which none of the
-// categories holds). A call on another queue fails with the server's
+// categories holds). For its workers to be listed by [Backend.Workers],
+// such a user also needs the registry's keys, ~rg:workers:*; without them
+// the workers run as well, unlisted (each refusal is logged at debug
+// level). A call on another queue fails with the server's
 // NOPERM error, wrapped with the operation and the queue's name.
 //
 // # Redis settings

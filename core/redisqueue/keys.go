@@ -8,6 +8,7 @@ type queueKeys struct {
 	// The queue's schedules: each one's last enqueued slot, and the
 	// registry of those that run.
 	slots, sched string
+	paused       string // exists while the queue is paused
 }
 
 // Key suffixes.
@@ -15,6 +16,7 @@ const (
 	sfxMsgs    = "msgs"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
+	sfxPaused  = "paused"
 )
 
 func (b *Backend) keys(queue string) queueKeys {
@@ -34,12 +36,20 @@ func (b *Backend) keys(queue string) queueKeys {
 		due:     p + "due",
 		slots:   p + "slots",
 		sched:   p + sfxSched,
+		paused:  p + sfxPaused,
 	}
 }
 
 // all lists every key of the queue.
 func (k queueKeys) all() []string {
-	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due, k.slots, k.sched}
+	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.dead, k.deadidx, k.lockgrp, k.due, k.slots, k.sched, k.paused}
+}
+
+// workerKeys are the worker registry's hash and expiry index, under one
+// hash tag of their own.
+func (b *Backend) workerKeys() []string {
+	p := b.cfg.prefix + ":workers:{workers}:"
+	return []string{p + "reg", p + "exp"}
 }
 
 // queueFromKey answers the queue name of key if key is the given suffix's

@@ -28,6 +28,10 @@ var (
 	scriptSlotEnqueue = newScript(shebangDenyOOM, "lib.lua", "lib_enqueue.lua", "slot_enqueue.lua")
 	scriptSchedReg    = newScript(shebangDenyOOM, "lib.lua", "sched_register.lua")
 	scriptSchedList   = newScript("", "lib.lua", "sched_list.lua")
+	scriptCancel      = newScript(shebangAllowOOM, "lib.lua", "cancel.lua")
+	scriptResume      = newScript(shebangAllowOOM, "lib.lua", "resume.lua")
+	scriptWorkersReg  = newScript(shebangDenyOOM, "lib.lua", "workers_register.lua")
+	scriptWorkersList = newScript(shebangAllowOOM, "lib.lua", "workers_list.lua")
 )
 
 // newScriptSource joins the library files (all but the last) and the

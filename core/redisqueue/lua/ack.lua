@@ -10,6 +10,8 @@
 -- Reply: one integer per ack: 1 applied, 0 lock lost (nothing changed);
 --   or, when every ack applied, their number.
 --
+-- A message cancelled while locked (flag 16, cancel.lua) is not retried:
+-- its retry is applied as a success without backoff; the flag is cleared.
 -- An ack applies if the message exists, is not done and its token is the
 -- ack's: a late ack whose lock expired but which nobody took since still
 -- applies. An applied ack spends the token (it is cleared). success: done;
@@ -63,6 +65,10 @@ for i = 1, n do
   if flags and not is_done(flags) and tok ~= 0 and tok == token then
     res[i] = 1
     applied = applied + 1
+    if is_canceled(flags) then
+      flags = flags - F_CANCEL
+      if outcome == 1 then outcome, backoff = 0, 0 end
+    end
     if in_grp(flags) then
       if tok ~= last_tok then last_tok, last_t = tok, numstr(tok) end
       grpdec[last_t] = (grpdec[last_t] or 0) + 1

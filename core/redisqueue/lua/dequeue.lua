@@ -2,10 +2,11 @@
 -- lock up to max ready messages.
 --
 -- KEYS: 1 msgs, 2 ready, 3 delay, 4 locks, 5 done, 6 requeue, 7 wake,
---   8 seq, 9 lockgrp, 10 due
+--   8 seq, 9 lockgrp, 10 due, 11 paused
 -- ARGV: 1 max, 2 default lock ms
 -- Reply: {token, next_due_ms, mid1, value1, mid2, value2, ...}
---   token: the lock token of every message taken (0 if none was taken);
+--   token: the lock token of every message taken (0 if none was taken;
+--   -1: the queue is paused, nothing was done);
 --   next_due_ms: when fewer than max were taken, ms until the earliest
 --   delayed, locked or done entry may be due (0: none; it may be early,
 --   never late); 0 after a full batch. value: the stored value (header ..
@@ -27,6 +28,8 @@ local K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_GRP, K_DUE = KEYS[9], KEYS[10]
 local max = tonumber(ARGV[1])
 local default_lock = tonumber(ARGV[2])
+
+if redis.call('EXISTS', KEYS[11]) == 1 then return {-1, 0} end -- paused
 local now = now_ms()
 
 local lb = redis.call('GET', K_DUE)
@@ -253,16 +256,6 @@ while taken < max and budget > 0 do
         redis.call('ZADD', K_DELAY, numstr(bo_exp), mid)
         if bo_exp < minadd then minadd = bo_exp end
       else
-        if token == 0 then
-          token = redis.call('INCR', K_SEQ)
-          if token == 1 then
-            -- A new counter starts at a time-derived value, so that tokens
-            -- keep growing across a ClearQueues and a stale ack cannot
-            -- match a new handling.
-            token = now * 1024
-            redis.call('SET', K_SEQ, numstr(token))
-          end
-        end
         if in_grp(flags) then
           -- Its lock expired inside a group nobody checked yet.
           olddec = olddec or {}
@@ -270,23 +263,38 @@ while taken < max and budget > 0 do
           olddec[t] = (olddec[t] or 0) + 1
           flags = flags - F_GRP
         end
-        local l = lock_ms
-        if l == 0 then l = default_lock end
-        local exp = now + l
-        if exp < gmin then gmin = exp end
-        local h
-        if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
-          h = c_h -- as the previous message's (a batch enqueued together)
+        if is_canceled(flags) then
+          -- Cancelled, and its handler is gone: done, not handled again.
+          finish_done(mid, flags)
         else
-          h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
-          c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
+          if token == 0 then
+            token = redis.call('INCR', K_SEQ)
+            if token == 1 then
+              -- A new counter starts at a time-derived value, so that tokens
+              -- keep growing across a ClearQueues and a stale ack cannot
+              -- match a new handling.
+              token = now * 1024
+              redis.call('SET', K_SEQ, numstr(token))
+            end
+          end
+          local l = lock_ms
+          if l == 0 then l = default_lock end
+          local exp = now + l
+          if exp < gmin then gmin = exp end
+          local h
+          if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
+            h = c_h -- as the previous message's (a batch enqueued together)
+          else
+            h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
+            c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
+          end
+          local nv = h .. body_of(v)
+          cur[mid] = nv
+          taken = taken + 1
+          out[#out + 1] = mid
+          out[#out + 1] = nv -- also what HSET writes
+          grp[taken] = mid
         end
-        local nv = h .. body_of(v)
-        cur[mid] = nv
-        taken = taken + 1
-        out[#out + 1] = mid
-        out[#out + 1] = nv -- also what HSET writes
-        grp[taken] = mid
       end
     end
   end

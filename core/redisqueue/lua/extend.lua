@@ -6,7 +6,8 @@
 --   ms; then the mids, one per lock (distinct within a call).
 -- Reply: one integer per lock: 1 extended to now + duration, 0 lock lost
 --   (the message is gone, done, or another handling owns it; nothing
---   changed).
+--   changed), 2 extended but the message was cancelled (cancel.lua): the
+--   worker is to cancel its handler.
 --
 -- A lock group's score is a lower bound of its members' expiries
 -- (lib.lua), so an extension that moves an expiry later leaves the index
@@ -43,6 +44,7 @@ for i = 1, n do
       sets[#sets + 1] = mids[i]
       sets[#sets + 1] = pack_hdr(flags, att, tok, exp, bo_exp, lock_ms, first) .. body_of(v)
       res[i] = 1
+      if is_canceled(flags) then res[i] = 2 end
     end
   end
 end

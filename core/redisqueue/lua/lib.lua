@@ -4,7 +4,8 @@
 -- A message is one field of the msgs hash: mid -> header .. body. The
 -- header is packed with HDR (big-endian):
 --   flags     B   1: done, 2: a requeue copy is pending, 4: indexed in the
---                 lock group of its token (see below)
+--                 lock group of its token (see below), 16: cancelled
+--                 while locked (cancel.lua; 8 is the short form's byte)
 --   attempts  I4  handlings of this copy
 --   token     I8  lock token of the current handling (0: none)
 --   lock_exp  I6  lock expiry, ms since the epoch (0: none)
@@ -52,7 +53,7 @@
 local HDR = '>BI4I8I6I6I6I6'
 local HDRLEN = 37
 local SHORT, SHORTLEN, F_SHORT = '>BI6', 7, 8
-local F_DONE, F_RQ, F_GRP = 1, 2, 4
+local F_DONE, F_RQ, F_GRP, F_CANCEL = 1, 2, 4, 16
 local NEVER = 4503599627370496 -- 2^52 ms: no timer entry
 
 -- Status codes, as core.Status.
@@ -66,7 +67,8 @@ end
 
 local function is_done(flags) return flags % 2 == 1 end
 local function has_rq(flags) return flags % 4 >= 2 end
-local function in_grp(flags) return flags >= F_GRP end
+local function in_grp(flags) return flags % 8 >= F_GRP end
+local function is_canceled(flags) return flags >= F_CANCEL end
 
 -- status derives a message's status from its header (SEMANTICS.md §2).
 local function status(flags, lock_exp, bo_exp, now)
@@ -78,6 +80,10 @@ local function status(flags, lock_exp, bo_exp, now)
   if lock_exp > now then
     if has_rq(flags) then return S_LOCKED_RQ end
     return S_LOCKED
+  end
+  if is_canceled(flags) then -- cancelled and its handler gone: done
+    if has_rq(flags) then return S_DONE_RQ end
+    return S_DONE_GC
   end
   if bo_exp > now then return S_QUEUED_BO end
   return S_QUEUED

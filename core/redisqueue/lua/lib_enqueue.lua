@@ -97,6 +97,16 @@ local function enq(st, mid, opts, delay, lock_ms, body)
     if not has_opt(opts, O_REQUEUE) then return R_LOCKED end
     return enq_copy(st, mid, v, opts, lock_ms, body)
   end
+  if is_canceled(flags) then
+    -- Cancelled and its handler gone: done without backoff, as its status
+    -- says; the dequeue that drops it queues the copy.
+    local r = enq_copy(st, mid, v, opts, lock_ms, body)
+    if r > 0 then
+      st.ready[#st.ready + 1] = mid
+      st.wake = true
+    end
+    return r
+  end
 
   -- Queued, with or without backoff.
   local reset = has_opt(opts, O_RESET)

@@ -1,9 +1,9 @@
 -- stats.lua: a queue's counts by status and how long its longest-waiting
 -- ready message has waited, in O(1).
 --
--- KEYS: 1 msgs, 2 ready, 3 delay, 4 done, 5 deadidx, 6 lockgrp
+-- KEYS: 1 msgs, 2 ready, 3 delay, 4 done, 5 deadidx, 6 lockgrp, 7 paused
 -- ARGV: 1 look: how many ids at the head of ready to look at
--- Reply: {total, locked, backoff, done, dead, oldest_ms}
+-- Reply: {total, locked, backoff, done, dead, oldest_ms, paused}
 --   locked: the lock groups' count (see lib.lua); oldest_ms: the longest
 --   wait, in ms, among the first look ids of ready whose message is queued
 --   now (0: none). A message is ready from the latest of its first
@@ -11,7 +11,7 @@
 --   due again keeps the expiry it came due at, and a retry without a
 --   backoff records the ack's time as its backoff expiry (ack.lua).
 
-local K_MSGS, K_READY, K_DELAY, K_DONE, K_DEADIDX, K_GRP = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local K_MSGS, K_READY, K_DELAY, K_DONE, K_DEADIDX, K_GRP, K_PAUSED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local look = tonumber(ARGV[1])
 local now = now_ms()
 
@@ -33,4 +33,5 @@ end
 
 local locked = tonumber(redis.call('HGET', K_GRP, 'n') or 0)
 return {redis.call('HLEN', K_MSGS), locked, redis.call('ZCARD', K_DELAY),
-  redis.call('ZCARD', K_DONE), redis.call('ZCARD', K_DEADIDX), oldest}
+  redis.call('ZCARD', K_DONE), redis.call('ZCARD', K_DEADIDX), oldest,
+  redis.call('EXISTS', K_PAUSED)}
