@@ -15,6 +15,7 @@ func featureSchedules(f Features, b core.Backend) (string, bool, bool) {
 
 var scheduleCases = []testCase{
 	{"SlotOnce", schedSlotOnce},
+	{"SlotKeepsLimits", schedSlotLimits},
 	{"SlotRefusedAfterGC", schedSlotAfterGC},
 	{"RefusedEnqueueRecordsSlot", schedRefusedRecords},
 	{"SchedulesApart", schedApart},
@@ -76,6 +77,17 @@ func schedSlotOnce(c *checker) {
 	c.wantAction(c.enqueueSlot(c.slotReq("tick", 6)), core.Added)
 	c.wantLastSlot(c.q, "tick", slotAt(6))
 	c.wantStats(c.q, core.QueueStats{Queued: 2, Total: 2})
+}
+
+// A slot's message keeps its own limits, as an enqueue's does.
+func schedSlotLimits(c *checker) {
+	p := c.slotReq("tick", 1)
+	p.Request.MaxAttempts, p.Request.Timeout = 3, 5*time.Second
+	c.wantAction(c.enqueueSlot(p), core.Added)
+	d := c.take(longLock)
+	if d.MaxAttempts != 3 || d.Timeout != 5*time.Second {
+		c.Fatalf("slot message limits: %d attempts, timeout %s; want 3 and 5s", d.MaxAttempts, d.Timeout)
+	}
 }
 
 // The record holds the slot after its message is handled and gone, when

@@ -126,6 +126,16 @@ func (h header) status(now int64) core.Status {
 	return core.StatusQueued
 }
 
+// packRequestBody is the stored body of an enqueue request: its own limits,
+// when it has any, then its headers and payload.
+func packRequestBody(r *core.EnqueueRequest) []byte {
+	body := packBody(r.Headers, r.Payload)
+	if r.MaxAttempts != 0 || r.Timeout != 0 {
+		body = append(appendLimits(make([]byte, 0, len(body)+16), r.MaxAttempts, r.Timeout), body...)
+	}
+	return body
+}
+
 // packBody packs headers and payload into a body. Keys are sorted so that
 // equal messages are stored as equal bytes.
 func packBody(headers map[string]string, payload []byte) []byte {

@@ -92,10 +92,7 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 			continue
 		}
 		results[i].ID = r.ID
-		body := packBody(r.Headers, r.Payload)
-		if r.MaxAttempts != 0 || r.Timeout != 0 {
-			body = append(appendLimits(make([]byte, 0, len(body)+16), r.MaxAttempts, r.Timeout), body...)
-		}
+		body := packRequestBody(&r)
 		c := open[r.Queue]
 		if c == nil || len(c.idx) == maxBatch || c.bytes+len(body) > maxBatchBytes {
 			c = &enqueueChunk{queue: r.Queue, plain: true, hint: min(len(reqs)-i, maxBatch)}

@@ -37,7 +37,7 @@ func (b *Backend) EnqueueSlot(ctx context.Context, p core.SlotParams) (core.Enqu
 	packed := appendUint48(appendUint48([]byte{byte(opts)}, millis(r.Delay)), millis(r.LockDuration))
 	k := b.keys(r.Queue)
 	keys := []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due, k.slots}
-	args := []any{p.Schedule, p.Slot.UnixMilli(), packed, r.ID, packBody(r.Headers, r.Payload)}
+	args := []any{p.Schedule, p.Slot.UnixMilli(), packed, r.ID, packRequestBody(r)}
 	var reply any
 	var err error
 	if b.cfg.ackReplicas > 0 {
