@@ -80,6 +80,9 @@ func chainCases() []chainCase {
 		{name: "otel-unsampled", budget: 0.12, build: func(tb testing.TB) core.Middleware {
 			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.NeverSample())))
 		}},
+		{name: "otel-1pct", build: func(tb testing.TB) core.Middleware {
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))))
+		}},
 		{name: "metrics", budget: 0.18, build: func(tb testing.TB) core.Middleware {
 			return must(metrics.New(prometheus.NewRegistry())).Middleware()
 		}},
@@ -113,10 +116,12 @@ func processCPU() time.Duration {
 // noop is the handler of every chain benchmark.
 var noop = core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
 
-// benchMessage is a message as the worker hands it to the chain.
+// benchMessage is a message as the worker hands it to the chain, with the
+// trace context a traced publisher writes.
 func benchMessage() *core.Message {
 	return &core.Message{Queue: "bench", ID: "01JD0000000000000000000000", Payload: []byte("0123456789abcdefg"),
-		Attempt: 1, EnqueuedAt: time.Now()}
+		Attempt: 1, EnqueuedAt: time.Now(),
+		Headers: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
 }
 
 // BenchmarkMiddleware calls each middleware (and the README's whole chain)

@@ -22,10 +22,11 @@ import (
 // way. A panic ends the span as an error (error.type "panic") and panics
 // again.
 //
-// The sampler sees the span's kind, its name and the attributes of its
-// queue (messaging.system, messaging.destination.name, the operation and
-// [WithAttributes]); those of the message (its id, body size and attempt)
-// are added once the span is known to record. A span that does not record
+// The sampler sees the span's kind, its name, its parent and the
+// attributes of its queue (messaging.system, messaging.destination.name,
+// the operation and [WithAttributes]); the link to the producer and the
+// attributes of the message (its id, body size and attempt) are added once
+// the span is known to record. A span that does not record
 // (not sampled) costs its start and nothing more.
 func Middleware(opts ...Option) core.Middleware {
 	c := newConfig(opts)
@@ -58,19 +59,21 @@ func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context
 	// Extract into the worker's context: the remote span context becomes
 	// the parent (child mode), and baggage reaches the handler. Headers
 	// that carry nothing are not looked at.
+	var producer trace.SpanContext
 	if len(m.Headers) > 0 {
 		ctx = c.prop.Extract(ctx, HeaderCarrier(m.Headers))
 		if !c.child {
 			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsRemote() {
-				sopts = append(sopts[:len(sopts):len(sopts)], trace.WithNewRoot(), trace.WithLinks(trace.Link{
-					SpanContext: sc,
-					Attributes:  linkAttrs,
-				}))
+				producer = sc
+				sopts = spec.newRoot
 			}
 		}
 	}
 	ctx, span := c.tracer.Start(ctx, spec.name, sopts...)
 	if span.IsRecording() {
+		if producer.IsValid() {
+			span.AddLink(trace.Link{SpanContext: producer, Attributes: linkAttrs})
+		}
 		span.SetAttributes(
 			semconv.MessagingMessageID(m.ID),
 			semconv.MessagingMessageBodySize(len(m.Payload)),

@@ -19,8 +19,9 @@ const maxSpecs = 1024
 // name and its start options, among them the attributes that do not change
 // from message to message. Built once, read-only after.
 type spanSpec struct {
-	name string
-	opts []trace.SpanStartOption // kind and the shared attributes
+	name    string
+	opts    []trace.SpanStartOption // kind and the shared attributes
+	newRoot []trace.SpanStartOption // opts and WithNewRoot
 }
 
 type specKey struct{ system, queue string }
@@ -59,9 +60,11 @@ func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 		semconv.MessagingOperationName(s.opName),
 	)
 	attrs = append(attrs, s.attrs...)
+	opts := []trace.SpanStartOption{trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...)}
 	sp := &spanSpec{
-		name: s.opName + " " + queue,
-		opts: []trace.SpanStartOption{trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...)},
+		name:    s.opName + " " + queue,
+		opts:    opts,
+		newRoot: append(opts[:len(opts):len(opts)], trace.WithNewRoot()),
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
