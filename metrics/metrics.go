@@ -158,14 +158,14 @@ func (m *Metrics) Middleware() core.Middleware {
 			s := m.series(msg.Queue)
 			start := m.cfg.clock.Now()
 			if msg.Attempt == 1 && !msg.EnqueuedAt.IsZero() {
-				s.queueing.observe(ctx, max(0, start.Sub(msg.EnqueuedAt).Seconds()), start)
+				s.histogram(&s.queueing, m.queueingDur, m.cfg.queueingBuckets).observe(ctx, max(0, start.Sub(msg.EnqueuedAt).Seconds()), start)
 			}
 			s.inFlight.Inc()
 			res := core.Fail(nil) // what a panic counts as
 			defer func() {
 				s.inFlight.Dec()
 				end := m.cfg.clock.Now()
-				s.record(ctx, res, end.Sub(start).Seconds(), end)
+				s.record(m, ctx, res, end.Sub(start).Seconds(), end)
 			}()
 			res = next.Handle(ctx, msg)
 			return res
@@ -176,16 +176,20 @@ func (m *Metrics) Middleware() core.Middleware {
 // queueSeries are the handler metrics of one queue label, looked up once
 // so that a handling touches no label maps.
 type queueSeries struct {
-	handled     [len(outcomes)]prometheus.Counter
-	handleDur   [len(outcomes)]*exemplarHistogram
-	queueing    *exemplarHistogram
+	handled [len(outcomes)]prometheus.Counter
+	// The histograms' series are made on first use, as the client
+	// library's WithLabelValues would: a queue that never had an error
+	// reports no error durations.
+	handleDur   [len(outcomes)]atomic.Pointer[exemplarHistogram]
+	queueing    atomic.Pointer[exemplarHistogram]
 	inFlight    prometheus.Gauge
 	retries     prometheus.Counter
 	deadLetters prometheus.Counter
-	// For a shared label (see sharedSeries): handled and handleDur are
-	// looked up by label on use.
-	label string
-	m     *Metrics
+	enqueued    sync.Map // result class -> prometheus.Counter
+	label       string
+	// shared: the label stands for other names (see sharedSeries), and
+	// the counters by outcome or result are looked up on use.
+	shared bool
 }
 
 // series answers the handler metrics of the queue name's label. A name
@@ -205,14 +209,13 @@ func (m *Metrics) series(name string) *queueSeries {
 	s := m.byLabel[label]
 	if s == nil {
 		s = &queueSeries{
-			queueing:    newExemplarHistogram(m.queueingDur.WithLabelValues(label), m.cfg.queueingBuckets),
+			label:       label,
 			inFlight:    m.inFlight.WithLabelValues(label),
 			retries:     m.retries.WithLabelValues(label),
 			deadLetters: m.deadLetters.WithLabelValues(label),
 		}
 		for i, o := range outcomes {
 			s.handled[i] = m.handled.WithLabelValues(label, o)
-			s.handleDur[i] = newExemplarHistogram(m.handleDur.WithLabelValues(label, o), m.cfg.handleBuckets)
 		}
 		if m.byLabel == nil {
 			m.byLabel = map[string]*queueSeries{}
@@ -227,27 +230,39 @@ func (m *Metrics) series(name string) *queueSeries {
 // sharedSeries is series for the labels that stand for other names.
 func (m *Metrics) sharedSeries(label string) *queueSeries {
 	return &queueSeries{
-		queueing:    newExemplarHistogram(m.queueingDur.WithLabelValues(label), m.cfg.queueingBuckets),
 		inFlight:    m.inFlight.WithLabelValues(label),
 		retries:     m.retries.WithLabelValues(label),
 		deadLetters: m.deadLetters.WithLabelValues(label),
 		label:       label,
-		m:           m,
+		shared:      true,
 	}
 }
 
-func (s *queueSeries) record(ctx context.Context, res core.Result, seconds float64, now time.Time) {
+// histogram answers *p, made on first use from vec with the queue's label
+// and extra label values.
+func (s *queueSeries) histogram(p *atomic.Pointer[exemplarHistogram], vec *prometheus.HistogramVec, bounds []float64, extra ...string) *exemplarHistogram {
+	if h := p.Load(); h != nil {
+		return h
+	}
+	h := newExemplarHistogram(vec.WithLabelValues(append([]string{s.label}, extra...)...), bounds)
+	if !p.CompareAndSwap(nil, h) {
+		return p.Load()
+	}
+	return h
+}
+
+func (s *queueSeries) record(m *Metrics, ctx context.Context, res core.Result, seconds float64, now time.Time) {
 	outcome := res.Outcome
 	if outcome > core.OutcomeError {
 		outcome = core.OutcomeError // the worker treats unknown outcomes as errors
 	}
-	if s.m != nil {
+	if s.shared {
 		o := outcomes[outcome]
-		s.m.handled.WithLabelValues(s.label, o).Inc()
-		newExemplarHistogram(s.m.handleDur.WithLabelValues(s.label, o), nil).observe(ctx, seconds, now)
+		m.handled.WithLabelValues(s.label, o).Inc()
+		newExemplarHistogram(m.handleDur.WithLabelValues(s.label, o), nil).observe(ctx, seconds, now)
 	} else {
 		s.handled[outcome].Inc()
-		s.handleDur[outcome].observe(ctx, seconds, now)
+		s.histogram(&s.handleDur[outcome], m.handleDur, m.cfg.handleBuckets, outcomes[outcome]).observe(ctx, seconds, now)
 	}
 	switch outcome {
 	case core.OutcomeRetry:
@@ -303,16 +318,32 @@ func (m *Metrics) PublishMiddleware() core.PublishMiddleware {
 	return func(next core.Sender) core.Sender {
 		return core.SenderFunc(func(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 			res, err := next.Send(ctx, reqs)
+			var s *queueSeries
 			for i := range reqs {
 				result := "failed"
 				if err == nil && i < len(res) {
 					result = res[i].Class()
 				}
-				m.enqueued.WithLabelValues(m.queueLabel(reqs[i].Queue), result).Inc()
+				if s == nil || i > 0 && reqs[i].Queue != reqs[i-1].Queue {
+					s = m.series(reqs[i].Queue)
+				}
+				s.enqueue(m, result).Inc()
 			}
 			return res, err
 		})
 	}
+}
+
+// enqueue answers the enqueued counter of result on s's queue.
+func (s *queueSeries) enqueue(m *Metrics, result string) prometheus.Counter {
+	if s.shared {
+		return m.enqueued.WithLabelValues(s.label, result)
+	}
+	if c, ok := s.enqueued.Load(result); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := s.enqueued.LoadOrStore(result, m.enqueued.WithLabelValues(s.label, result))
+	return c.(prometheus.Counter)
 }
 
 // BreakerStateChanged records a circuit breaker's state change. Pass it to
