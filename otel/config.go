@@ -29,6 +29,9 @@ type config struct {
 	// attrsAfter are the attributes of WithAttributes whose keys a span
 	// also gets from its message: set again after those.
 	attrsAfter []attribute.KeyValue
+	// fields are prop.Fields() for a propagator given with
+	// WithPropagators; nil for the global one, which may be set later.
+	fields []string
 }
 
 // newConfig resolves the options once, when the middleware is built.
@@ -44,6 +47,8 @@ func newConfig(opts []Option) *config {
 	}
 	if c.prop == nil {
 		c.prop = otelapi.GetTextMapPropagator()
+	} else {
+		c.fields = c.prop.Fields()
 	}
 	c.tracer = c.tp.Tracer(ScopeName)
 	for _, a := range c.attrs {

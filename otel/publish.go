@@ -28,7 +28,10 @@ func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 		return core.SenderFunc(func(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 			out := slices.Clone(reqs)
 			spans := make([]trace.Span, len(out))
-			fields := c.prop.Fields() // per call: the global propagator may be set later
+			fields := c.fields
+			if fields == nil {
+				fields = c.prop.Fields()
+			}
 			for i := range out {
 				r := &out[i]
 				spec := sp.get(ctx, r.Queue)
