@@ -216,7 +216,7 @@ const runnerIdle = 100 * time.Millisecond
 // handlers); one timer per pool ends those idle for about runnerIdle.
 type runnerPool struct {
 	mu      sync.Mutex
-	idle    []*runner // least recently started first
+	idle    []*runner // in the order they were parked
 	reaping bool      // a reap is scheduled
 }
 
