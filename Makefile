@@ -14,9 +14,12 @@ check:
 	$(GO) vet ./...
 
 # The library: conformance suite on both backends, worker, middleware,
-# observability, examples, all against real redis-server processes.
+# observability, examples, all against real redis-server processes; then,
+# without the race detector (which would swamp what it measures), the
+# middleware's cost budgets against the bare worker of the same run.
 unit:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run TestMiddlewareBudgets ./bench
 
 # The side-by-side benchmark harness (its own module, with asynq): every
 # row once on both systems at a tiny size, every message counted.

@@ -84,14 +84,23 @@ func (r *rig) fill(tb testing.TB, queue string, n int) {
 // It fails tb if that takes longer than timeout.
 func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout time.Duration, opts ...core.WorkerOption) time.Duration {
 	tb.Helper()
+	return r.drainWith(tb, queue, n, concurrency, timeout, nil, opts...)
+}
+
+// drainWith is drain with the handler wrapped in mw (none if nil).
+func (r *rig) drainWith(tb testing.TB, queue string, n, concurrency int, timeout time.Duration, mw core.Middleware, opts ...core.WorkerOption) time.Duration {
+	tb.Helper()
 	var handled atomic.Int64
 	done := make(chan struct{})
-	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	var h core.Handler = core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		if handled.Add(1) == int64(n) {
 			close(done)
 		}
 		return core.Success()
 	})
+	if mw != nil {
+		h = mw(h)
+	}
 	w, err := core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)

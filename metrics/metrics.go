@@ -3,7 +3,10 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,9 +33,11 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	breakerMoves *prometheus.CounterVec
 
-	mu     sync.Mutex
-	queues sync.Map // name -> label value, for names already decided
-	nseen  int
+	mu      sync.Mutex
+	queues  sync.Map // name -> label value, for names already decided
+	nseen   int
+	byName  sync.Map                // name -> *queueSeries, for names already decided
+	byLabel map[string]*queueSeries // label value -> its series; guarded by mu
 }
 
 // New builds the metrics and registers them with reg (nil:
@@ -152,21 +157,24 @@ func (m *Metrics) queueLabel(name string) string {
 
 // Middleware counts and times handlings. It does not recover panics: a
 // panic is counted as an error outcome and goes on up the chain.
+//
+// A histogram observation carries the trace id of a sampled span in ctx as
+// its exemplar; a bucket takes a new exemplar at most every
+// [exemplarEvery], since it keeps only its latest one for the next scrape.
 func (m *Metrics) Middleware() core.Middleware {
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, msg *core.Message) core.Result {
-			q := m.queueLabel(msg.Queue)
+			s := m.series(msg.Queue)
 			start := m.cfg.clock.Now()
-			ex := exemplar(ctx)
 			if msg.Attempt == 1 && !msg.EnqueuedAt.IsZero() {
-				observe(m.queueingDur.WithLabelValues(q), max(0, start.Sub(msg.EnqueuedAt).Seconds()), ex)
+				s.histogram(&s.queueing, m.queueingDur, m.cfg.queueingBuckets).observe(ctx, max(0, start.Sub(msg.EnqueuedAt).Seconds()), start)
 			}
-			inFlight := m.inFlight.WithLabelValues(q)
-			inFlight.Inc()
+			s.inFlight.Inc()
 			res := core.Fail(nil) // what a panic counts as
 			defer func() {
-				inFlight.Dec()
-				m.record(q, res, m.cfg.clock.Now().Sub(start).Seconds(), ex)
+				s.inFlight.Dec()
+				end := m.cfg.clock.Now()
+				s.record(m, ctx, res, end.Sub(start).Seconds(), end)
 			}()
 			res = next.Handle(ctx, msg)
 			return res
@@ -174,16 +182,141 @@ func (m *Metrics) Middleware() core.Middleware {
 	}
 }
 
-func (m *Metrics) record(q string, res core.Result, seconds float64, ex prometheus.Labels) {
-	o := outcomeLabel(res)
-	m.handled.WithLabelValues(q, o).Inc()
-	observe(m.handleDur.WithLabelValues(q, o), seconds, ex)
-	switch o {
-	case outcomes[core.OutcomeRetry]:
-		m.retries.WithLabelValues(q).Inc()
-	case outcomes[core.OutcomeError]:
-		m.deadLetters.WithLabelValues(q).Inc()
+// queueSeries are the handler metrics of one queue label, looked up once
+// so that a handling touches no label maps.
+type queueSeries struct {
+	handled [len(outcomes)]prometheus.Counter
+	// The histograms' series are made on first use, as the client
+	// library's WithLabelValues would: a queue that never had an error
+	// reports no error durations.
+	handleDur   [len(outcomes)]atomic.Pointer[exemplarHistogram]
+	queueing    atomic.Pointer[exemplarHistogram]
+	inFlight    prometheus.Gauge
+	retries     prometheus.Counter
+	deadLetters prometheus.Counter
+	enqueued    sync.Map // result class -> prometheus.Counter
+	label       string
+	// shared: the label stands for other names (see sharedSeries), and
+	// the counters by outcome or result are looked up on use.
+	shared bool
+}
+
+// series answers the handler metrics of the queue name's label. A name
+// that has no label of its own (_other, _invalid) gets a series whose
+// handled counters and duration histograms are made on first use, so that
+// only the outcomes seen are reported for those.
+func (m *Metrics) series(name string) *queueSeries {
+	if s, ok := m.byName.Load(name); ok {
+		return s.(*queueSeries)
 	}
+	label := m.queueLabel(name)
+	if label != name {
+		return m.sharedSeries(label)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.byLabel[label]
+	if s == nil {
+		s = &queueSeries{
+			label:       label,
+			inFlight:    m.inFlight.WithLabelValues(label),
+			retries:     m.retries.WithLabelValues(label),
+			deadLetters: m.deadLetters.WithLabelValues(label),
+		}
+		for i, o := range outcomes {
+			s.handled[i] = m.handled.WithLabelValues(label, o)
+		}
+		if m.byLabel == nil {
+			m.byLabel = map[string]*queueSeries{}
+		}
+		m.byLabel[label] = s
+	}
+	// Only names queueLabel remembers (bounded) are kept by name.
+	m.byName.Store(name, s)
+	return s
+}
+
+// sharedSeries is series for the labels that stand for other names.
+func (m *Metrics) sharedSeries(label string) *queueSeries {
+	return &queueSeries{
+		inFlight:    m.inFlight.WithLabelValues(label),
+		retries:     m.retries.WithLabelValues(label),
+		deadLetters: m.deadLetters.WithLabelValues(label),
+		label:       label,
+		shared:      true,
+	}
+}
+
+// histogram answers *p, made on first use from vec with the queue's label
+// and extra label values.
+func (s *queueSeries) histogram(p *atomic.Pointer[exemplarHistogram], vec *prometheus.HistogramVec, bounds []float64, extra ...string) *exemplarHistogram {
+	if h := p.Load(); h != nil {
+		return h
+	}
+	h := newExemplarHistogram(vec.WithLabelValues(append([]string{s.label}, extra...)...), bounds)
+	if !p.CompareAndSwap(nil, h) {
+		return p.Load()
+	}
+	return h
+}
+
+func (s *queueSeries) record(m *Metrics, ctx context.Context, res core.Result, seconds float64, now time.Time) {
+	outcome := outcomeIndex(res)
+	if s.shared {
+		o := outcomes[outcome]
+		m.handled.WithLabelValues(s.label, o).Inc()
+		newExemplarHistogram(m.handleDur.WithLabelValues(s.label, o), nil).observe(ctx, seconds, now)
+	} else {
+		s.handled[outcome].Inc()
+		s.histogram(&s.handleDur[outcome], m.handleDur, m.cfg.handleBuckets, outcomes[outcome]).observe(ctx, seconds, now)
+	}
+	switch outcome {
+	case outcomeRetry:
+		s.retries.Inc()
+	case outcomeError:
+		s.deadLetters.Inc()
+	}
+}
+
+// exemplarEvery is how often a histogram bucket may take a new exemplar.
+// Prometheus keeps one exemplar per bucket, the latest, until the next
+// scrape: making one for every observation (a label map, the trace id in
+// hex, a protobuf with a timestamp) would cost more than the rest of the
+// middleware together, for exemplars nobody reads.
+const exemplarEvery = 100 * time.Millisecond
+
+// exemplarHistogram is one histogram with, per bucket, when it last took an
+// exemplar.
+type exemplarHistogram struct {
+	h       prometheus.Observer
+	bounds  []float64
+	lastSet []atomic.Int64 // unix nanoseconds, one per bucket and +Inf
+}
+
+func newExemplarHistogram(o prometheus.Observer, bounds []float64) *exemplarHistogram {
+	return &exemplarHistogram{h: o, bounds: bounds, lastSet: make([]atomic.Int64, len(bounds)+1)}
+}
+
+// observe records v, with the trace id of ctx's sampled span as an
+// exemplar if v's bucket has gone without a new one for exemplarEvery.
+func (e *exemplarHistogram) observe(ctx context.Context, v float64, now time.Time) {
+	eo, ok := e.h.(prometheus.ExemplarObserver)
+	if !ok {
+		e.h.Observe(v)
+		return
+	}
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() || !sc.IsSampled() {
+		e.h.Observe(v)
+		return
+	}
+	last := &e.lastSet[sort.SearchFloat64s(e.bounds, v)]
+	t, n := now.UnixNano(), last.Load()
+	if t-n < int64(exemplarEvery) && t >= n || !last.CompareAndSwap(n, t) {
+		e.h.Observe(v)
+		return
+	}
+	eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String()})
 }
 
 // PublishMiddleware counts enqueues by queue and result.
@@ -191,16 +324,32 @@ func (m *Metrics) PublishMiddleware() core.PublishMiddleware {
 	return func(next core.Sender) core.Sender {
 		return core.SenderFunc(func(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 			res, err := next.Send(ctx, reqs)
+			var s *queueSeries
 			for i := range reqs {
 				result := "failed"
 				if err == nil && i < len(res) {
 					result = res[i].Class()
 				}
-				m.enqueued.WithLabelValues(m.queueLabel(reqs[i].Queue), result).Inc()
+				if s == nil || i > 0 && reqs[i].Queue != reqs[i-1].Queue {
+					s = m.series(reqs[i].Queue)
+				}
+				s.enqueue(m, result).Inc()
 			}
 			return res, err
 		})
 	}
+}
+
+// enqueue answers the enqueued counter of result on s's queue.
+func (s *queueSeries) enqueue(m *Metrics, result string) prometheus.Counter {
+	if s.shared {
+		return m.enqueued.WithLabelValues(s.label, result)
+	}
+	if c, ok := s.enqueued.Load(result); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := s.enqueued.LoadOrStore(result, m.enqueued.WithLabelValues(s.label, result))
+	return c.(prometheus.Counter)
 }
 
 // BreakerStateChanged records a circuit breaker's state change. Pass it to
@@ -216,23 +365,6 @@ func (m *Metrics) BreakerStateChanged(name string, from, to middleware.BreakerSt
 // same registry.
 func (m *Metrics) QueueCollector(queues ...*core.Queue) *QueueCollector {
 	return newQueueCollector(m.cfg.namespace, m.cfg.scrapeTimeout, m.cfg.logger, queues)
-}
-
-// exemplar is the trace id of the sampled span in ctx, if any.
-func exemplar(ctx context.Context) prometheus.Labels {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() || !sc.IsSampled() {
-		return nil
-	}
-	return prometheus.Labels{"trace_id": sc.TraceID().String()}
-}
-
-func observe(o prometheus.Observer, v float64, ex prometheus.Labels) {
-	if eo, ok := o.(prometheus.ExemplarObserver); ok && ex != nil {
-		eo.ObserveWithExemplar(v, ex)
-		return
-	}
-	o.Observe(v)
 }
 
 // labelValue keeps label values valid UTF-8, which the client library

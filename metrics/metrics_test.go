@@ -387,3 +387,52 @@ redghost_retries_total{queue="emails"} 2
 		t.Errorf("breaker state %v, want open", v)
 	}
 }
+
+// A bucket takes a new exemplar at most every 100 ms: a second handling in
+// the same bucket at the same instant keeps the first one's, a later one
+// replaces it.
+func TestExemplarsRefreshedPerBucket(t *testing.T) {
+	clk := &stillClock{now: time.Unix(1000, 0)}
+	m, reg := newMetrics(t, metrics.WithClock(clk))
+	traced := func(hexID string) context.Context {
+		tid, _ := trace.TraceIDFromHex(hexID)
+		sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+		return trace.ContextWithSpanContext(context.Background(),
+			trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	}
+	exemplarOf := func() string {
+		t.Helper()
+		for _, mm := range family(t, reg, "redghost_handle_duration_seconds").GetMetric() {
+			if labels(mm)["outcome"] != "success" {
+				continue
+			}
+			for _, b := range mm.GetHistogram().GetBucket() {
+				for _, l := range b.GetExemplar().GetLabel() {
+					if l.GetName() == "trace_id" {
+						return l.GetValue()
+					}
+				}
+			}
+		}
+		return ""
+	}
+	first, second := "11111111111111111111111111111111", "22222222222222222222222222222222"
+	handleWith(m, traced(first), &core.Message{ID: "a", Queue: "q", Attempt: 2}, core.Success())
+	if got := exemplarOf(); got != first {
+		t.Fatalf("exemplar %q, want %q", got, first)
+	}
+	handleWith(m, traced(second), &core.Message{ID: "b", Queue: "q", Attempt: 2}, core.Success())
+	if got := exemplarOf(); got != first {
+		t.Fatalf("exemplar %q right after the first, want it kept (%q)", got, first)
+	}
+	clk.now = clk.now.Add(100 * time.Millisecond)
+	handleWith(m, traced(second), &core.Message{ID: "b", Queue: "q", Attempt: 2}, core.Success())
+	if got := exemplarOf(); got != second {
+		t.Fatalf("exemplar %q 100 ms later, want %q", got, second)
+	}
+}
+
+// stillClock stands still until the test moves it.
+type stillClock struct{ now time.Time }
+
+func (c *stillClock) Now() time.Time { return c.now }

@@ -13,17 +13,35 @@ import (
 // so that an open breaker does not pass for a failing handler.
 const OutcomeRejected = "rejected"
 
-// Outcome label values: the handler's outcomes, and rejections.
-var outcomes = [...]string{core.OutcomeSuccess.String(), core.OutcomeRetry.String(), core.OutcomeError.String(), OutcomeRejected}
+// Outcome label values, by index: the handler's outcomes, and rejections.
+var outcomes = [...]string{
+	outcomeSuccess:  core.OutcomeSuccess.String(),
+	outcomeRetry:    core.OutcomeRetry.String(),
+	outcomeError:    core.OutcomeError.String(),
+	outcomeRejected: OutcomeRejected,
+}
 
-// outcomeLabel is the outcome label of a handling's result. Unknown
+// Indexes of outcomes.
+const (
+	outcomeSuccess = iota
+	outcomeRetry
+	outcomeError
+	outcomeRejected
+)
+
+// outcomeIndex is the index in outcomes of a handling's result. Unknown
 // outcomes count as errors, as the worker treats them.
-func outcomeLabel(res core.Result) string {
+func outcomeIndex(res core.Result) int {
 	switch {
 	case res.Outcome == core.OutcomeRetry && res.Err != nil && errors.Is(res.Err, middleware.ErrBreakerOpen):
-		return OutcomeRejected
-	case res.Outcome > core.OutcomeError:
-		return core.OutcomeError.String()
+		return outcomeRejected
+	case res.Outcome == core.OutcomeSuccess:
+		return outcomeSuccess
+	case res.Outcome == core.OutcomeRetry:
+		return outcomeRetry
 	}
-	return res.Outcome.String()
+	return outcomeError
 }
+
+// outcomeLabel is the outcome label of a handling's result.
+func outcomeLabel(res core.Result) string { return outcomes[outcomeIndex(res)] }

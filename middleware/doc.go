@@ -30,7 +30,7 @@
 //   - Logging sees the same final outcome and times the whole handling.
 //   - Recover inside Logging and metrics, so a panic reaches them as an
 //     ordinary error outcome; outside the rest, so a panic in any of them
-//     is caught too. (Timeout runs the handler on its own goroutine and
+//     is caught too. (Timeout runs the handler on another goroutine and
 //     recovers a panic there itself.) Either way the panic is logged once
 //     with its stack, by Recover or by the worker.
 //   - Retry outside CircuitBreaker: it must see the breaker's rejections
@@ -39,7 +39,7 @@
 //     gets the exponential backoff.
 //   - CircuitBreaker outside Timeout, so that a timeout reaches it as a
 //     failure (the retry's error matches [ErrTimeout]) and an open breaker
-//     answers at once without starting a goroutine.
+//     answers at once without handing the message to another goroutine.
 //   - Timeout innermost, so its deadline bounds the handler's own work only.
 //
 // Other orders lose something. With Retry inside CircuitBreaker, every
@@ -47,7 +47,7 @@
 // dead-letters messages that were never tried. With Timeout outside
 // CircuitBreaker, the breaker never sees a timeout (the handler's late
 // answer reaches it after Timeout has answered) and an open breaker still
-// costs a goroutine per message.
+// costs a hand-off to another goroutine per message.
 //
 // In code (error checks elided after the first):
 //

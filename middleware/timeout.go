@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,9 +110,11 @@ func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutO
 //     above. A handler that honours the shutdown answers for itself
 //     (usually a retry), and [CircuitBreaker] does not count the outcome.
 //
-// The handler runs on its own goroutine; a panic there is turned into an
-// error outcome with a [*core.PanicError] (the worker's recover cannot reach
-// that goroutine), or discarded if the handler was abandoned.
+// The handler runs on another goroutine than the caller's, so that the
+// caller can answer at the deadline; Timeout keeps those goroutines between
+// handlings rather than starting one per message. A panic there is turned
+// into an error outcome with a [*core.PanicError] (the worker's recover
+// cannot reach that goroutine), or discarded if the handler was abandoned.
 //
 // The deadline is real time (time.Now), not a [core.Clock]. A duration
 // that is not positive, a bound below 1 or a negative grace or backoff is
@@ -154,6 +158,7 @@ type timeouter struct {
 	cfg       timeoutConfig
 	cause     error
 	abandoned atomic.Int64
+	runners   runnerPool
 }
 
 // States of one handling.
@@ -175,26 +180,14 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 			grace = min(d/10, time.Second)
 		}
 	}
-	deadline := time.Now().Add(d)
+	now := time.Now()
+	deadline := now.Add(d)
 	tctx, cancel := context.WithDeadlineCause(ctx, deadline, cause)
 	defer cancel()
 
-	done := make(chan core.Result, 1) // buffered: a late answer never blocks
-	var state atomic.Int32
-	go func() {
-		res := t.call(tctx, next, m)
-		done <- res
-		if !state.CompareAndSwap(running, finished) {
-			// Abandoned: the answer was a retry already.
-			t.abandoned.Add(-1)
-			if t.cfg.onLate != nil {
-				t.cfg.onLate(m, res)
-			}
-		}
-	}()
-
+	r := t.runners.start(t, now, tctx, next, m)
 	select {
-	case res := <-done:
+	case res := <-r.out:
 		return t.finish(tctx, cause, deadline, res)
 	case <-tctx.Done():
 	}
@@ -204,21 +197,130 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 	timer := time.NewTimer(time.Until(deadline.Add(grace)))
 	defer timer.Stop()
 	select {
-	case res := <-done:
+	case res := <-r.out:
 		return t.finish(tctx, cause, deadline, res)
 	case <-timer.C:
 	}
 	if !t.reserve() {
 		// Handlers that started before the bound was reached and are now
 		// past their deadline too: waited for, so the bound is strict.
-		return t.finish(tctx, cause, deadline, <-done)
+		return t.finish(tctx, cause, deadline, <-r.out)
 	}
-	if !state.CompareAndSwap(running, abandoned) {
+	if !r.state.CompareAndSwap(running, abandoned) {
 		// It answered just now; use the answer.
 		t.abandoned.Add(-1)
-		return t.finish(tctx, cause, deadline, <-done)
+		return t.finish(tctx, cause, deadline, <-r.out)
 	}
 	return core.RetryErr(t.cfg.backoff, cause)
+}
+
+// runnerIdle is how long a runner may wait for its next handling before
+// its goroutine ends.
+const runnerIdle = 100 * time.Millisecond
+
+// runnerPool keeps the goroutines that ran handlings and wait for the
+// next, so that a handling hands its message to a waiting goroutine instead
+// of starting one. The handler cannot run on the caller's goroutine: at
+// the deadline, the caller must be able to answer while a handler that
+// ignores cancellation runs on. The pool holds at most as many runners as
+// handlings ran at once (the worker's concurrency, plus the abandoned
+// handlers); one timer per pool ends those idle for about runnerIdle.
+type runnerPool struct {
+	mu      sync.Mutex
+	idle    []*runner // in the order they were parked
+	reaping bool      // a reap is scheduled
+}
+
+// runner is one goroutine of a runnerPool, running one handling at a time.
+// The caller hands it a handling by setting its fields and sending on in.
+type runner struct {
+	t     *timeouter
+	in    chan bool        // true: a handling is set; false: end
+	out   chan core.Result // the answer, unless abandoned; buffered
+	state atomic.Int32     // running, finished or abandoned
+
+	// The handling in progress; set by the caller before in, read by the
+	// runner after it.
+	ctx  context.Context
+	next core.Handler
+	m    *core.Message
+
+	started time.Time // of the last handling; guarded by the pool's mu
+}
+
+// start runs next.Handle(ctx, m) on a runner, a parked one if any.
+func (p *runnerPool) start(t *timeouter, now time.Time, ctx context.Context, next core.Handler, m *core.Message) *runner {
+	p.mu.Lock()
+	var r *runner
+	if n := len(p.idle); n > 0 {
+		r = p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		r.started = now
+	}
+	p.mu.Unlock()
+	if r == nil {
+		r = &runner{t: t, in: make(chan bool, 1), out: make(chan core.Result, 1), started: now}
+		r.ctx, r.next, r.m = ctx, next, m
+		r.state.Store(running)
+		go r.loop()
+		return r
+	}
+	r.ctx, r.next, r.m = ctx, next, m
+	r.state.Store(running)
+	r.in <- true
+	return r
+}
+
+func (r *runner) loop() {
+	for {
+		m := r.m
+		res := r.t.call(r.ctx, r.next, m)
+		r.ctx, r.next, r.m = nil, nil, nil
+		if r.state.CompareAndSwap(running, finished) {
+			r.out <- res
+		} else {
+			// Abandoned: the answer was a retry already.
+			r.t.abandoned.Add(-1)
+			if r.t.cfg.onLate != nil {
+				r.t.cfg.onLate(m, res)
+			}
+		}
+		r.t.runners.park(r)
+		if !<-r.in {
+			return
+		}
+	}
+}
+
+// park puts r at the end of the idle list.
+func (p *runnerPool) park(r *runner) {
+	p.mu.Lock()
+	p.idle = append(p.idle, r)
+	if !p.reaping {
+		p.reaping = true
+		time.AfterFunc(runnerIdle, p.reap)
+	}
+	p.mu.Unlock()
+}
+
+// reap ends the runners whose last handling started runnerIdle ago or
+// more and that are idle, and schedules itself again while any are idle.
+func (p *runnerPool) reap() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := time.Now().Add(-runnerIdle)
+	n := 0
+	for n < len(p.idle) && !p.idle[n].started.After(old) {
+		p.idle[n].in <- false
+		n++
+	}
+	p.idle = slices.Delete(p.idle, 0, n)
+	if len(p.idle) == 0 {
+		p.reaping = false
+		return
+	}
+	time.AfterFunc(runnerIdle, p.reap)
 }
 
 // reserve counts one more abandoned handler, unless that would pass the bound.

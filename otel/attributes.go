@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/redghost/redghost/core"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
@@ -27,16 +26,6 @@ const (
 // called outside a worker or publisher, or a backend without a System
 // method.
 const DefaultSystem = "redghost"
-
-// messagingSystem is the messaging.system attribute for ctx: the system the
-// worker's or publisher's backend names ("redis", "memory"), else
-// [DefaultSystem].
-func messagingSystem(ctx context.Context) attribute.KeyValue {
-	if s := core.SystemFromContext(ctx); s != "" {
-		return semconv.MessagingSystemKey.String(s)
-	}
-	return semconv.MessagingSystemKey.String(DefaultSystem)
-}
 
 // ErrorType classifies err into a low-cardinality error.type value. An error
 // says its own class with an ErrorType() string method, found anywhere in

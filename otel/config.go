@@ -4,6 +4,7 @@ import (
 	otelapi "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -25,6 +26,12 @@ type config struct {
 	child  bool
 	attrs  []attribute.KeyValue
 	tracer trace.Tracer
+	// attrsAfter are the attributes of WithAttributes whose keys a span
+	// also gets from its message: set again after those.
+	attrsAfter []attribute.KeyValue
+	// fields are prop.Fields() for a propagator given with
+	// WithPropagators; nil for the global one, which may be set later.
+	fields []string
 }
 
 // newConfig resolves the options once, when the middleware is built.
@@ -40,8 +47,16 @@ func newConfig(opts []Option) *config {
 	}
 	if c.prop == nil {
 		c.prop = otelapi.GetTextMapPropagator()
+	} else {
+		c.fields = c.prop.Fields()
 	}
 	c.tracer = c.tp.Tracer(ScopeName)
+	for _, a := range c.attrs {
+		switch a.Key {
+		case semconv.MessagingMessageIDKey, semconv.MessagingMessageBodySizeKey, AttemptKey, semconv.MessagingBatchMessageCountKey:
+			c.attrsAfter = append(c.attrsAfter, a)
+		}
+	}
 	return c
 }
 

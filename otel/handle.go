@@ -21,11 +21,19 @@ import (
 // and, if the retry carries an error, marks the attempt as failed the same
 // way. A panic ends the span as an error (error.type "panic") and panics
 // again.
+//
+// The sampler sees the span's kind, its name, its parent and the
+// attributes of its queue (messaging.system, messaging.destination.name,
+// the operation and [WithAttributes]); the link to the producer and the
+// attributes of the message (its id, body size and attempt) are added once
+// the span is known to record. A span that does not record
+// (not sampled) costs its start and nothing more.
 func Middleware(opts ...Option) core.Middleware {
 	c := newConfig(opts)
+	sp := newSpecs(trace.SpanKindConsumer, semconv.MessagingOperationTypeProcess, "process", c.attrs)
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, m *core.Message) (res core.Result) {
-			ctx, span := c.start(ctx, m)
+			ctx, span := c.start(ctx, sp, m)
 			defer func() {
 				if v := recover(); v != nil {
 					err := &core.PanicError{Value: v}
@@ -42,44 +50,63 @@ func Middleware(opts ...Option) core.Middleware {
 	}
 }
 
-func (c *config) start(ctx context.Context, m *core.Message) (context.Context, trace.Span) {
-	attrs := make([]attribute.KeyValue, 0, 7+len(c.attrs))
-	attrs = append(attrs,
-		messagingSystem(ctx),
-		semconv.MessagingDestinationName(m.Queue),
-		semconv.MessagingOperationTypeProcess,
-		semconv.MessagingOperationName("process"),
-		semconv.MessagingMessageID(m.ID),
-		semconv.MessagingMessageBodySize(len(m.Payload)),
-		AttemptKey.Int(m.Attempt),
-	)
-	attrs = append(attrs, c.attrs...)
-	sopts := []trace.SpanStartOption{
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attrs...),
-	}
+// linkAttrs are the attributes of the link to the producer's span.
+var linkAttrs = []attribute.KeyValue{semconv.MessagingOperationTypeSend}
+
+func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context.Context, trace.Span) {
+	spec := sp.get(ctx, m.Queue)
+	sopts := spec.opts
 	// Extract into the worker's context: the remote span context becomes
-	// the parent (child mode), and baggage reaches the handler.
-	ctx = c.prop.Extract(ctx, HeaderCarrier(m.Headers))
-	if !c.child {
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsRemote() {
-			sopts = append(sopts, trace.WithNewRoot(), trace.WithLinks(trace.Link{
-				SpanContext: sc,
-				Attributes:  []attribute.KeyValue{semconv.MessagingOperationTypeSend},
-			}))
+	// the parent (child mode), and baggage reaches the handler. Headers
+	// that carry nothing are not looked at.
+	var producer trace.SpanContext
+	if len(m.Headers) > 0 {
+		ctx = c.prop.Extract(ctx, HeaderCarrier(m.Headers))
+		if !c.child {
+			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsRemote() {
+				producer = sc
+				sopts = spec.newRoot
+			}
 		}
 	}
-	return c.tracer.Start(ctx, "process "+m.Queue, sopts...)
+	ctx, span := c.tracer.Start(ctx, spec.name, sopts...)
+	if span.IsRecording() {
+		if producer.IsValid() {
+			span.AddLink(trace.Link{SpanContext: producer, Attributes: linkAttrs})
+		}
+		span.SetAttributes(
+			semconv.MessagingMessageID(m.ID),
+			semconv.MessagingMessageBodySize(len(m.Payload)),
+			AttemptKey.Int(m.Attempt),
+		)
+		if len(c.attrsAfter) > 0 {
+			// WithAttributes has the last word, as if given last.
+			span.SetAttributes(c.attrsAfter...)
+		}
+	}
+	return ctx, span
+}
+
+// outcomeAttrs are the outcome attributes, by outcome.
+var outcomeAttrs = [...][]attribute.KeyValue{
+	core.OutcomeSuccess: {OutcomeKey.String(core.OutcomeSuccess.String())},
+	core.OutcomeRetry:   {OutcomeKey.String(core.OutcomeRetry.String())},
+	core.OutcomeError:   {OutcomeKey.String(core.OutcomeError.String())},
 }
 
 func end(span trace.Span, res core.Result) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
 	outcome := res.Outcome
 	if outcome > core.OutcomeError {
 		outcome = core.OutcomeError // the worker treats unknown outcomes as errors
 	}
-	span.SetAttributes(OutcomeKey.String(outcome.String()))
 	if res.Backoff > 0 && outcome != core.OutcomeError {
-		span.SetAttributes(BackoffKey.Float64(res.Backoff.Seconds()))
+		span.SetAttributes(outcomeAttrs[outcome][0], BackoffKey.Float64(res.Backoff.Seconds()))
+	} else {
+		span.SetAttributes(outcomeAttrs[outcome]...)
 	}
 	switch outcome {
 	case core.OutcomeRetry:

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/redghost/redghost/core"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -19,30 +18,36 @@ import (
 // A failure of the whole call, an invalid message or a backend error sets the
 // span status to Error with error.type; a refusal (already queued, locked,
 // backoff) is recorded in redghost.enqueue.result only.
+//
+// As with [Middleware], the sampler sees the attributes of the queue; those
+// of the message are added to spans that record.
 func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 	c := newConfig(opts)
+	sp := newSpecs(trace.SpanKindProducer, semconv.MessagingOperationTypeSend, "send", c.attrs)
 	return func(next core.Sender) core.Sender {
 		return core.SenderFunc(func(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 			out := slices.Clone(reqs)
 			spans := make([]trace.Span, len(out))
+			fields := c.fields
+			if fields == nil {
+				fields = c.prop.Fields()
+			}
 			for i := range out {
 				r := &out[i]
-				attrs := make([]attribute.KeyValue, 0, 7+len(c.attrs))
-				attrs = append(attrs,
-					messagingSystem(ctx),
-					semconv.MessagingDestinationName(r.Queue),
-					semconv.MessagingOperationTypeSend,
-					semconv.MessagingOperationName("send"),
-					semconv.MessagingMessageID(r.ID),
-					semconv.MessagingMessageBodySize(len(r.Payload)),
-				)
-				if len(out) > 1 {
-					attrs = append(attrs, semconv.MessagingBatchMessageCount(len(out)))
+				spec := sp.get(ctx, r.Queue)
+				sctx, span := c.tracer.Start(ctx, spec.name, spec.opts...)
+				if span.IsRecording() {
+					span.SetAttributes(
+						semconv.MessagingMessageID(r.ID),
+						semconv.MessagingMessageBodySize(len(r.Payload)),
+					)
+					if len(out) > 1 {
+						span.SetAttributes(semconv.MessagingBatchMessageCount(len(out)))
+					}
+					if len(c.attrsAfter) > 0 {
+						span.SetAttributes(c.attrsAfter...)
+					}
 				}
-				attrs = append(attrs, c.attrs...)
-				sctx, span := c.tracer.Start(ctx, "send "+r.Queue,
-					trace.WithSpanKind(trace.SpanKindProducer),
-					trace.WithAttributes(attrs...))
 				spans[i] = span
 				h := make(map[string]string, len(r.Headers)+2)
 				for k, v := range r.Headers {
@@ -50,7 +55,7 @@ func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 				}
 				// A message republished with the headers of another keeps
 				// no stale tracestate or baggage next to the new traceparent.
-				for _, f := range c.prop.Fields() {
+				for _, f := range fields {
 					delete(h, f)
 				}
 				c.prop.Inject(sctx, HeaderCarrier(h))
@@ -58,6 +63,10 @@ func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 			}
 			res, err := next.Send(ctx, out)
 			for i, span := range spans {
+				if !span.IsRecording() {
+					span.End()
+					continue
+				}
 				switch {
 				case err != nil:
 					span.RecordError(err)

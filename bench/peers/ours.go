@@ -48,11 +48,15 @@ func (o *Ours) Enqueue(ctx context.Context, queue string, payload []byte) error 
 
 // EnqueueBatch enqueues payloads with one [core.Publisher.EnqueueBatch].
 func (o *Ours) EnqueueBatch(ctx context.Context, queue string, payloads [][]byte) error {
+	return enqueueBatch(ctx, o.pub, queue, payloads)
+}
+
+func enqueueBatch(ctx context.Context, pub *core.Publisher, queue string, payloads [][]byte) error {
 	reqs := make([]core.EnqueueRequest, len(payloads))
 	for i, p := range payloads {
 		reqs[i] = core.EnqueueRequest{Queue: queue, Payload: p}
 	}
-	res, err := o.pub.EnqueueBatch(ctx, reqs)
+	res, err := pub.EnqueueBatch(ctx, reqs)
 	if err != nil {
 		return err
 	}
@@ -66,10 +70,19 @@ func (o *Ours) EnqueueBatch(ctx context.Context, queue string, payloads [][]byte
 
 // StartWorker starts a [core.Worker] with its defaults but the concurrency.
 func (o *Ours) StartWorker(ctx context.Context, queue string, concurrency int, h func([]byte)) (Worker, error) {
-	w, err := core.NewWorker(core.NewQueue(o.b, queue), core.HandlerFunc(func(_ context.Context, m *core.Message) core.Result {
+	return o.startWorker(ctx, queue, concurrency, h, nil)
+}
+
+// startWorker starts the worker with its handler wrapped in mw (none if nil).
+func (o *Ours) startWorker(ctx context.Context, queue string, concurrency int, h func([]byte), mw core.Middleware) (Worker, error) {
+	var handler core.Handler = core.HandlerFunc(func(_ context.Context, m *core.Message) core.Result {
 		h(m.Payload)
 		return core.Success()
-	}), core.WithConcurrency(concurrency), core.WithLogger(o.log))
+	})
+	if mw != nil {
+		handler = mw(handler)
+	}
+	w, err := core.NewWorker(core.NewQueue(o.b, queue), handler, core.WithConcurrency(concurrency), core.WithLogger(o.log))
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func TestTinyRun(t *testing.T) {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}
 
-	handling := map[string]bool{"e2e-10": true, "e2e-100": true, "latency": true}
+	handling := map[string]bool{"e2e-10": true, "e2e-100": true, "latency": true, "pubsub-50": true}
 	seen := map[string]int{}
 	for _, r := range rep.Records {
 		seen[r.System]++
@@ -47,7 +47,7 @@ func TestTinyRun(t *testing.T) {
 			t.Errorf("%s on %s: handled %d (distinct %d) of %d messages", r.Workload, r.System, r.Handled, r.Distinct, r.Expected)
 		}
 	}
-	if want := len(Workloads()); seen["ours"] != want || seen["asynq"] != want {
+	if want := len(DefaultWorkloads()); seen["ours"] != want || seen["asynq"] != want {
 		t.Errorf("runs per system = %v, want %d each", seen, want)
 	}
 
@@ -76,5 +76,54 @@ func TestMedianAndFormat(t *testing.T) {
 	}
 	if s := millis.format(1.234); s != "1.23 ms" {
 		t.Errorf("format = %q", s)
+	}
+}
+
+// TestTinyChainRun runs every -chain row once with a few thousand
+// messages: each configuration must handle every message, and every row
+// must have a value for ours and none for asynq.
+func TestTinyChainRun(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("redis-server is not on PATH")
+		}
+		t.Fatal("redis-server is not on PATH and CI is set")
+	}
+	var progress bytes.Buffer
+	cfg := Quick()
+	cfg.Messages = 2000
+	cfg.Chain = true
+	cfg.Progress = &progress
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
+	}
+	runs := map[string]int{}
+	for _, r := range rep.Records {
+		runs[r.Workload]++
+		if r.Expected == 0 || r.Handled != r.Expected || r.Distinct != r.Expected {
+			t.Errorf("%s on %s: handled %d (distinct %d) of %d messages", r.Workload, r.System, r.Handled, r.Distinct, r.Expected)
+		}
+		if r.Workload != "pubsub-50" && r.System != "ours" {
+			t.Errorf("%s ran on %s", r.Workload, r.System)
+		}
+	}
+	for _, name := range Chains {
+		if runs["chain-"+name] != 1 {
+			t.Errorf("chain-%s ran %d times, want once", name, runs["chain-"+name])
+		}
+	}
+	if runs["chain-pubsub"] != 1 || runs["pubsub-50"] != 2 {
+		t.Errorf("runs %v", runs)
+	}
+	var table bytes.Buffer
+	rep.WriteTable(&table)
+	t.Logf("\n%s", table.String())
+	for _, row := range rep.Rows {
+		if row.oursN == 0 {
+			t.Errorf("row %q has no value for ours", row.Label)
+		}
 	}
 }

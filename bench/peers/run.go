@@ -34,12 +34,16 @@ type Config struct {
 	IdleFor     time.Duration // how long the idle row measures (default 10 s)
 	RunTimeout  time.Duration // bound on one run's handling (default 3 min)
 	Detail      bool          // add round trips, commands and Redis CPU per message
+	// Chain runs the middleware rows (ours only: the README's chain and
+	// each of its middleware around the worker's handler, see [Chains])
+	// instead of the default table, when Rows is empty.
 	// ProfileDir, when set, gets a CPU profile of this process for the
 	// measured part of every run: <workload>-<system>-<run>.pprof.
 	ProfileDir string
 	// Slowlog, when positive, sets Redis's slowlog-log-slower-than to it
 	// and reports the slowest commands of each run.
 	Slowlog  time.Duration
+	Chain    bool
 	Progress io.Writer // progress lines (default os.Stderr)
 }
 
@@ -90,6 +94,9 @@ var systems = map[string]func(addr string) (System, error){
 type workload struct {
 	key   string
 	lines []line
+	// oursOnly workloads run on ours alone; chainRow ones are the -chain
+	// table's, not the default's.
+	oursOnly, chainRow bool
 	// messages is how many messages one run handles or enqueues in its
 	// measured part (0: none), for the per-message detail lines.
 	messages func(c Config) int
@@ -104,7 +111,7 @@ type line struct {
 
 func workloads(c Config) []workload {
 	n := func(c Config) int { return c.Messages }
-	return []workload{
+	all := []workload{
 		{key: "enqueue-1", messages: func(c Config) int { return c.Single },
 			lines: []line{{label: "enqueue, 1 goroutine, 1 msg/call", unit: perSec}},
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
@@ -140,6 +147,11 @@ func workloads(c Config) []workload {
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
 				return runEndToEnd(ctx, e, s, q, 100, c.Messages)
 			}},
+		{key: "pubsub-50", messages: n,
+			lines: []line{{label: "50 goroutines enqueueing and a worker (c=10) at once", unit: perSec, floor: minFloor(160_000)}},
+			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
+				return runPubSub(ctx, e, s, q, 50, c.Messages)
+			}},
 		{key: "latency", messages: func(c Config) int { return int(float64(c.Rate) * c.LatencyFor.Seconds()) },
 			lines: []line{
 				{label: fmt.Sprintf("latency enqueue→handler p50 @ %d msgs/s", c.Rate), unit: millis},
@@ -163,13 +175,26 @@ func workloads(c Config) []workload {
 				return runIdle(ctx, e, s, q, c.IdleFor)
 			}},
 	}
+	return append(all, chainWorkloads(c)...)
 }
 
-// Workloads lists the workload keys in table order.
+// Workloads lists the workload keys in table order: the default table's,
+// then the -chain table's.
 func Workloads() []string {
 	var keys []string
 	for _, w := range workloads(Config{}.WithDefaults()) {
 		keys = append(keys, w.key)
+	}
+	return keys
+}
+
+// DefaultWorkloads lists the keys of the default table.
+func DefaultWorkloads() []string {
+	var keys []string
+	for _, w := range workloads(Config{}.WithDefaults()) {
+		if !w.chainRow {
+			keys = append(keys, w.key)
+		}
 	}
 	return keys
 }
@@ -249,7 +274,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		chosen = append(chosen, all[i])
 	}
 	if len(cfg.Rows) == 0 {
-		chosen = all
+		for _, w := range all {
+			if w.chainRow == cfg.Chain || cfg.Chain && w.key == "pubsub-50" {
+				chosen = append(chosen, w)
+			}
+		}
 	}
 
 	srv, err := StartServer(cfg.RedisServer)
@@ -294,6 +323,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for wi, w := range chosen {
 		for r := range cfg.Runs {
 			for _, s := range syss {
+				if w.oursOnly && s.Name() != "ours" {
+					continue
+				}
 				if err := ctx.Err(); err != nil {
 					return rep, errors.Join(append(errs, err)...)
 				}

@@ -62,6 +62,15 @@ func thousands(v float64) string {
 type floor struct {
 	text  string
 	check func(ours, peer float64, hasPeer bool) (met, known bool)
+	// refKey, when set, names another workload whose median for ours (its
+	// line refLine) check gets in place of the peer's: a floor relative to
+	// our own figure of the same run.
+	refKey  string
+	refLine int
+}
+
+func minFloor(x float64) *floor {
+	return &floor{text: "≥ " + thousands(x) + " msgs/s", check: func(o, _ float64, _ bool) (bool, bool) { return o >= x, true }}
 }
 
 func ratioFloor(x float64) *floor {
@@ -144,8 +153,18 @@ func rows(cfg Config, ws []workload, recs []RunRecord) []Row {
 			}
 			if l.floor != nil {
 				row.Floor = l.floor.text
+				peer, hasPeer := row.Asynq, len(av) > 0
+				if l.floor.refKey != "" {
+					var rv []float64
+					for _, r := range recs {
+						if r.Workload == l.floor.refKey && r.System == "ours" && l.floor.refLine < len(r.Values) {
+							rv = append(rv, r.Values[l.floor.refLine])
+						}
+					}
+					peer, hasPeer = median(rv), len(rv) > 0
+				}
 				if len(ov) > 0 {
-					if met, known := l.floor.check(row.Ours, row.Asynq, len(av) > 0); known {
+					if met, known := l.floor.check(row.Ours, peer, hasPeer); known {
 						row.Met = map[bool]string{true: "yes", false: "**no**"}[met]
 					}
 				}

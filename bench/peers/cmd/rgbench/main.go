@@ -6,6 +6,7 @@
 //	go run ./cmd/rgbench                 # the full table (about 6 minutes)
 //	go run ./cmd/rgbench -quick          # CI-sized numbers, one run
 //	go run ./cmd/rgbench -rows e2e-10,e2e-100 -runs 5
+//	go run ./cmd/rgbench -chain          # what each middleware costs (ours only)
 package main
 
 import (
@@ -27,7 +28,8 @@ func main() {
 	n := flag.Int("n", def.Messages, "messages per run for the 50-goroutine, batch, end-to-end and memory rows")
 	n1 := flag.Int("n1", 0, "messages per run for the 1-goroutine enqueue row (default n/5)")
 	runs := flag.Int("runs", def.Runs, "interleaved runs per row (ours, asynq, ours, asynq, ...); the table shows medians")
-	rows := flag.String("rows", "", "comma-separated rows to run (default all): "+strings.Join(peers.Workloads(), ","))
+	rows := flag.String("rows", "", "comma-separated rows to run (default: the default table's, or with -chain the chain table's): "+strings.Join(peers.Workloads(), ","))
+	chain := flag.Bool("chain", false, "run the middleware table instead of the default one: the bare worker, the README's whole chain and each middleware alone, with client CPU per message (ours only)")
 	systems := flag.String("systems", "ours,asynq", "comma-separated systems to run")
 	rate := flag.Int("rate", def.Rate, "messages per second of the latency row")
 	latFor := flag.Duration("latency-for", def.LatencyFor, "how long the latency row sends")
@@ -65,6 +67,7 @@ func main() {
 	}
 	cfg.Rate = *rate
 	cfg.Detail = *detail
+	cfg.Chain = *chain
 	cfg.RedisServer = *server
 	cfg.ProfileDir = *profDir
 	cfg.Slowlog = *slowlog

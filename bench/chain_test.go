@@ -1,0 +1,288 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/metrics"
+	"github.com/redghost/redghost/middleware"
+	rgotel "github.com/redghost/redghost/otel"
+)
+
+// discardExporter takes spans and drops them: the SDK does all its work
+// (sampling, recording, batching) and nothing leaves the process.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+// tracerProvider is an SDK provider with the sampler and a batch
+// processor that exports to nowhere, as a traced service has.
+func tracerProvider(tb testing.TB, s sdktrace.Sampler) *sdktrace.TracerProvider {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s),
+		sdktrace.WithSpanProcessor(sdktrace.NewBatchSpanProcessor(discardExporter{})))
+	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp
+}
+
+// chainCase is one middleware configuration a user may run.
+type chainCase struct {
+	name  string
+	build func(tb testing.TB) core.Middleware
+	// budget is the most this middleware may add to the handling of a
+	// message, as a fraction of what the bare worker spends per message
+	// (client CPU), measured in the same run; 0: not checked.
+	budget float64
+	// sampler, for tracing: the test also logs what the same span costs
+	// written by hand with this sampler (sdkSpan), for comparison.
+	sampler sdktrace.Sampler
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// quietLogger drops what it is given below Warn, as a production logger
+// at Info does with the Debug line of every success.
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+// chainCases are the README's chain, then each of its middleware alone.
+// The budgets are in units of the bare worker's client CPU per message
+// (1.6-1.7 µs on a quiet 2-core VM of bench/README.md, so 0.1 is about
+// 0.17 µs): tracing 1.4 (sampled, nearly all of it the SDK's span) and
+// 0.3 (not sampled), metrics 0.18, the breaker and the rest 0.12, the
+// timeout 0.6 (a hand-off to another goroutine and a deadline timer per
+// message; see middleware.Timeout).
+func chainCases() []chainCase {
+	return []chainCase{
+		{name: "chain", build: func(tb testing.TB) core.Middleware {
+			m := must(metrics.New(prometheus.NewRegistry()))
+			return middleware.Chain(
+				rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.AlwaysSample()))),
+				m.Middleware(),
+				middleware.Logging(quietLogger),
+				middleware.Recover(),
+				must(middleware.Retry(middleware.WithRetryMaxAttempts(8))),
+				must(middleware.CircuitBreaker(middleware.WithBreakerOpenTimeout(30*time.Second))),
+				must(middleware.Timeout(10*time.Second)),
+			)
+		}},
+		{name: "otel", budget: 1.4, sampler: sdktrace.AlwaysSample(), build: func(tb testing.TB) core.Middleware {
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.AlwaysSample())))
+		}},
+		{name: "otel-unsampled", budget: 0.3, sampler: sdktrace.NeverSample(), build: func(tb testing.TB) core.Middleware {
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.NeverSample())))
+		}},
+		{name: "otel-1pct", build: func(tb testing.TB) core.Middleware {
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))))
+		}},
+		{name: "metrics", budget: 0.18, build: func(tb testing.TB) core.Middleware {
+			return must(metrics.New(prometheus.NewRegistry())).Middleware()
+		}},
+		{name: "timeout", budget: 0.6, build: func(tb testing.TB) core.Middleware {
+			return must(middleware.Timeout(10 * time.Second))
+		}},
+		{name: "breaker", budget: 0.12, build: func(tb testing.TB) core.Middleware {
+			return must(middleware.CircuitBreaker(middleware.WithBreakerOpenTimeout(30 * time.Second)))
+		}},
+		{name: "retry", budget: 0.12, build: func(tb testing.TB) core.Middleware {
+			return must(middleware.Retry(middleware.WithRetryMaxAttempts(8)))
+		}},
+		{name: "logging", budget: 0.12, build: func(tb testing.TB) core.Middleware {
+			return middleware.Logging(quietLogger)
+		}},
+		{name: "recover", budget: 0.12, build: func(tb testing.TB) core.Middleware {
+			return middleware.Recover()
+		}},
+	}
+}
+
+// processCPU is the user plus system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// noop is the handler of every chain benchmark.
+var noop = core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
+
+// benchMessage is a message as the worker hands it to the chain, with the
+// trace context a traced publisher writes.
+func benchMessage() *core.Message {
+	return &core.Message{Queue: "bench", ID: "01JD0000000000000000000000", Payload: []byte("0123456789abcdefg"),
+		Attempt: 1, EnqueuedAt: time.Now(),
+		Headers: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+}
+
+// BenchmarkMiddleware calls each middleware (and the README's whole chain)
+// around a no-op handler, on one goroutine, with no queue: what the
+// middleware itself costs per message. "none" is the handler alone.
+func BenchmarkMiddleware(b *testing.B) {
+	cases := append([]chainCase{{name: "none", build: func(testing.TB) core.Middleware { return nil }}}, chainCases()...)
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			h := core.Handler(noop)
+			if mw := c.build(b); mw != nil {
+				h = mw(noop)
+			}
+			m := benchMessage()
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if res := h.Handle(ctx, m); res.Outcome != core.OutcomeSuccess {
+					b.Fatalf("outcome %v: %v", res.Outcome, res.Err)
+				}
+			}
+			report(b, b.N, time.Since(start))
+		})
+	}
+}
+
+// BenchmarkEndToEndChain is BenchmarkEndToEnd (concurrency 10) with each
+// middleware configuration around the no-op handler: what a user of the
+// chain gets. It reports the client's CPU per message (this whole
+// process: worker, middleware, go-redis, the span processor) as cpu-µs/msg.
+func BenchmarkEndToEndChain(b *testing.B) {
+	r := newRig(b)
+	cases := append([]chainCase{{name: "bare", build: func(testing.TB) core.Middleware { return nil }}}, chainCases()...)
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.StopTimer()
+			q := r.fresh(b)
+			r.fill(b, q, b.N)
+			mw := c.build(b)
+			b.StartTimer()
+			cpu := processCPU()
+			d := r.drainWith(b, q, b.N, 10, time.Duration(b.N)*time.Millisecond+time.Minute, mw)
+			cpu = processCPU() - cpu
+			b.StopTimer()
+			report(b, b.N, d)
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
+		})
+	}
+}
+
+// cpuPerCall is the CPU time of this process per call of h, over n calls
+// on one goroutine.
+func cpuPerCall(h core.Handler, n int) time.Duration {
+	m := benchMessage()
+	ctx := context.Background()
+	cpu := processCPU()
+	for range n {
+		h.Handle(ctx, m)
+	}
+	return (processCPU() - cpu) / time.Duration(n)
+}
+
+// TestMiddlewareBudgets holds each middleware to its budget: what it adds
+// per message, called around a no-op handler, must stay within a fraction
+// of the bare worker's own client CPU per message (see chainCases). Both
+// are measured in this run, in three interleaved rounds, and the least of
+// each is compared: a busy machine only ever adds to them. Off under
+// -short and with the race detector, which change the costs.
+func TestMiddlewareBudgets(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("costs are meaningless under -short or -race")
+	}
+	const n, calls = 20_000, 200_000
+	r := newRig(t)
+	var cases []chainCase
+	var handlers, hand []core.Handler
+	for _, c := range chainCases() {
+		if c.budget > 0 {
+			cases = append(cases, c)
+			handlers = append(handlers, c.build(t)(noop))
+			var h core.Handler
+			if c.sampler != nil {
+				h = sdkSpan(t, c.sampler)
+			}
+			hand = append(hand, h)
+		}
+	}
+	const never = time.Duration(1<<63 - 1)
+	base, none := never, never
+	cost, byHand := make([]time.Duration, len(cases)), make([]time.Duration, len(cases))
+	for i := range cases {
+		cost[i], byHand[i] = never, never
+	}
+	for range 3 {
+		q := r.fresh(t)
+		r.fill(t, q, n)
+		cpu := processCPU()
+		r.drainWith(t, q, n, 10, time.Minute, nil)
+		base = min(base, (processCPU()-cpu)/n)
+		none = min(none, cpuPerCall(noop, calls))
+		for i, h := range handlers {
+			cost[i] = min(cost[i], cpuPerCall(h, calls))
+			if hand[i] != nil {
+				byHand[i] = min(byHand[i], cpuPerCall(hand[i], calls))
+			}
+		}
+	}
+	t.Logf("bare worker: %.2f µs client CPU per message; handler alone %s per call", us(base), none)
+	var over []string
+	for i, c := range cases {
+		d := cost[i] - none
+		t.Logf("%-15s %6.3f µs per message = %.2f× the bare worker's (budget %.2f×)", c.name, us(d), float64(d)/float64(base), c.budget)
+		if hand[i] != nil {
+			t.Logf("%-15s (the same span written by hand: %.3f µs)", "", us(byHand[i]-none))
+		}
+		if float64(d) > c.budget*float64(base) {
+			over = append(over, c.name)
+		}
+	}
+	if len(over) > 0 {
+		t.Errorf("over budget: %s", strings.Join(over, ", "))
+	}
+}
+
+// sdkSpan is a consumer span written by hand as a user would, with the
+// same name, kind, attributes, link and outcome as otel.Middleware's (no
+// headers read).
+func sdkSpan(tb testing.TB, s sdktrace.Sampler) core.Handler {
+	tr := tracerProvider(tb, s).Tracer("floor")
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	link := trace.Link{
+		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true}),
+		Attributes:  []attribute.KeyValue{semconv.MessagingOperationTypeSend},
+	}
+	return core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		_, span := tr.Start(ctx, "process "+m.Queue, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithNewRoot(),
+			trace.WithLinks(link), trace.WithAttributes(
+				semconv.MessagingSystemKey.String(rgotel.DefaultSystem),
+				semconv.MessagingDestinationName(m.Queue),
+				semconv.MessagingOperationTypeProcess,
+				semconv.MessagingOperationName("process"),
+				semconv.MessagingMessageID(m.ID),
+				semconv.MessagingMessageBodySize(len(m.Payload)),
+				rgotel.AttemptKey.Int(m.Attempt),
+			))
+		span.SetAttributes(rgotel.OutcomeKey.String("success"))
+		span.End()
+		return core.Success()
+	})
+}
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }

@@ -1,0 +1,78 @@
+package otel
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redghost/redghost/core"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// maxSpecs bounds how many span descriptions (one per system and queue) a
+// middleware keeps; past it (a publisher fed unbounded queue names), they
+// are built per message.
+const maxSpecs = 1024
+
+// spanSpec is what every span of one middleware on one queue shares: its
+// name and its start options, among them the attributes that do not change
+// from message to message. Built once, read-only after.
+type spanSpec struct {
+	name    string
+	opts    []trace.SpanStartOption // kind and the shared attributes
+	newRoot []trace.SpanStartOption // opts and WithNewRoot
+}
+
+type specKey struct{ system, queue string }
+
+// specs caches the spanSpecs of one middleware.
+type specs struct {
+	kind   trace.SpanKind
+	op     attribute.KeyValue   // messaging.operation.type
+	opName string               // "process" or "send"
+	attrs  []attribute.KeyValue // WithAttributes
+	m      sync.Map             // specKey -> *spanSpec
+	mu     sync.Mutex
+	n      int
+}
+
+func newSpecs(kind trace.SpanKind, op attribute.KeyValue, opName string, attrs []attribute.KeyValue) *specs {
+	return &specs{kind: kind, op: op, opName: opName, attrs: attrs}
+}
+
+// get answers the spec of spans on queue, for the system ctx names (see
+// [DefaultSystem]).
+func (s *specs) get(ctx context.Context, queue string) *spanSpec {
+	system := core.SystemFromContext(ctx)
+	if system == "" {
+		system = DefaultSystem
+	}
+	k := specKey{system, queue}
+	if v, ok := s.m.Load(k); ok {
+		return v.(*spanSpec)
+	}
+	attrs := make([]attribute.KeyValue, 0, 4+len(s.attrs))
+	attrs = append(attrs,
+		semconv.MessagingSystemKey.String(system),
+		semconv.MessagingDestinationName(queue),
+		s.op,
+		semconv.MessagingOperationName(s.opName),
+	)
+	attrs = append(attrs, s.attrs...)
+	opts := []trace.SpanStartOption{trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...)}
+	sp := &spanSpec{
+		name:    s.opName + " " + queue,
+		opts:    opts,
+		newRoot: append(opts[:len(opts):len(opts)], trace.WithNewRoot()),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n < maxSpecs {
+		if v, loaded := s.m.LoadOrStore(k, sp); loaded {
+			return v.(*spanSpec)
+		}
+		s.n++
+	}
+	return sp
+}
