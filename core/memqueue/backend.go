@@ -25,6 +25,7 @@ type Backend struct {
 	token   uint64            // last lock token handed out, for all queues
 	seq     uint64            // last record sequence number
 	waiters map[string]*waiter
+	multi   map[string]map[*multiWait]struct{} // WaitAny calls blocked, by queue
 }
 
 var (
@@ -72,6 +73,7 @@ func New(opts ...Option) (*Backend, error) {
 		deadLimit: DefaultDeadLetterLimit,
 		queues:    make(map[string]*queue),
 		waiters:   make(map[string]*waiter),
+		multi:     make(map[string]map[*multiWait]struct{}),
 	}
 	for _, o := range opts {
 		o(b)
@@ -113,8 +115,9 @@ func (b *Backend) tidy(q *queue) {
 	}
 }
 
-// wake ends the Wait calls on queue. Call with b.mu held.
+// wake ends the Wait and WaitAny calls on queue. Call with b.mu held.
 func (b *Backend) wake(queue string) {
+	b.wakeMulti(queue)
 	if w := b.waiters[queue]; w != nil {
 		close(w.ch)
 		delete(b.waiters, queue)

@@ -35,6 +35,8 @@ type Harness struct {
 type Features struct {
 	// WaitDequeue: the backend implements [core.WaitDequeuer].
 	WaitDequeue bool
+	// MultiWait: the backend implements [core.MultiWaiter].
+	MultiWait bool
 }
 
 // Env is one test's backend and its means of moving time and looking inside.
@@ -85,6 +87,7 @@ func Run(t *testing.T, h Harness) {
 		{"Invalid", invalidCases, nil},
 		{"Concurrency", concurrencyCases, nil},
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
+		{"MultiWait", multiWaitCases, featureMultiWait},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -155,7 +155,7 @@ func TestConformanceCluster(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
 	t.Cleanup(func() { _ = cc.Close() })
 
-	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true}, New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 		prefix := fmt.Sprintf("rgc%d", prefixes.Add(1))
 		return queuetest.Env{
 			Backend: mustNew(t, cc, WithPrefix(prefix)),

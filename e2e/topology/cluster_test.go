@@ -165,7 +165,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("Conformance", func(t *testing.T) {
-		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true}, New: func(t *testing.T) queuetest.Env {
+		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 			prefix := newPrefix()
 			return queuetest.Env{
 				Backend: newBackend(t, cl.cc, redisqueue.WithPrefix(prefix)),

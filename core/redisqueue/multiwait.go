@@ -1,0 +1,201 @@
+package redisqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redghost/redghost/core"
+)
+
+var _ core.MultiWaiter = (*Backend)(nil)
+
+// WaitAny waits on the wake lists of every queue of p.Queues at once and
+// answers the queues whose wake token it took.
+//
+// On a single Redis (a *redis.Client, failover included) it is one BLPOP
+// over all the wake lists per step of at most a second, as [Backend.Wait]
+// blocks: an idle [core.Pool] holds one blocking connection and sends
+// about one command a second whatever its number of queues. On a Cluster
+// (or a Ring) the keys of one BLPOP must share a slot, and every queue has
+// its own (its name is its hash tag), so WaitAny blocks on one BLPOP per
+// queue at once, each on its node's connection pool, and answers when the
+// first is woken; a token that a BLPOP still running takes later is put
+// back, so no wake is lost. A zero timeout takes the tokens that are there
+// with one pipeline of LPOPs (one round trip per node).
+func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(p.Queues))
+	byKey := make(map[string]string, len(p.Queues))
+	for i, q := range p.Queues {
+		keys[i] = b.keys(q).wake
+		byKey[keys[i]] = q
+	}
+	deadline := time.Now().Add(p.Timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= blockSlack {
+			// The tail (or no wait at all): take the tokens that are
+			// there, else sleep it out here, as Wait does.
+			woken, err := b.popWakes(ctx, keys, byKey)
+			if err != nil || len(woken) > 0 || left <= 0 {
+				return woken, err
+			}
+			if !pause(ctx, left) {
+				return nil, ctx.Err()
+			}
+			return nil, nil
+		}
+		var woken []string
+		var err error
+		if _, single := b.client.(*redis.Client); single || len(keys) == 1 {
+			woken, err = b.blpopAny(ctx, keys, byKey, left-blockSlack)
+		} else {
+			woken, err = b.blpopEach(ctx, keys, byKey, left-blockSlack)
+		}
+		if err != nil || len(woken) > 0 {
+			return woken, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// blpopAny is one blocking step over all of keys: one BLPOP.
+func (b *Backend) blpopAny(ctx context.Context, keys []string, byKey map[string]string, d time.Duration) ([]string, error) {
+	args := make([]any, 0, len(keys)+2)
+	args = append(args, "blpop")
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	args = append(args, b.blockSecs(ctx, d))
+	cmd := redis.NewStringSliceCmd(ctx, args...)
+	err := b.client.Process(ctx, cmd)
+	b.followFailover(ctx, err)
+	switch {
+	case err == nil:
+		if v := cmd.Val(); len(v) == 2 {
+			if q, ok := byKey[v[0]]; ok {
+				return []string{q}, nil
+			}
+		}
+		return nil, fmt.Errorf("redisqueue: wait: unexpected BLPOP reply %q", cmd.Val())
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	default:
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, fmt.Errorf("redisqueue: wait on %d queues: %w", len(keys), err)
+	}
+}
+
+// blpopEach is one blocking step on a Cluster or Ring: a BLPOP per key at
+// once. It answers when the first is woken or all time out. The BLPOPs
+// still running go on in the background; a token one of them takes is
+// pushed back, so that the next wait finds it.
+func (b *Backend) blpopEach(ctx context.Context, keys []string, byKey map[string]string, d time.Duration) ([]string, error) {
+	type answer struct {
+		key string
+		err error
+	}
+	run := context.WithoutCancel(ctx)
+	answers := make(chan answer, len(keys))
+	var mu sync.Mutex
+	returned := false
+	for _, k := range keys {
+		go func() {
+			cmd := b.blpop(ctx, k, d)
+			err := b.client.Process(run, cmd)
+			b.followFailover(run, err)
+			mu.Lock()
+			late := returned
+			if !late {
+				answers <- answer{k, err} // buffered for every key: never blocks
+			}
+			mu.Unlock()
+			if late && err == nil {
+				// Woken after WaitAny answered: leave the token for the
+				// next wait.
+				_ = b.client.RPush(run, k, 1).Err()
+			}
+		}()
+	}
+	var woken []string
+	var firstErr error
+	for range keys {
+		a := <-answers
+		switch {
+		case a.err == nil:
+			woken = append(woken, byKey[a.key])
+		case errors.Is(a.err, redis.Nil):
+		case firstErr == nil:
+			firstErr = fmt.Errorf("redisqueue: wait on %q: %w", byKey[a.key], a.err)
+		}
+		if len(woken) > 0 {
+			break
+		}
+	}
+	mu.Lock()
+	returned = true
+	mu.Unlock()
+	// Answers sent before returned was set are read here; later ones push
+	// their token back.
+	for {
+		select {
+		case a := <-answers:
+			if a.err == nil {
+				woken = append(woken, byKey[a.key])
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if len(woken) > 0 {
+		return woken, nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
+	return nil, firstErr
+}
+
+// popWakes takes the wake tokens of keys that are there, without
+// blocking: one pipeline of LPOPs.
+func (b *Backend) popWakes(ctx context.Context, keys []string, byKey map[string]string) ([]string, error) {
+	pipe := b.client.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.LPop(ctx, k)
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is read below
+	var woken []string
+	for i, c := range cmds {
+		err := c.Err()
+		switch {
+		case err == nil:
+			woken = append(woken, byKey[keys[i]])
+		case errors.Is(err, redis.Nil):
+		default:
+			b.followFailover(ctx, err)
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
+			}
+			if len(woken) == 0 {
+				return nil, fmt.Errorf("redisqueue: wait on %q: %w", byKey[keys[i]], err)
+			}
+		}
+	}
+	return woken, nil
+}
