@@ -1,0 +1,511 @@
+package core
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+)
+
+// idleCheckEvery is how often a pool busy with some queues reads the
+// wakes of the others.
+const idleCheckEvery = 25 * time.Millisecond
+
+// fetchWait says why the fetcher has nothing to take now.
+type fetchWait int
+
+const (
+	waitWork fetchWait = iota // no queue is believed to have work
+	waitRoom                  // some have, but the pool (or their cap) has no room
+)
+
+// fetch takes batches for the queues the pool has room for until ctx
+// ends, and waits for wake-ups when none has work.
+func (p *Pool) fetch(ctx context.Context) {
+	// Dequeues run on a context that shutdown does not cancel: a call cut
+	// short after the backend locked messages would strand them.
+	callCtx := context.WithoutCancel(ctx)
+	failures := 0
+	lastCheck := time.Now()
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		p.markDueLocked(time.Now())
+		q, n, why := p.chooseLocked()
+		if q != nil {
+			q.fetching = true
+		}
+		p.mu.Unlock()
+
+		if q == nil {
+			if why == waitWork {
+				p.waitIdle(ctx)
+				lastCheck = time.Now()
+				continue
+			}
+			p.waitForRoom(ctx, &lastCheck)
+			continue
+		}
+
+		res, err := p.b.Dequeue(callCtx, DequeueParams{Queue: q.name, Max: n, Lock: p.cfg.lock})
+		now := time.Now()
+		p.mu.Lock()
+		q.fetching = false
+		if err != nil {
+			q.backendErrors.Add(1)
+			p.closeAcksIfDrained(q)
+			p.mu.Unlock()
+			failures++
+			d := p.errorBackoff(failures)
+			p.cfg.logger.Warn("redghost: dequeue failed", "queue", q.name, "error", err, "retry_in", d)
+			if !sleepCtx(ctx, d) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		got := len(res.Messages)
+		if got > 0 {
+			q.hold(res.Messages)
+			if len(q.buf) == 0 {
+				q.pass = max(q.pass, p.vt) // a queue back from empty does not catch up
+			}
+			for i := range res.Messages {
+				q.buf = append(q.buf, &res.Messages[i])
+			}
+			q.outstanding += got
+			p.total += got
+			p.buffered += got
+		}
+		if got < n {
+			// Nothing more ready now: wait for its wake, or its next due.
+			q.ready = false
+			q.sleeps.Add(1)
+			q.due = time.Time{}
+			if res.NextDue > 0 {
+				q.due = now.Add(res.NextDue)
+			}
+		}
+		p.closeAcksIfDrained(q)
+		p.mu.Unlock()
+		if got > 0 {
+			p.work.Broadcast()
+		}
+		if time.Since(lastCheck) >= idleCheckEvery {
+			p.checkIdle(ctx)
+			lastCheck = time.Now()
+		}
+	}
+}
+
+// markDueLocked marks ready the queues whose next due time has come.
+func (p *Pool) markDueLocked(now time.Time) {
+	for _, q := range p.queues {
+		if !q.due.IsZero() && !now.Before(q.due) {
+			q.ready, q.due = true, time.Time{}
+		}
+	}
+}
+
+// nextDueLocked is the earliest due time of the queues not believed ready
+// (zero: none).
+func (p *Pool) nextDueLocked() time.Time {
+	var first time.Time
+	for _, q := range p.queues {
+		if !q.removing && !q.due.IsZero() && (first.IsZero() || q.due.Before(first)) {
+			first = q.due
+		}
+	}
+	return first
+}
+
+// prefetchWindow is how many messages the pool may hold beyond its busy
+// handlers, as [Worker]'s: none until a handling time is known, then
+// what fits 20 ms of handling per handler, at most the configured
+// prefetch.
+func (p *Pool) prefetchWindow() int {
+	avg := p.avgHandle.Load()
+	if p.cfg.prefetch == 0 || avg <= 0 {
+		return 0
+	}
+	per := int64(prefetchBudget) / avg
+	return int(min(int64(p.cfg.prefetch), per*int64(p.cfg.concurrency)))
+}
+
+// chooseLocked picks the queue to take a batch for, and the batch's size,
+// or says why there is none. Weighted: the ready queue furthest below its
+// share of the pool's room, the share being its priority's part of the
+// priorities of the queues with work. Strict: the ready queue of highest
+// priority that has room.
+func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
+	window := p.prefetchWindow()
+	limit := p.cfg.concurrency + window
+	room := limit - p.total
+	var cands []*poolQueue
+	weights := 0.0
+	for _, q := range p.queues {
+		if q.removing {
+			continue
+		}
+		if q.ready || q.outstanding > 0 {
+			weights += q.weight(p.cfg.strict)
+		}
+		if q.ready && !q.fetching {
+			cands = append(cands, q)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, 0, waitWork
+	}
+	if room < 1 {
+		return nil, 0, waitRoom
+	}
+	capOf := func(q *poolQueue) int {
+		if !q.cfg.capped {
+			return limit
+		}
+		c := q.cfg.concurrency
+		return c + int(math.Ceil(float64(window)*float64(c)/float64(p.cfg.concurrency)))
+	}
+	var best *poolQueue
+	var bestWant, bestLimit int
+	if p.cfg.strict {
+		slices.SortFunc(cands, func(a, b *poolQueue) int {
+			if a.cfg.priority != b.cfg.priority {
+				return b.cfg.priority - a.cfg.priority
+			}
+			return a.seq - b.seq
+		})
+		for _, q := range cands {
+			ql := capOf(q)
+			if want := ql - q.outstanding; want >= 1 {
+				best, bestWant, bestLimit = q, want, ql
+				break
+			}
+		}
+	} else {
+		bestScore := -1.0
+		for _, q := range cands {
+			share := int(math.Ceil(float64(limit) * q.weight(false) / weights))
+			ql := min(max(share, 1), capOf(q))
+			want := ql - q.outstanding
+			if want < 1 {
+				continue
+			}
+			score := float64(want) / float64(ql)
+			if score > bestScore || (score == bestScore && q.seq < best.seq) {
+				best, bestWant, bestLimit, bestScore = q, want, ql, score
+			}
+		}
+	}
+	if best == nil {
+		return nil, 0, waitRoom
+	}
+	n := min(p.cfg.maxBatch, room, bestWant)
+	// While every handler is busy, wait for room for half a batch, so that
+	// batches stay large.
+	if p.busy >= p.cfg.concurrency && n < max(1, min(p.cfg.maxBatch, bestLimit)/2) {
+		return nil, 0, waitRoom
+	}
+	return best, n, 0
+}
+
+// waitForRoom waits until a handler finishes or the queues change, reading
+// the idle queues' wakes every idleCheckEvery meanwhile when the pool has
+// room for them, and waking at the earliest due time.
+func (p *Pool) waitForRoom(ctx context.Context, lastCheck *time.Time) {
+	p.mu.Lock()
+	room := p.total < p.cfg.concurrency+p.prefetchWindow()
+	idle := false
+	for _, q := range p.queues {
+		if !q.removing && !q.ready {
+			idle = true
+			break
+		}
+	}
+	due := p.nextDueLocked()
+	p.mu.Unlock()
+	var d time.Duration = -1
+	if room && idle {
+		d = max(0, idleCheckEvery-time.Since(*lastCheck))
+	}
+	if !due.IsZero() {
+		if until := max(0, time.Until(due)); d < 0 || until < d {
+			d = until
+		}
+	}
+	var timer <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-p.kick:
+	case <-ctx.Done():
+	case <-timer:
+		if room && idle && time.Since(*lastCheck) >= idleCheckEvery {
+			p.checkIdle(ctx)
+			*lastCheck = time.Now()
+		}
+	}
+}
+
+// idleNamesLocked lists the queues not believed ready, in registration
+// order.
+func (p *Pool) idleNamesLocked(all bool) []*poolQueue {
+	var qs []*poolQueue
+	for _, q := range p.queues {
+		if !q.removing && (all || !q.ready) {
+			qs = append(qs, q)
+		}
+	}
+	slices.SortFunc(qs, func(a, b *poolQueue) int { return a.seq - b.seq })
+	return qs
+}
+
+// checkIdle reads, without blocking, the wakes of the queues not believed
+// ready, and marks the woken ones ready. Without a MultiWaiter it marks
+// them all ready once per max wait.
+func (p *Pool) checkIdle(ctx context.Context) {
+	p.mu.Lock()
+	qs := p.idleNamesLocked(false)
+	p.mu.Unlock()
+	if len(qs) == 0 {
+		return
+	}
+	if p.mw == nil {
+		if time.Since(p.lastSweep) < p.cfg.maxWait {
+			return
+		}
+		p.lastSweep = time.Now()
+		p.markReady(qs, nil)
+		return
+	}
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.name
+	}
+	woken, err := p.mw.WaitAny(ctx, WaitAnyParams{Queues: names})
+	if err != nil {
+		if ctx.Err() == nil {
+			p.cfg.logger.Warn("redghost: reading queue wakes failed", "queues", len(names), "error", err)
+		}
+		return
+	}
+	p.markReady(qs, woken)
+}
+
+// markReady marks ready the queues of qs named in names (all of qs when
+// names is nil).
+func (p *Pool) markReady(qs []*poolQueue, names []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, q := range qs {
+		if p.queues[q.name] == q && !q.removing && (names == nil || slices.Contains(names, q.name)) {
+			q.ready = true
+		}
+	}
+}
+
+// waitIdle waits while no queue has work: on every queue at once with the
+// backend's MultiWaiter, for at most the max wait or until the earliest
+// due time. A wait that ends with no wake marks one queue ready in turn,
+// in case a wake was lost.
+func (p *Pool) waitIdle(ctx context.Context) {
+	p.mu.Lock()
+	qs := p.idleNamesLocked(true)
+	timeout := p.cfg.maxWait
+	dueBound := false
+	if due := p.nextDueLocked(); !due.IsZero() {
+		if until := max(0, time.Until(due)); until < timeout {
+			timeout, dueBound = until, true
+		}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	p.waitStop = cancel
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.waitStop = nil
+		p.mu.Unlock()
+		cancel()
+	}()
+
+	if len(qs) == 0 {
+		select {
+		case <-p.kick:
+		case <-wctx.Done():
+		}
+		return
+	}
+	if p.mw == nil {
+		if sleepCtx(wctx, timeout) && !dueBound {
+			p.lastSweep = time.Now()
+			p.markReady(qs, nil)
+		}
+		return
+	}
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.name
+	}
+	woken, err := p.mw.WaitAny(wctx, WaitAnyParams{Queues: names, Timeout: timeout})
+	switch {
+	case err != nil && wctx.Err() != nil:
+		return // stopping, or a queue was added
+	case err != nil:
+		p.cfg.logger.Warn("redghost: waiting on queues failed", "queues", len(names), "error", err)
+		sleepCtx(ctx, p.errorBackoff(1))
+		p.markReady(qs, nil)
+	case len(woken) > 0:
+		p.markReady(qs, woken)
+	case !dueBound:
+		// A quiet max wait: look at one queue, in turn.
+		p.mu.Lock()
+		q := qs[p.sweep%len(qs)]
+		p.sweep++
+		p.mu.Unlock()
+		p.markReady([]*poolQueue{q}, nil)
+	}
+}
+
+// handleLoop is one of the pool's handler goroutines: it takes the next
+// message by the pool's priorities and handles it, until the pool stops
+// and nothing is left.
+func (p *Pool) handleLoop() {
+	p.mu.Lock()
+	for {
+		q, d := p.pickLocked()
+		if d == nil {
+			if p.noMore && p.buffered == 0 {
+				p.mu.Unlock()
+				return
+			}
+			p.work.Wait()
+			continue
+		}
+		p.mu.Unlock()
+		q.handle(p, d)
+		p.mu.Lock()
+		q.running--
+		q.outstanding--
+		p.total--
+		p.busy--
+		p.closeAcksIfDrained(q)
+		if q.cfg.capped && len(q.buf) > 0 {
+			p.work.Broadcast() // its cap has room again
+		}
+		p.kickFetcher()
+	}
+}
+
+// pickLocked takes the next buffered message to handle: weighted, from
+// the queue whose turn (virtual time) comes first; strict, from the queue
+// of highest priority, ties by turn. Queues at their cap are passed over.
+func (p *Pool) pickLocked() (*poolQueue, *Delivery) {
+	var best *poolQueue
+	for _, q := range p.queues {
+		if len(q.buf) == 0 || (q.cfg.capped && q.running >= q.cfg.concurrency) {
+			continue
+		}
+		if best == nil {
+			best = q
+			continue
+		}
+		if p.cfg.strict && q.cfg.priority != best.cfg.priority {
+			if q.cfg.priority > best.cfg.priority {
+				best = q
+			}
+			continue
+		}
+		if q.pass < best.pass || (q.pass == best.pass && q.seq < best.seq) {
+			best = q
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	p.vt = best.pass
+	best.pass += 1 / best.weight(p.cfg.strict)
+	d := best.buf[0]
+	best.buf[0] = nil
+	best.buf = best.buf[1:]
+	best.running++
+	p.buffered--
+	p.busy++
+	return best, d
+}
+
+// heartbeat extends the locks every queue holds, one call per queue, every
+// heartbeat interval until done is closed or the hard stop.
+func (p *Pool) heartbeat(done <-chan struct{}) {
+	var refs []LockRef
+	p.every(done, p.cfg.heartbeat, func() {
+		for _, q := range p.snapshot() {
+			refs = q.extendLocks(p.hctx, p, refs)
+		}
+	})
+}
+
+// monitor reads queue sizes: with a [WithMonitor] callback, every queue
+// every interval; without one, one queue per interval in turn, so that an
+// idle pool of many queues costs no more than one worker.
+func (p *Pool) monitor(done <-chan struct{}) {
+	lastWarn := make(map[string]time.Time)
+	turn := 0
+	p.every(done, p.cfg.monitorEvery, func() {
+		qs := p.snapshot()
+		if len(qs) == 0 {
+			return
+		}
+		if p.cfg.monitor == nil {
+			qs = qs[turn%len(qs) : turn%len(qs)+1]
+			turn++
+		}
+		for _, q := range qs {
+			st, err := p.b.QueueStats(p.hctx, q.name)
+			if err == nil {
+				q.queueSize.Store(st.Total)
+			}
+			if p.cfg.monitor != nil {
+				p.cfg.monitor(MonitorInfo{Queue: q.name, QueueSize: st.Total, Stats: st, Err: err})
+				continue
+			}
+			now := p.cfg.clock.Now()
+			if last := lastWarn[q.name]; err == nil && st.Total > 1000 && (last.IsZero() || now.Sub(last) >= 6*time.Hour) {
+				lastWarn[q.name] = now
+				p.cfg.logger.Warn("redghost: queue is growing", "queue", q.name, "size", st.Total)
+			}
+		}
+	})
+}
+
+// snapshot lists the pool's queues, removed ones still draining included,
+// in registration order.
+func (p *Pool) snapshot() []*poolQueue {
+	p.mu.Lock()
+	qs := make([]*poolQueue, 0, len(p.queues))
+	for _, q := range p.queues {
+		qs = append(qs, q)
+	}
+	p.mu.Unlock()
+	slices.SortFunc(qs, func(a, b *poolQueue) int { return a.seq - b.seq })
+	return qs
+}
+
+// every calls fn every interval of the pool's clock until done is closed
+// or the hard stop.
+func (p *Pool) every(done <-chan struct{}, interval time.Duration, fn func()) {
+	t := newTicker(p.cfg.clock, interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C():
+			fn()
+		case <-done:
+			return
+		case <-p.hctx.Done():
+			return
+		}
+	}
+}
