@@ -25,8 +25,11 @@ var _ core.MultiWaiter = (*Backend)(nil)
 // its own (its name is its hash tag), so WaitAny blocks on one BLPOP per
 // queue at once, each on its node's connection pool, and answers when the
 // first is woken; a token that a BLPOP still running takes later is put
-// back, so no wake is lost. A zero timeout takes the tokens that are there
-// with one pipeline of LPOPs (one round trip per node).
+// back, so no wake is lost. As with Wait, the last [blockSlack] (100 ms)
+// of the wait is slept here, since the server may time a BLPOP out that
+// much late; a wake in that stretch is answered by the next WaitAny, at
+// once. A zero timeout takes the tokens that are there with one pipeline
+// of LPOPs (one round trip per node).
 func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -43,13 +46,15 @@ func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, 
 	deadline := time.Now().Add(p.Timeout)
 	for {
 		left := time.Until(deadline)
+		if p.Timeout <= 0 {
+			return b.popWakes(ctx, keys, byKey)
+		}
 		if left <= blockSlack {
-			// The tail (or no wait at all): take the tokens that are
-			// there, else sleep it out here, as Wait does.
-			woken, err := b.popWakes(ctx, keys, byKey)
-			if err != nil || len(woken) > 0 || left <= 0 {
-				return woken, err
-			}
+			// The tail: a BLPOP would end late, so it is slept out here.
+			// A token pushed meanwhile stays in its list, where the next
+			// wait finds it at once: it is late by at most blockSlack,
+			// never lost. (Wait reads its one list first; reading many
+			// would cost a command per queue for every wait.)
 			if !pause(ctx, left) {
 				return nil, ctx.Err()
 			}
