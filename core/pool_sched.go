@@ -66,9 +66,6 @@ func (p *Pool) fetch(ctx context.Context) {
 		got := len(res.Messages)
 		if got > 0 {
 			q.hold(res.Messages)
-			if len(q.buf) == 0 {
-				q.pass = max(q.pass, p.vt) // a queue back from empty does not catch up
-			}
 			for i := range res.Messages {
 				q.buf = append(q.buf, &res.Messages[i])
 			}
@@ -101,8 +98,22 @@ func (p *Pool) fetch(ctx context.Context) {
 func (p *Pool) markDueLocked(now time.Time) {
 	for _, q := range p.queues {
 		if !q.due.IsZero() && !now.Before(q.due) {
-			q.ready, q.due = true, time.Time{}
+			p.setReadyLocked(q)
 		}
+	}
+}
+
+// setReadyLocked marks q as having work. A queue that comes back from
+// empty takes its turns from now on: it does not catch up on the turns it
+// had no work for.
+func (p *Pool) setReadyLocked(q *poolQueue) {
+	q.due = time.Time{}
+	if q.ready {
+		return
+	}
+	q.ready = true
+	if q.outstanding == 0 {
+		q.pass = max(q.pass, p.vt)
 	}
 }
 
@@ -132,10 +143,10 @@ func (p *Pool) prefetchWindow() int {
 }
 
 // chooseLocked picks the queue to take a batch for, and the batch's size,
-// or says why there is none. Weighted: the ready queue furthest below its
-// share of the pool's room, the share being its priority's part of the
-// priorities of the queues with work. Strict: the ready queue of highest
-// priority that has room.
+// or says why there is none. Weighted: of the ready queues holding less
+// than their share of the pool's room (their priority's part of the
+// priorities of the queues with work), the one whose turn comes first.
+// Strict: the ready queue of highest priority that has room.
 func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 	window := p.prefetchWindow()
 	limit := p.cfg.concurrency + window
@@ -183,17 +194,26 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 			}
 		}
 	} else {
-		bestScore := -1.0
+		// Of the queues below their share, the one whose turn comes first:
+		// handlers take messages in turn order, so fetching in that order
+		// keeps every queue's next turn at hand, even with no prefetch.
+		bestPass := 0.0
 		for _, q := range cands {
-			share := int(math.Ceil(float64(limit) * q.weight(false) / weights))
-			ql := min(max(share, 1), capOf(q))
+			ql := capOf(q)
+			if window > 0 {
+				// Held messages are shared too, so that one queue's batch
+				// does not fill the pool's room. Without prefetch every
+				// taken message has a handler waiting, and turns alone
+				// share them.
+				share := int(math.Ceil(float64(limit) * q.weight(false) / weights))
+				ql = min(max(share, 1), ql)
+			}
 			want := ql - q.outstanding
 			if want < 1 {
 				continue
 			}
-			score := float64(want) / float64(ql)
-			if score > bestScore || (score == bestScore && q.seq < best.seq) {
-				best, bestWant, bestLimit, bestScore = q, want, ql, score
+			if best == nil || q.pass < bestPass || (q.pass == bestPass && q.seq < best.seq) {
+				best, bestWant, bestLimit, bestPass = q, want, ql, q.pass
 			}
 		}
 	}
@@ -302,7 +322,7 @@ func (p *Pool) markReady(qs []*poolQueue, names []string) {
 	defer p.mu.Unlock()
 	for _, q := range qs {
 		if p.queues[q.name] == q && !q.removing && (names == nil || slices.Contains(names, q.name)) {
-			q.ready = true
+			p.setReadyLocked(q)
 		}
 	}
 }

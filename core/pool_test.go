@@ -114,44 +114,58 @@ func TestPoolHandlesEveryQueue(t *testing.T) {
 // shares are within 10 % of 50, 33 and 17 % for as long as all three
 // have work.
 func TestPoolWeightedShares(t *testing.T) {
-	onBackends(t, func(t *testing.T, env backendEnv) {
-		const backlog = 300
-		p := newPool(t, env.b, core.WithConcurrency(6))
-		j := &journal{}
-		prio := map[string]int{"w3": 3, "w2": 2, "w1": 1}
-		for name, n := range prio {
-			if err := p.Handle(name, j.handler(500*time.Microsecond), core.WithPriority(n)); err != nil {
-				t.Fatal(err)
-			}
-			publishN(t, env.b, name, backlog)
-		}
-		if err := p.Start(context.Background()); err != nil {
+	for _, tc := range []struct {
+		name string
+		opts []core.PoolOption
+		work time.Duration
+	}{
+		{"fast handlers, prefetch", []core.PoolOption{core.WithConcurrency(6)}, 500 * time.Microsecond},
+		{"slow handlers, no prefetch", []core.PoolOption{core.WithConcurrency(4), core.WithPrefetch(0)}, 2 * time.Millisecond},
+		{"one handler", []core.PoolOption{core.WithConcurrency(1)}, 200 * time.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			onBackends(t, func(t *testing.T, env backendEnv) { testWeightedShares(t, env, tc.opts, tc.work) })
+		})
+	}
+}
+
+func testWeightedShares(t *testing.T, env backendEnv, opts []core.PoolOption, work time.Duration) {
+	const backlog = 300
+	p := newPool(t, env.b, opts...)
+	j := &journal{}
+	prio := map[string]int{"w3": 3, "w2": 2, "w1": 1}
+	for name, n := range prio {
+		if err := p.Handle(name, j.handler(work), core.WithPriority(n)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "every message", 30*time.Second, func() bool { return j.count() >= 3*backlog })
-		stopPool(t, p)
+		publishN(t, env.b, name, backlog)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every message", 30*time.Second, func() bool { return j.count() >= 3*backlog })
+	stopPool(t, p)
 
-		// The window: until one queue has had 90 % of its backlog handled,
-		// while all three still hold messages.
-		counts := make(map[string]int)
-		window := 0
-		for _, q := range j.snapshot() {
-			counts[q]++
-			window++
-			if counts[q] >= backlog*9/10 {
-				break
-			}
+	// The window: until one queue has had 90 % of its backlog handled,
+	// while all three still hold messages.
+	counts := make(map[string]int)
+	window := 0
+	for _, q := range j.snapshot() {
+		counts[q]++
+		window++
+		if counts[q] >= backlog*9/10 {
+			break
 		}
-		for name, n := range prio {
-			want := float64(n) / 6
-			got := float64(counts[name]) / float64(window)
-			if got < want*0.9 || got > want*1.1 {
-				t.Errorf("queue %s (priority %d): %.1f %% of the %d handled, want %.1f %% ± 10 %%", name, n, 100*got, window, 100*want)
-			}
+	}
+	for name, n := range prio {
+		want := float64(n) / 6
+		got := float64(counts[name]) / float64(window)
+		if got < want*0.9 || got > want*1.1 {
+			t.Errorf("queue %s (priority %d): %.1f %% of the %d handled, want %.1f %% ± 10 %%", name, n, 100*got, window, 100*want)
 		}
-		t.Logf("shares over the first %d handled: w3 %.1f %%, w2 %.1f %%, w1 %.1f %%", window,
-			100*float64(counts["w3"])/float64(window), 100*float64(counts["w2"])/float64(window), 100*float64(counts["w1"])/float64(window))
-	})
+	}
+	t.Logf("shares over the first %d handled: w3 %.1f %%, w2 %.1f %%, w1 %.1f %%", window,
+		100*float64(counts["w3"])/float64(window), 100*float64(counts["w2"])/float64(window), 100*float64(counts["w1"])/float64(window))
 }
 
 // In strict mode no message of a lower queue is started while a higher
