@@ -130,16 +130,17 @@ func (p *Pool) nextDueLocked() time.Time {
 }
 
 // prefetchWindow is how many messages the pool may hold beyond its busy
-// handlers, as [Worker]'s: none until a handling time is known, then
-// what fits 20 ms of handling per handler, at most the configured
-// prefetch.
-func (p *Pool) prefetchWindow() int {
+// handlers, as [Worker]'s but per queue with work: none until a handling
+// time is known, then the configured prefetch for each of the active
+// queues, at most what fits 20 ms of handling per handler in all. So a
+// pool over ten busy queues takes batches as large as a worker on one.
+func (p *Pool) prefetchWindow(active int) int {
 	avg := p.avgHandle.Load()
 	if p.cfg.prefetch == 0 || avg <= 0 {
 		return 0
 	}
 	per := int64(prefetchBudget) / avg
-	return int(min(int64(p.cfg.prefetch), per*int64(p.cfg.concurrency)))
+	return int(min(int64(p.cfg.prefetch)*int64(max(active, 1)), per*int64(p.cfg.concurrency)))
 }
 
 // chooseLocked picks the queue to take a batch for, and the batch's size,
@@ -148,22 +149,24 @@ func (p *Pool) prefetchWindow() int {
 // priorities of the queues with work), the one whose turn comes first.
 // Strict: the ready queue of highest priority that has room.
 func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
-	window := p.prefetchWindow()
-	limit := p.cfg.concurrency + window
-	room := limit - p.total
 	var cands []*poolQueue
 	weights := 0.0
+	active := 0
 	for _, q := range p.queues {
 		if q.removing {
 			continue
 		}
 		if q.ready || q.outstanding > 0 {
 			weights += q.weight(p.cfg.strict)
+			active++
 		}
 		if q.ready && !q.fetching {
 			cands = append(cands, q)
 		}
 	}
+	window := p.prefetchWindow(active)
+	limit := p.cfg.concurrency + window
+	room := limit - p.total
 	if len(cands) == 0 {
 		return nil, 0, waitWork
 	}
@@ -234,7 +237,13 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 // room for them, and waking at the earliest due time.
 func (p *Pool) waitForRoom(ctx context.Context, lastCheck *time.Time) {
 	p.mu.Lock()
-	room := p.total < p.cfg.concurrency+p.prefetchWindow()
+	active := 0
+	for _, q := range p.queues {
+		if !q.removing && (q.ready || q.outstanding > 0) {
+			active++
+		}
+	}
+	room := p.total < p.cfg.concurrency+p.prefetchWindow(active)
 	idle := false
 	for _, q := range p.queues {
 		if !q.removing && !q.ready {

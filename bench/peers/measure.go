@@ -323,6 +323,47 @@ func runEndToEnd(ctx context.Context, e *env, sys System, queue string, concurre
 	return res, errors.Join(werr, merr, serr)
 }
 
+// runEndToEndMany pre-fills n messages spread evenly over queues queues
+// (named after queue), then times one worker over all of them with
+// concurrency handlers from its start until it has handled every message
+// once.
+func runEndToEndMany(ctx context.Context, e *env, sys System, queue string, queues, concurrency, n int) (runResult, error) {
+	e.progressf("  filling %d messages over %d queues", n, queues)
+	ps := payloads(n)
+	names := make([]string, queues)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", queue, i)
+		lo, hi := i*n/queues, (i+1)*n/queues
+		if err := fill(ctx, sys, names[i], ps[lo:hi]); err != nil {
+			return runResult{}, fmt.Errorf("fill %s: %w", names[i], err)
+		}
+	}
+	runtime.GC()
+	tr := newTracker(n, time.Now(), false)
+	m := e.meter(sys)
+	if err := m.Start(ctx); err != nil {
+		return runResult{}, err
+	}
+	start := time.Since(tr.base)
+	w, err := sys.StartWorkerMany(ctx, names, concurrency, tr.handle)
+	if err != nil {
+		return runResult{}, err
+	}
+	stop := e.watch("handled", n, tr.distinct.Load)
+	werr := tr.wait(ctx, e.cfg.RunTimeout)
+	stop()
+	elapsed := time.Duration(tr.last.Load()) - start
+	if werr != nil {
+		elapsed = time.Since(tr.base) - start
+	}
+	merr := m.Stop(ctx, n)
+	m.reading.elapsed = elapsed
+	serr := stopWorker(w)
+	res := runResult{values: []float64{rate(int(tr.distinct.Load()), elapsed)}, meter: m.reading}
+	tr.fill(&res)
+	return res, errors.Join(werr, merr, serr)
+}
+
 func stopWorker(w Worker) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

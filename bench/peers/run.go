@@ -135,6 +135,11 @@ func workloads(c Config) []workload {
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
 				return runEndToEnd(ctx, e, s, q, 10, c.Messages)
 			}},
+		{key: "e2e-10q", messages: n,
+			lines: []line{{label: "end to end, pre-filled, 1 worker over 10 queues, concurrency 10", unit: perSec}},
+			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
+				return runEndToEndMany(ctx, e, s, q, 10, 10, c.Messages)
+			}},
 		{key: "e2e-100", messages: n,
 			lines: []line{{label: "end to end, pre-filled, concurrency 100", unit: perSec, floor: e2eFloor()}},
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
