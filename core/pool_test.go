@@ -400,3 +400,55 @@ func TestPoolInvalid(t *testing.T) {
 		t.Fatalf("Start after Stop: %v", err)
 	}
 }
+
+// A delayed message on an idle pool is handled when it comes due, on the
+// backend's clock (memqueue: a manual clock moved by hand), without
+// waiting for a wake, and a retry with a backoff likewise.
+func TestPoolDelayedAndRetriedMessagesComeDue(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		ctx := context.Background()
+		const delay = 400 * time.Millisecond
+		p := newPool(t, env.b, core.WithMaxWait(time.Hour)) // only a due time or a wake ends a wait
+		var attempts sync.Map
+		handled := make(chan string, 10)
+		for _, name := range []string{"idle1", "delayed", "idle2"} {
+			if err := p.HandleFunc(name, func(_ context.Context, m *core.Message) core.Result {
+				n, _ := attempts.LoadOrStore(m.ID, new(atomic.Int64))
+				if n.(*atomic.Int64).Add(1) == 1 && m.ID == "retried" {
+					return core.Retry(delay)
+				}
+				handled <- m.ID
+				return core.Success()
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer stopPool(t, p)
+		time.Sleep(100 * time.Millisecond) // idle, waiting
+		if _, err := core.NewPublisher(env.b).Enqueue(ctx, "delayed", []byte("x"), core.WithID("later"), core.WithDelay(delay)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := core.NewPublisher(env.b).Enqueue(ctx, "delayed", []byte("x"), core.WithID("retried")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the enqueues' wake read; "retried" answered a retry
+		select {
+		case id := <-handled:
+			t.Fatalf("%s handled before its due time", id)
+		default:
+		}
+		env.pass(delay)
+		got := map[string]bool{}
+		for len(got) < 2 {
+			select {
+			case id := <-handled:
+				got[id] = true
+			case <-time.After(3 * time.Second):
+				t.Fatalf("due messages not handled within 3s of their due time; handled %v", got)
+			}
+		}
+	})
+}

@@ -21,11 +21,14 @@ var _ core.MultiWaiter = (*Backend)(nil)
 // over all the wake lists per step of at most a second, as [Backend.Wait]
 // blocks: an idle [core.Pool] holds one blocking connection and sends
 // about one command a second whatever its number of queues. On a Cluster
-// (or a Ring) the keys of one BLPOP must share a slot, and every queue has
-// its own (its name is its hash tag), so WaitAny blocks on one BLPOP per
-// queue at once, each on its node's connection pool, and answers when the
-// first is woken; a token that a BLPOP still running takes later is put
-// back, so no wake is lost. As with Wait, the last [blockSlack] (100 ms)
+// the keys of one BLPOP must share a hash slot, and a queue's slot is that
+// of its name (its hash tag), so WaitAny groups the queues by slot and
+// blocks on one BLPOP per group at once, each on its node's connection
+// pool, answering when the first is woken: a Cluster costs a blocking
+// connection and a command a second per slot, which is per queue unless
+// names happen to share a slot. (A Ring blocks per queue likewise.) A
+// token that a BLPOP still running takes after WaitAny has answered is
+// pushed back, so no wake is lost. As with Wait, the last [blockSlack] (100 ms)
 // of the wait is slept here, since the server may time a BLPOP out that
 // much late; a wake in that stretch is answered by the next WaitAny, at
 // once. A zero timeout takes the tokens that are there with one pipeline
@@ -62,10 +65,10 @@ func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, 
 		}
 		var woken []string
 		var err error
-		if _, single := b.client.(*redis.Client); single || len(keys) == 1 {
+		if groups := b.blockGroups(p.Queues, keys); len(groups) == 1 {
 			woken, err = b.blpopAny(ctx, keys, byKey, left-blockSlack)
 		} else {
-			woken, err = b.blpopEach(ctx, keys, byKey, left-blockSlack)
+			woken, err = b.blpopEach(ctx, groups, byKey, left-blockSlack)
 		}
 		if err != nil || len(woken) > 0 {
 			return woken, err
@@ -105,40 +108,99 @@ func (b *Backend) blpopAny(ctx context.Context, keys []string, byKey map[string]
 	}
 }
 
-// blpopEach is one blocking step on a Cluster or Ring: a BLPOP per key at
-// once. It answers when the first is woken or all time out. The BLPOPs
-// still running go on in the background; a token one of them takes is
-// pushed back, so that the next wait finds it.
-func (b *Backend) blpopEach(ctx context.Context, keys []string, byKey map[string]string, d time.Duration) ([]string, error) {
+// blockGroups splits keys (the wake lists of queues) into the groups one
+// BLPOP may wait on: all of them on a single Redis; on a Cluster those of
+// one hash slot; on a Ring (or any other client) those of one queue.
+func (b *Backend) blockGroups(queues, keys []string) [][]string {
+	switch b.client.(type) {
+	case *redis.Client:
+		return [][]string{keys}
+	case *redis.ClusterClient:
+		bySlot := make(map[uint16]int)
+		var groups [][]string
+		for i, q := range queues {
+			slot := clusterSlot(q) // a queue's keys are tagged with its name
+			g, ok := bySlot[slot]
+			if !ok {
+				g = len(groups)
+				bySlot[slot] = g
+				groups = append(groups, nil)
+			}
+			groups[g] = append(groups[g], keys[i])
+		}
+		return groups
+	default:
+		groups := make([][]string, len(keys))
+		for i, k := range keys {
+			groups[i] = []string{k}
+		}
+		return groups
+	}
+}
+
+// clusterSlot is the Redis Cluster hash slot of the hash tag tag: CRC16
+// (XMODEM) modulo 16384.
+func clusterSlot(tag string) uint16 {
+	var crc uint16
+	for i := 0; i < len(tag); i++ {
+		crc ^= uint16(tag[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc & 16383
+}
+
+// blpopEach is one blocking step when the keys span several groups: one
+// BLPOP per group at once. It answers when the first is woken or all time
+// out. The BLPOPs still running go on in the background; a token one of
+// them takes is pushed back, so that the next wait finds it.
+func (b *Backend) blpopEach(ctx context.Context, groups [][]string, byKey map[string]string, d time.Duration) ([]string, error) {
 	type answer struct {
 		key string
 		err error
 	}
 	run := context.WithoutCancel(ctx)
-	answers := make(chan answer, len(keys))
+	answers := make(chan answer, len(groups))
 	var mu sync.Mutex
 	returned := false
-	for _, k := range keys {
+	for _, g := range groups {
 		go func() {
-			cmd := b.blpop(ctx, k, d)
+			args := make([]any, 0, len(g)+2)
+			args = append(args, "blpop")
+			for _, k := range g {
+				args = append(args, k)
+			}
+			args = append(args, b.blockSecs(ctx, d))
+			cmd := redis.NewStringSliceCmd(run, args...)
 			err := b.client.Process(run, cmd)
 			b.followFailover(run, err)
+			key := g[0]
+			if err == nil {
+				if v := cmd.Val(); len(v) == 2 {
+					key = v[0]
+				}
+			}
 			mu.Lock()
 			late := returned
 			if !late {
-				answers <- answer{k, err} // buffered for every key: never blocks
+				answers <- answer{key, err} // buffered for every group: never blocks
 			}
 			mu.Unlock()
 			if late && err == nil {
 				// Woken after WaitAny answered: leave the token for the
 				// next wait.
-				_ = b.client.RPush(run, k, 1).Err()
+				_ = b.client.RPush(run, key, 1).Err()
 			}
 		}()
 	}
 	var woken []string
 	var firstErr error
-	for range keys {
+	for range groups {
 		a := <-answers
 		switch {
 		case a.err == nil:
