@@ -96,8 +96,10 @@ func NewPool(b Backend, opts ...PoolOption) (*Pool, error) {
 }
 
 // Handle registers h for the messages of queue, with its options. It may
-// be called before or while the pool runs. A bad queue name, a nil
-// handler, a bad option or a queue the pool handles already is an
+// be called before or while the pool runs; a queue added to a running pool
+// is looked at within one blocking step of its wait (at most a second on
+// Redis). A bad queue name, a nil handler, a bad option, a queue the pool
+// handles already or one more than [MaxWaitAnyQueues] is an
 // [*InvalidError]; after Stop it answers [ErrClosed].
 func (p *Pool) Handle(queue string, h Handler, opts ...QueueOption) error {
 	if err := ValidateQueueName(queue); err != nil {
@@ -126,6 +128,9 @@ func (p *Pool) Handle(queue string, h Handler, opts ...QueueOption) error {
 			return invalid("queue", "%q is being removed; add it again once Remove has returned", queue)
 		}
 		return invalid("queue", "%q is handled already", queue)
+	}
+	if len(p.queues) >= MaxWaitAnyQueues {
+		return invalid("queue", "the pool handles %d queues already, the most it can wait on", len(p.queues))
 	}
 	p.seq++
 	q := newPoolQueue(queue, h, qc, p.cfg.samples)

@@ -475,6 +475,13 @@ func runIdle(ctx context.Context, e *env, sys System, queue string, d time.Durat
 	if err != nil {
 		return runResult{}, err
 	}
+	return measureIdle(ctx, e, sys, w, d)
+}
+
+// measureIdle lets the started worker w settle, then measures for d the
+// CPU time of this whole process, the Redis server's, and the client's
+// round trips per second, and stops w.
+func measureIdle(ctx context.Context, e *env, sys System, w Worker, d time.Duration) (runResult, error) {
 	time.Sleep(time.Second)
 	runtime.GC()
 	m := e.meter(sys)
@@ -498,6 +505,20 @@ func runIdle(ctx context.Context, e *env, sys System, queue string, d time.Durat
 		meter: m.reading,
 	}
 	return res, errors.Join(merr, serr)
+}
+
+// runIdleMany is runIdle with one worker over queues empty queues (named
+// after queue).
+func runIdleMany(ctx context.Context, e *env, sys System, queue string, queues int, d time.Duration) (runResult, error) {
+	names := make([]string, queues)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", queue, i)
+	}
+	w, err := sys.StartWorkerMany(ctx, names, 10, func([]byte) {})
+	if err != nil {
+		return runResult{}, err
+	}
+	return measureIdle(ctx, e, sys, w, d)
 }
 
 // processCPU is the user plus system CPU time of this process so far.

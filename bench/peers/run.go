@@ -167,6 +167,15 @@ func workloads(c Config) []workload {
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
 				return runIdle(ctx, e, s, q, c.IdleFor)
 			}},
+		{key: "idle-50q",
+			lines: []line{
+				{label: fmt.Sprintf("idle worker over 50 queues: CPU, whole process (%s)", c.IdleFor), unit: percent, floor: ltFloor(1, "< 1 %")},
+				{label: "Redis CPU while the worker over 50 queues idles", unit: percent},
+				{label: "round trips/s while the worker over 50 queues idles", unit: plain},
+			},
+			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
+				return runIdleMany(ctx, e, s, q, 50, c.IdleFor)
+			}},
 	}
 }
 
