@@ -58,6 +58,9 @@ type Pool struct {
 	lastSweep time.Time // without a MultiWaiter: when every queue was last marked ready (fetcher only)
 
 	kick      chan struct{} // wakes the fetcher: room freed or queues changed (capacity 1)
+	wantKick  bool          // the fetcher waits for room: handlers kick it at kickBelow
+	kickBelow int           // the most messages held at which the fetcher may take more
+	cands     []*poolQueue  // chooseLocked's scratch
 	waitStop  context.CancelFunc
 	stopped   chan struct{}
 	stopFetch context.CancelFunc
