@@ -31,11 +31,13 @@ import (
 // handlers.
 //
 // When no queue has work the pool waits on all of them at once with the
-// backend's [MultiWaiter] (on Redis, one blocking connection per node, one
-// command a second), and looks at one queue per max wait besides, in turn,
+// backend's [MultiWaiter] (on a single Redis, one blocking connection and
+// one command a second; on a Cluster, one per hash slot of its queues),
+// and looks at one queue per max wait besides, in turn,
 // in case a wake was lost: an idle pool costs about what one idle Worker
 // costs, whatever its number of queues. While some queues are busy, the
-// others' wakes are read every 25 ms. On a backend without a MultiWaiter
+// others' wakes are read every 25 ms, and a weighted pool keeps two
+// dequeues (for two queues) in flight. On a backend without a MultiWaiter
 // an idle pool dequeues from every queue once per max wait.
 type Pool struct {
 	b   Backend
@@ -74,10 +76,14 @@ type Pool struct {
 
 // NewPool returns a pool on b with no queues yet; add them with
 // [Pool.Handle]. Every [WorkerOption] applies, to the pool as a whole:
-// [WithConcurrency] is the budget of handlers the queues share,
-// [WithPrefetch] the messages the pool may hold beyond them. The options
-// are checked here: an invalid one (or a nil backend) is an
-// [*InvalidError] whose Field names it.
+// [WithConcurrency] is the budget of handlers the queues share;
+// [WithPrefetch] bounds the messages the pool may hold beyond its busy
+// handlers for each queue with work (and, as for a Worker, to about 20 ms
+// of handling per handler in all), so that a pool over many busy queues
+// takes batches as large as a worker on one; [WithMaxWait] bounds an idle
+// wait, after which the pool looks at one queue in turn. The options are
+// checked here: an invalid one (or a nil backend) is an [*InvalidError]
+// whose Field names it.
 func NewPool(b Backend, opts ...PoolOption) (*Pool, error) {
 	if b == nil {
 		return nil, invalid("backend", "nil")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -451,4 +452,59 @@ func TestPoolDelayedAndRetriedMessagesComeDue(t *testing.T) {
 			}
 		}
 	})
+}
+
+// plainBackend hides every optional interface of its backend.
+type plainBackend struct{ core.Backend }
+
+// On a backend that cannot wait on many queues at once, an idle pool
+// looks at every queue once per max wait: new work is picked up all the
+// same.
+func TestPoolWithoutMultiWaiter(t *testing.T) {
+	t.Parallel()
+	b := plainBackend{newMem(t)}
+	p := newPool(t, b, core.WithMaxWait(50*time.Millisecond))
+	j := &journal{}
+	for _, name := range []string{"a", "b", "c"} {
+		if err := p.Handle(name, j.handler(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stopPool(t, p)
+	time.Sleep(100 * time.Millisecond) // idle
+	publishN(t, b, "c", 3)
+	publishN(t, b, "a", 2)
+	waitFor(t, "5 messages", 5*time.Second, func() bool { return j.count() == 5 })
+}
+
+// A handler that panics fails its message, as on a Worker: the pool goes
+// on, the message is a dead letter with the panic's text, and the queue
+// counts an error.
+func TestPoolHandlerPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	b := newMem(t)
+	p := newPool(t, b)
+	if err := p.HandleFunc("boom", func(context.Context, *core.Message) core.Result { panic("kaput") }); err != nil {
+		t.Fatal(err)
+	}
+	j := &journal{}
+	if err := p.Handle("fine", j.handler(0)); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, b, "boom", 1)
+	publishN(t, b, "fine", 1)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both messages", 5*time.Second, func() bool {
+		return p.Stats()["boom"].Error == 1 && j.count() == 1 && p.Stats()["boom"].InFlight == 0
+	})
+	stopPool(t, p)
+	dead, err := b.DeadLetters(context.Background(), "boom", 0, 10)
+	if err != nil || len(dead) != 1 || !strings.Contains(dead[0].Error, "kaput") {
+		t.Fatalf("dead letters of the panicking queue: %+v, %v", dead, err)
+	}
 }
