@@ -36,9 +36,12 @@ import (
 // and looks at one queue per max wait besides, in turn,
 // in case a wake was lost: an idle pool costs about what one idle Worker
 // costs, whatever its number of queues. While some queues are busy, the
-// others' wakes are read every 25 ms, and a weighted pool keeps two
-// dequeues (for two queues) in flight. On a backend without a MultiWaiter
-// an idle pool dequeues from every queue once per max wait.
+// others' wakes are read every 25 ms (on Redis one EXISTS over their wake
+// lists), and a weighted pool keeps two dequeues (for two queues) in
+// flight. On a backend without a MultiWaiter an idle pool dequeues from
+// every queue once per max wait. Without a [WithMonitor] callback the pool
+// reads one queue's size per monitor interval, in turn; with one, every
+// queue's, every interval.
 type Pool struct {
 	b   Backend
 	mw  MultiWaiter

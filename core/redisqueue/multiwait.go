@@ -31,8 +31,10 @@ var _ core.MultiWaiter = (*Backend)(nil)
 // pushed back, so no wake is lost. As with Wait, the last [blockSlack] (100 ms)
 // of the wait is slept here, since the server may time a BLPOP out that
 // much late; a wake in that stretch is answered by the next WaitAny, at
-// once. A zero timeout takes the tokens that are there with one pipeline
-// of LPOPs (one round trip per node).
+// once. A zero timeout takes the tokens that are there without blocking:
+// on a single Redis one EXISTS over every list, followed, if any holds a
+// token, by a pipeline of LPOPs; on a Cluster the pipeline alone (one
+// round trip per node).
 func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -239,8 +241,23 @@ func (b *Backend) blpopEach(ctx context.Context, groups [][]string, byKey map[st
 }
 
 // popWakes takes the wake tokens of keys that are there, without
-// blocking: one pipeline of LPOPs.
+// blocking: one pipeline of LPOPs. On a single Redis one EXISTS over all
+// the keys comes first, so that the usual answer, none, costs one
+// command however many queues are asked about.
 func (b *Backend) popWakes(ctx context.Context, keys []string, byKey map[string]string) ([]string, error) {
+	if _, single := b.client.(*redis.Client); single && len(keys) > 1 {
+		n, err := b.client.Exists(ctx, keys...).Result()
+		if err != nil {
+			b.followFailover(ctx, err)
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
+			}
+			return nil, fmt.Errorf("redisqueue: wait on %d queues: %w", len(keys), err)
+		}
+		if n == 0 {
+			return nil, nil
+		}
+	}
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
