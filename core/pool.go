@@ -172,10 +172,13 @@ func (p *Pool) HandleFunc(queue string, f func(context.Context, *Message) Result
 // it that the pool holds are handled and acknowledged. If ctx ends first,
 // it cancels those handlers' context, waits at most the stop grace (see
 // [WithStopGrace]) for them and their acknowledgements, and answers
-// ctx.Err(); a handler that still runs then is fenced as on Stop. Once
-// Remove has returned the queue may be added again. Removing a queue the
-// pool does not handle is an [*InvalidError]; after Stop, Remove answers
-// [ErrClosed] (Stop drains every queue).
+// ctx.Err(); a handler that still runs then is fenced as on Stop, and the
+// messages the pool still holds of the queue are handled on the cancelled
+// context (a handler that honours it answers a retry at once). Once Remove
+// has returned nil the queue may be added again; after an error, Handle
+// refuses it until it has drained. Removing a queue the pool does not
+// handle is an [*InvalidError]; after Stop, Remove answers [ErrClosed]
+// (Stop drains every queue).
 func (p *Pool) Remove(ctx context.Context, queue string) error {
 	p.mu.Lock()
 	q := p.queues[queue]
@@ -212,19 +215,12 @@ func (p *Pool) Remove(ctx context.Context, queue string) error {
 		}
 		q.ackCancel()
 	}
-	p.mu.Lock()
-	if p.queues[queue] == q {
-		delete(p.queues, queue)
+	select {
+	case <-q.done:
+		return nil
+	default:
+		return ctx.Err()
 	}
-	p.mu.Unlock()
-	if ctx.Err() != nil {
-		select {
-		case <-q.done:
-		default:
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // Queues lists the queues the pool handles, sorted.

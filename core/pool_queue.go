@@ -238,6 +238,14 @@ func (q *poolQueue) call(ctx context.Context, m *Message) (res Result) {
 // batch only when ackCtx ends.
 func (q *poolQueue) acknowledge(p *Pool) {
 	defer close(q.done)
+	defer func() {
+		// A removed queue leaves the pool once it has drained.
+		p.mu.Lock()
+		if q.removing && p.queues[q.name] == q {
+			delete(p.queues, q.name)
+		}
+		p.mu.Unlock()
+	}()
 	callCtx := context.WithoutCancel(q.ackCtx)
 	batch := make([]Ack, 0, p.cfg.maxBatch)
 	for a := range q.acks {

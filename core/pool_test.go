@@ -508,3 +508,50 @@ func TestPoolHandlerPanicIsAnError(t *testing.T) {
 		t.Fatalf("dead letters of the panicking queue: %+v, %v", dead, err)
 	}
 }
+
+// A Remove whose deadline passes cancels the queue's handlers and answers
+// its error; the messages the pool still held of the queue are handled on
+// the cancelled context (here: answered with a retry), the queue leaves
+// the pool once drained, and Stop is not held up.
+func TestPoolRemoveDeadline(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		p := newPool(t, env.b, core.WithConcurrency(1), core.WithStopGrace(50*time.Millisecond))
+		release := make(chan struct{})
+		var n, retried atomic.Int64
+		if err := p.HandleFunc("r", func(ctx context.Context, m *core.Message) core.Result {
+			if ctx.Err() != nil {
+				retried.Add(1)
+				return core.Retry(0)
+			}
+			if n.Add(1) == 5 {
+				<-release // deaf to its context
+			}
+			return core.Success()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, env.b, "r", 20)
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the fifth message", 5*time.Second, func() bool { return n.Load() == 5 })
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if err := p.Remove(ctx, "r"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Remove past its deadline: %v", err)
+		}
+		if err := p.Handle("r", j0()); err == nil {
+			t.Fatal("a queue still draining was added again")
+		}
+		close(release)
+		waitFor(t, "the queue to drain", 5*time.Second, func() bool { return len(p.Queues()) == 0 && len(p.Stats()) == 0 })
+		stopPool(t, p)
+		st, err := env.inspect.QueueStats(context.Background(), "r")
+		if err != nil || st.Locked != 0 {
+			t.Fatalf("after the removal and Stop: %+v, %v; want nothing locked", st, err)
+		}
+		t.Logf("handled %d, retried on the cancelled context %d", n.Load(), retried.Load())
+	})
+}
+
+func j0() core.Handler { return (&journal{}).handler(0) }
