@@ -1,6 +1,7 @@
 // Package core is the queue core of Red Ghost: the message, the handler
 // outcomes, the pluggable [Backend] interface, the [Publisher] that enqueues
-// to any queue by name, and the [Worker] that handles one queue.
+// to any queue by name, the [Worker] that handles one queue and the [Pool]
+// that handles many.
 //
 // # Semantics
 //
@@ -62,5 +63,18 @@
 // # Lifecycle errors
 //
 // A [Worker] starts once: [Worker.Start] on a running worker returns
-// [ErrStarted], and after [Worker.Stop] returns [ErrClosed].
+// [ErrStarted], and after [Worker.Stop] returns [ErrClosed]; so does a
+// [Pool].
+//
+// # Many queues
+//
+// A service with many kinds of job need not run a worker per queue: a
+// [Pool] registers a handler per queue, as an http.ServeMux does per path
+// ([Pool.Handle]), and shares one budget of handlers among them, by weight
+// ([WithPriority]) or in strict priority order ([WithStrictPriority]), with
+// an optional cap per queue ([WithQueueConcurrency]). Queues can be added
+// and removed while it runs. Idle, it waits on all its queues with one
+// blocking call of a backend that is a [MultiWaiter] (both backends are):
+// on Redis one connection and about two commands a second, as one idle
+// worker.
 package core

@@ -62,6 +62,29 @@ func (a *Asynq) StartWorker(_ context.Context, queue string, concurrency int, h 
 	return asynqWorker{srv}, nil
 }
 
+// StartWorkerMany starts one asynq server on all of queues, each of
+// weight 1.
+func (a *Asynq) StartWorkerMany(_ context.Context, queues []string, concurrency int, h func([]byte)) (Worker, error) {
+	weights := make(map[string]int, len(queues))
+	for _, q := range queues {
+		weights[q] = 1
+	}
+	srv := asynq.NewServerFromRedisClient(a.rdb, asynq.Config{
+		Concurrency: concurrency,
+		Queues:      weights,
+		Logger:      asynqLogger{log.New(os.Stderr, "asynq: ", log.LstdFlags)},
+		LogLevel:    asynq.WarnLevel,
+	})
+	err := srv.Start(asynq.HandlerFunc(func(_ context.Context, t *asynq.Task) error {
+		h(t.Payload())
+		return nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return asynqWorker{srv}, nil
+}
+
 type asynqWorker struct{ srv *asynq.Server }
 
 func (w asynqWorker) Stop(context.Context) error { w.srv.Shutdown(); return nil }

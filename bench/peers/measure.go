@@ -329,6 +329,47 @@ func runEndToEnd(ctx context.Context, e *env, sys System, queue string, concurre
 	return res, errors.Join(werr, merr, serr)
 }
 
+// runEndToEndMany pre-fills n messages spread evenly over queues queues
+// (named after queue), then times one worker over all of them with
+// concurrency handlers from its start until it has handled every message
+// once.
+func runEndToEndMany(ctx context.Context, e *env, sys System, queue string, queues, concurrency, n int) (runResult, error) {
+	e.progressf("  filling %d messages over %d queues", n, queues)
+	ps := payloads(n)
+	names := make([]string, queues)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", queue, i)
+		lo, hi := i*n/queues, (i+1)*n/queues
+		if err := fill(ctx, sys, names[i], ps[lo:hi]); err != nil {
+			return runResult{}, fmt.Errorf("fill %s: %w", names[i], err)
+		}
+	}
+	runtime.GC()
+	tr := newTracker(n, time.Now(), false)
+	m := e.meter(sys)
+	if err := m.Start(ctx); err != nil {
+		return runResult{}, err
+	}
+	start := time.Since(tr.base)
+	w, err := sys.StartWorkerMany(ctx, names, concurrency, tr.handle)
+	if err != nil {
+		return runResult{}, err
+	}
+	stop := e.watch("handled", n, tr.distinct.Load)
+	werr := tr.wait(ctx, e.cfg.RunTimeout)
+	stop()
+	elapsed := time.Duration(tr.last.Load()) - start
+	if werr != nil {
+		elapsed = time.Since(tr.base) - start
+	}
+	merr := m.Stop(ctx, n)
+	m.reading.elapsed = elapsed
+	serr := stopWorker(w)
+	res := runResult{values: []float64{rate(int(tr.distinct.Load()), elapsed)}, meter: m.reading}
+	tr.fill(&res)
+	return res, errors.Join(werr, merr, serr)
+}
+
 func stopWorker(w Worker) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -440,6 +481,13 @@ func runIdle(ctx context.Context, e *env, sys System, queue string, d time.Durat
 	if err != nil {
 		return runResult{}, err
 	}
+	return measureIdle(ctx, e, sys, w, d)
+}
+
+// measureIdle lets the started worker w settle, then measures for d the
+// CPU time of this whole process, the Redis server's, and the client's
+// round trips per second, and stops w.
+func measureIdle(ctx context.Context, e *env, sys System, w Worker, d time.Duration) (runResult, error) {
 	time.Sleep(time.Second)
 	runtime.GC()
 	m := e.meter(sys)
@@ -463,6 +511,20 @@ func runIdle(ctx context.Context, e *env, sys System, queue string, d time.Durat
 		meter: m.reading,
 	}
 	return res, errors.Join(merr, serr)
+}
+
+// runIdleMany is runIdle with one worker over queues empty queues (named
+// after queue).
+func runIdleMany(ctx context.Context, e *env, sys System, queue string, queues int, d time.Duration) (runResult, error) {
+	names := make([]string, queues)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", queue, i)
+	}
+	w, err := sys.StartWorkerMany(ctx, names, 10, func([]byte) {})
+	if err != nil {
+		return runResult{}, err
+	}
+	return measureIdle(ctx, e, sys, w, d)
 }
 
 // processCPU is the user plus system CPU time of this process so far.

@@ -92,5 +92,26 @@ func (o *Ours) startWorker(ctx context.Context, queue string, concurrency int, h
 	return w, nil
 }
 
+// StartWorkerMany starts a [core.Pool] over queues, each of priority 1,
+// with its defaults but the concurrency.
+func (o *Ours) StartWorkerMany(ctx context.Context, queues []string, concurrency int, h func([]byte)) (Worker, error) {
+	p, err := core.NewPool(o.b, core.WithConcurrency(concurrency), core.WithLogger(o.log))
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range queues {
+		if err := p.HandleFunc(q, func(_ context.Context, m *core.Message) core.Result {
+			h(m.Payload)
+			return core.Success()
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Close closes the client.
 func (o *Ours) Close() error { return o.rdb.Close() }

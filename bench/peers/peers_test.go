@@ -36,7 +36,7 @@ func TestTinyRun(t *testing.T) {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}
 
-	handling := map[string]bool{"e2e-10": true, "e2e-100": true, "latency": true, "pubsub-50": true}
+	handling := map[string]bool{"e2e-10": true, "e2e-10q": true, "e2e-100": true, "latency": true, "pubsub-50": true}
 	seen := map[string]int{}
 	for _, r := range rep.Records {
 		seen[r.System]++

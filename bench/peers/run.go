@@ -142,6 +142,11 @@ func workloads(c Config) []workload {
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
 				return runEndToEnd(ctx, e, s, q, 10, c.Messages)
 			}},
+		{key: "e2e-10q", messages: n,
+			lines: []line{{label: "end to end, pre-filled, 1 worker over 10 queues, concurrency 10", unit: perSec}},
+			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
+				return runEndToEndMany(ctx, e, s, q, 10, 10, c.Messages)
+			}},
 		{key: "e2e-100", messages: n,
 			lines: []line{{label: "end to end, pre-filled, concurrency 100", unit: perSec, floor: e2eFloor()}},
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
@@ -173,6 +178,15 @@ func workloads(c Config) []workload {
 			},
 			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
 				return runIdle(ctx, e, s, q, c.IdleFor)
+			}},
+		{key: "idle-50q",
+			lines: []line{
+				{label: fmt.Sprintf("idle worker over 50 queues: CPU, whole process (%s)", c.IdleFor), unit: percent, floor: ltFloor(1, "< 1 %")},
+				{label: "Redis CPU while the worker over 50 queues idles", unit: percent},
+				{label: "round trips/s while the worker over 50 queues idles", unit: plain},
+			},
+			run: func(ctx context.Context, e *env, s System, q string) (runResult, error) {
+				return runIdleMany(ctx, e, s, q, 50, c.IdleFor)
 			}},
 	}
 	return append(all, chainWorkloads(c)...)

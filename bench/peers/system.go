@@ -26,6 +26,9 @@ type System interface {
 	// StartWorker starts a worker on queue running concurrency handlers
 	// that each call h with a message's payload and succeed.
 	StartWorker(ctx context.Context, queue string, concurrency int, h func(payload []byte)) (Worker, error)
+	// StartWorkerMany starts one worker on all of queues, with equal
+	// priorities, running concurrency handlers in all.
+	StartWorkerMany(ctx context.Context, queues []string, concurrency int, h func(payload []byte)) (Worker, error)
 	// Counter counts the system's round trips and Redis commands.
 	Counter() *Counter
 	// Close releases the system's clients.

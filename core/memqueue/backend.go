@@ -26,10 +26,11 @@ type Backend struct {
 	seq     uint64            // last record sequence number
 	waiters map[string]*waiter
 
-	slots    map[schedKey]time.Time    // each schedule's last enqueued slot
-	registry map[schedKey]registration // the schedules that run
-	paused   map[string]bool           // PauseQueue
-	workers  map[string]workerRecord   // RegisterWorker
+	slots    map[schedKey]time.Time             // each schedule's last enqueued slot
+	registry map[schedKey]registration          // the schedules that run
+	paused   map[string]bool                    // PauseQueue
+	workers  map[string]workerRecord            // RegisterWorker
+	multi    map[string]map[*multiWait]struct{} // WaitAny calls blocked, by queue
 }
 
 var (
@@ -82,6 +83,7 @@ func New(opts ...Option) (*Backend, error) {
 		registry:  make(map[schedKey]registration),
 		paused:    make(map[string]bool),
 		workers:   make(map[string]workerRecord),
+		multi:     make(map[string]map[*multiWait]struct{}),
 	}
 	for _, o := range opts {
 		o(b)
@@ -123,8 +125,9 @@ func (b *Backend) tidy(q *queue) {
 	}
 }
 
-// wake ends the Wait calls on queue. Call with b.mu held.
+// wake ends the Wait and WaitAny calls on queue. Call with b.mu held.
 func (b *Backend) wake(queue string) {
+	b.wakeMulti(queue)
 	if w := b.waiters[queue]; w != nil {
 		close(w.ch)
 		delete(b.waiters, queue)

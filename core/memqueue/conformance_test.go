@@ -32,7 +32,7 @@ func newEnv(t *testing.T, opts ...Option) (queuetest.Env, *Backend, *queuetest.M
 }
 
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true}, New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 		env, _, _ := newEnv(t)
 		return env
 	}})

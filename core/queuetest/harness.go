@@ -39,6 +39,8 @@ type Features struct {
 	Schedules bool
 	// MessageInspector: the backend implements [core.MessageInspector].
 	MessageInspector bool
+	// MultiWait: the backend implements [core.MultiWaiter].
+	MultiWait bool
 }
 
 // Env is one test's backend and its means of moving time and looking inside.
@@ -92,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 		{"WaitDequeue", waitDequeueCases, featureWaitDequeue},
 		{"Schedules", scheduleCases, featureSchedules},
 		{"MessageInfo", messageInfoCases, featureMessageInspector},
+		{"MultiWait", multiWaitCases, featureMultiWait},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

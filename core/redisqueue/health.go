@@ -112,6 +112,8 @@ type healthState struct {
 	warned  string            // the evicting policy last warned about
 	markers map[string]string // queue -> its epoch marker as last seen ("": not yet)
 	met     sync.Map          // the queues in markers, read without mu
+	order   []string          // the queues in markers, in the order met
+	turn    int               // the next of order that a check reads besides its own
 }
 
 var _ core.HealthChecker = (*Backend)(nil)
@@ -184,6 +186,7 @@ func (b *Backend) checkLocked(ctx context.Context, queues []string) {
 		if _, ok := h.markers[q]; !ok {
 			h.markers[q] = ""
 			h.met.Store(q, struct{}{})
+			h.order = append(h.order, q)
 		}
 	}
 	for q, v := range h.markers {
@@ -198,10 +201,22 @@ func (b *Backend) checkLocked(ctx context.Context, queues []string) {
 		pipe.SetNX(ctx, b.epochKey(q), v, 0) // fails on a full Redis: tried again later
 		gets[q] = pipe.Get(ctx, b.epochKey(q))
 	}
-	for q, v := range h.markers {
-		if v != "" {
+	// The markers of the queues in use now, and one more in turn: a Redis
+	// that came back empty lost them all, so one is enough to see it within
+	// an interval, and a check costs a few commands however many queues the
+	// backend serves (a pool over fifty idle queues included).
+	read := func(q string) {
+		if v := h.markers[q]; v != "" && gets[q] == nil {
 			gets[q] = pipe.Get(ctx, b.epochKey(q))
 		}
+	}
+	for _, q := range queues {
+		read(q)
+	}
+	if len(h.order) > 0 {
+		h.turn %= len(h.order)
+		read(h.order[h.turn])
+		h.turn++
 	}
 	_, _ = pipe.Exec(ctx)   // each command's error is read below
 	var refused redis.Error // INFO denied by an ACL: check the markers only

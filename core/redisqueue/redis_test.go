@@ -147,7 +147,7 @@ func TestConformanceCluster(t *testing.T) {
 	ctx := context.Background()
 	admin := srv.Client(t)
 
-	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true}, New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 		prefix := fmt.Sprintf("rgc%d", prefixes.Add(1))
 		return queuetest.Env{
 			Backend: mustNew(t, cc, WithPrefix(prefix)),
@@ -155,6 +155,57 @@ func TestConformanceCluster(t *testing.T) {
 			Dump:    func() string { return redistest.Dump(t, admin, prefix) },
 		}
 	}})
+
+	// WaitAny groups queues by the slot the server gives their keys.
+	t.Run("WaitAnySlots", func(t *testing.T) {
+		for _, q := range []string{"q", "emails", "reports", "idle07", "ünïcode"} {
+			want, err := admin.ClusterKeySlot(ctx, "rg:{"+q+"}:wake").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := clusterSlot(q); int64(got) != want {
+				t.Errorf("clusterSlot(%q) = %d, the server says %d", q, got, want)
+			}
+		}
+	})
+
+	// A pool over queues of several slots is woken on any of them.
+	t.Run("Pool", func(t *testing.T) {
+		b := mustNew(t, cc, WithPrefix("rgcp"))
+		p, err := core.NewPool(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		handled := make(chan string, 3)
+		for _, q := range []string{"a", "b", "c"} {
+			if err := p.HandleFunc(q, func(_ context.Context, m *core.Message) core.Result {
+				handled <- m.Queue
+				return core.Success()
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := p.Stop(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+		time.Sleep(200 * time.Millisecond) // idle, blocked on every slot
+		for _, q := range []string{"c", "a"} {
+			enqueue(t, b, q, "m-"+q)
+			select {
+			case got := <-handled:
+				if got != q {
+					t.Fatalf("handled a message of %q, want %q", got, q)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatalf("an enqueue to %q on a cluster did not wake the pool", q)
+			}
+		}
+	})
 
 	// The worker's pipelined wait and dequeue go to the queue's node too.
 	t.Run("WaitDequeue", func(t *testing.T) {

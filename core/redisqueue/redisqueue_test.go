@@ -39,7 +39,7 @@ func mustNew(t testing.TB, c redis.UniversalClient, opts ...Option) *Backend {
 }
 
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true}, New: func(t *testing.T) queuetest.Env {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 		b, c, prefix := newEnv(t)
 		return queuetest.Env{
 			Backend: b,

@@ -112,13 +112,18 @@ func pause(ctx context.Context, d time.Duration) bool {
 // blpop makes the command for one blocking step on key: at most d, at
 // most blockCap, ending no later than ctx's deadline.
 func (b *Backend) blpop(ctx context.Context, key string, d time.Duration) *redis.StringSliceCmd {
+	return redis.NewStringSliceCmd(ctx, "blpop", key, b.blockSecs(ctx, d))
+}
+
+// blockSecs is BLPOP's timeout argument for one blocking step: at most d,
+// at most blockCap, ending no later than ctx's deadline.
+func (b *Backend) blockSecs(ctx context.Context, d time.Duration) string {
 	step := min(d, b.blockCap())
 	if dl, ok := ctx.Deadline(); ok {
 		step = min(step, time.Until(dl))
 	}
 	step = max(step, time.Millisecond) // BLPOP 0 would block forever
-	secs := strconv.FormatFloat(float64(millis(step))/1000, 'f', 3, 64)
-	return redis.NewStringSliceCmd(ctx, "blpop", key, secs)
+	return strconv.FormatFloat(float64(millis(step))/1000, 'f', 3, 64)
 }
 
 // WaitDequeue waits for one blocking step as Wait does, then dequeues as

@@ -164,7 +164,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("Conformance", func(t *testing.T) {
-		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true}, New: func(t *testing.T) queuetest.Env {
+		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 			prefix := newPrefix()
 			return queuetest.Env{
 				Backend: newBackend(t, cl.cc, redisqueue.WithPrefix(prefix)),

@@ -85,7 +85,7 @@ func TestTLSAndACL(t *testing.T) {
 
 	t.Run("Conformance", func(t *testing.T) {
 		var prefixes atomic.Int64
-		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true}, New: func(t *testing.T) queuetest.Env {
+		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
 			prefix := fmt.Sprintf("rgt%d", prefixes.Add(1))
 			return queuetest.Env{
 				Backend: newBackend(t, admin, redisqueue.WithPrefix(prefix)),
