@@ -167,7 +167,7 @@ func ExplainMessage(st Status, m *MessageInfo, dead *DeadLetter) []string {
 	case StatusLocked, StatusLockedWithRequeue:
 		add("Locked by a handler (attempt %d); the lock expires in %s unless its heartbeat extends it.", attempt, Plain(lockLeft))
 		if m != nil && m.Canceled {
-			add("Canceled: the worker's next heartbeat tells it, and it cancels the handler's context; the message then ends as the handler answers (a retry or a failure from the cancel ends it without a dead letter). If the lock expires first, the message is dropped, not handled again.")
+			add("Cancelled: the worker's next heartbeat tells it, and it cancels the handler's context; the message then ends as the handler answers (a retry or a failure from the cancel ends it without a dead letter). If the lock expires first, the message is dropped, not handled again.")
 		} else {
 			add("If the lock expires (the handler crashed or stalled), the message is queued again and handled once more.")
 		}

@@ -249,7 +249,7 @@ func TestExplainCanceledAndLimits(t *testing.T) {
 			t.Fatalf("cancel: %v %v", st, err)
 		}
 		e = explainWant(t, b, "q", "lim", "locked", "Locked by a handler",
-			"Canceled: the worker's next heartbeat tells it, and it cancels the handler's context", "Its own limits")
+			"Cancelled: the worker's next heartbeat tells it, and it cancels the handler's context", "Its own limits")
 		if !strings.Contains(e.Why[1], "If the lock expires first, the message is dropped, not handled again.") {
 			t.Errorf("canceled: %q", e.Why[1])
 		}
