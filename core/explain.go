@@ -166,7 +166,11 @@ func ExplainMessage(st Status, m *MessageInfo, dead *DeadLetter) []string {
 		}
 	case StatusLocked, StatusLockedWithRequeue:
 		add("Locked by a handler (attempt %d); the lock expires in %s unless its heartbeat extends it.", attempt, Plain(lockLeft))
-		add("If the lock expires (the handler crashed or stalled), the message is queued again and handled once more.")
+		if m != nil && m.Canceled {
+			add("Cancelled: the worker's next heartbeat tells it, and it cancels the handler's context; the message then ends as the handler answers (a retry or a failure from the cancel ends it without a dead letter). If the lock expires first, the message is dropped, not handled again.")
+		} else {
+			add("If the lock expires (the handler crashed or stalled), the message is queued again and handled once more.")
+		}
 		if st == StatusLockedWithRequeue {
 			add("A newer copy is queued once the handler is done.")
 		}
@@ -183,6 +187,9 @@ func ExplainMessage(st Status, m *MessageInfo, dead *DeadLetter) []string {
 	default:
 		add("Unknown status %d.", st)
 	}
+	if m != nil && (m.MaxAttempts > 0 || m.Timeout > 0) && st >= StatusQueued && st <= StatusLockedWithRequeue {
+		add("%s", limits(m.MaxAttempts, m.Timeout))
+	}
 	if dead != nil {
 		add("Dead letter: failed at %s after %s with the error: %s", dead.FailedAt.UTC().Format(time.RFC3339), times(dead.Attempt), oneLine(dead.Error))
 		if st == StatusNone {
@@ -192,6 +199,19 @@ func ExplainMessage(st Status, m *MessageInfo, dead *DeadLetter) []string {
 		}
 	}
 	return why
+}
+
+// limits is the sentence on a message's own limits, either of which may
+// be zero (not set).
+func limits(maxAttempts int, timeout time.Duration) string {
+	var parts []string
+	if maxAttempts > 0 {
+		parts = append(parts, fmt.Sprintf("at most %d handlings (Retry middleware turns a retry on the last one into a failure, over its own bound)", maxAttempts))
+	}
+	if timeout > 0 {
+		parts = append(parts, fmt.Sprintf("each handling gets %s (Timeout middleware uses it over its own)", Plain(timeout)))
+	}
+	return "Its own limits: " + strings.Join(parts, "; ") + "."
 }
 
 func times(n int) string {

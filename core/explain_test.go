@@ -216,3 +216,46 @@ func TestExplainPagesContent(t *testing.T) {
 		}
 	})
 }
+
+// Explain says when a locked message was cancelled (it is not handled
+// again when its lock expires) and what a message's own limits are.
+func TestExplainCanceledAndLimits(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		ctx := t.Context()
+		b := env.b
+		pub := core.NewPublisher(b)
+		enqueue := func(id string, opts ...core.EnqueueOption) {
+			t.Helper()
+			r, err := pub.Enqueue(ctx, "q", []byte("p"), append(opts, core.WithID(id))...)
+			if err != nil || r.Err != nil {
+				t.Fatalf("enqueue %q: %v %v", id, err, r.Err)
+			}
+		}
+		enqueue("lim", core.WithMaxAttempts(3), core.WithHandlingTimeout(90*time.Second))
+		explainWant(t, b, "q", "lim", "queued", "Queued",
+			"Its own limits: at most 3 handlings (Retry middleware turns a retry on the last one into a failure, over its own bound); each handling gets 1 min 30 s (Timeout middleware uses it over its own).")
+		enqueue("to", core.WithHandlingTimeout(time.Second), core.WithDelay(time.Minute))
+		e := explainWant(t, b, "q", "to", "queued-with-backoff", "initial delay", "Its own limits: each handling gets 1 s")
+		if strings.Contains(e.Why[1], "handlings") {
+			t.Errorf("a timeout alone: %q", e.Why[1])
+		}
+
+		res, err := b.Dequeue(ctx, core.DequeueParams{Queue: "q", Max: 1, Lock: time.Minute})
+		if err != nil || len(res.Messages) != 1 || res.Messages[0].ID != "lim" {
+			t.Fatalf("dequeue: %v %+v", err, res.Messages)
+		}
+		explainWant(t, b, "q", "lim", "locked", "Locked by a handler", "queued again", "Its own limits: at most 3 handlings")
+		if st, err := b.CancelMessage(ctx, "q", "lim"); err != nil || st != core.StatusLocked {
+			t.Fatalf("cancel: %v %v", st, err)
+		}
+		e = explainWant(t, b, "q", "lim", "locked", "Locked by a handler",
+			"Cancelled: the worker's next heartbeat tells it, and it cancels the handler's context", "Its own limits")
+		if !strings.Contains(e.Why[1], "If the lock expires first, the message is dropped, not handled again.") {
+			t.Errorf("canceled: %q", e.Why[1])
+		}
+		if errs, err := b.Ack(ctx, "q", []core.Ack{{ID: "lim", Token: res.Messages[0].Token, Outcome: core.OutcomeSuccess, Backoff: time.Hour}}); err != nil || errs[0] != nil {
+			t.Fatalf("ack: %v %v", err, errs)
+		}
+		explainWant(t, b, "q", "lim", "done-with-backoff", "Done, held") // limits of a done message are moot
+	})
+}

@@ -18,9 +18,11 @@ import (
 
 // TestWebUI drives the web UI of `redghost serve` (built from the
 // repository) with a real headless Chromium against a real redis-server:
-// live counts, a message's why, a dead letter requeued by a click, and a
-// POST without a CSRF token refused. With RG_SCREENSHOTS=1 it saves the
-// queues page and a message page to docs/img/ for the README.
+// live counts, a queue paused by a click, a message's why, a message
+// cancelled and a dead letter requeued by clicks, a worker of this process on the workers page, and
+// a POST without a CSRF token refused. With RG_SCREENSHOTS=1 it saves the
+// queues page, a message page and the workers page to docs/img/ for the
+// README.
 func TestWebUI(t *testing.T) {
 	chrome := need(t, "CHROMIUM_BIN", "chromium")
 	bin := goBuild(t, repoRoot(t), "./cmd/redghost")
@@ -107,6 +109,18 @@ func TestWebUI(t *testing.T) {
 	// the enqueues): it comes to show all 8.
 	waitText("orders queued after 5 more", cell("orders", "queued"), func(s string) bool { return s == "8" })
 	waitText("a rate for orders", cell("orders", "total-rate"), func(s string) bool { return s != "–" })
+
+	// Pause a queue with a click: the page comes back with the paused
+	// marker and a resume button, and the backend holds the pause.
+	do("pause emails", chromedp.Click(chromedp.CSS(`tr[data-queue="emails"] button[data-action="pause"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-queue="emails"] .tag.paused`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-queue="emails"] button[data-action="resume"]`)))
+	if st, err := b.QueueStats(ctx, "emails"); err != nil || !st.Paused {
+		t.Errorf("emails after the click on pause: %+v %v", st, err)
+	}
+	if oldest := text("orders oldest", cell("orders", "oldest")); oldest == "–" || !strings.HasSuffix(oldest, " s") && !strings.HasSuffix(oldest, " ms") {
+		t.Errorf("the oldest waiting message of orders: %q", oldest)
+	}
 	screenshot(t, bctx, "web-queues.png")
 
 	// A message page: its why.
@@ -119,7 +133,22 @@ func TestWebUI(t *testing.T) {
 	if err != nil || link.Value != "http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Errorf("trace link %q: %v", link.Value, err)
 	}
+	if !strings.Contains(why, "Its own limits: at most 5 handlings") {
+		t.Errorf("why of a message with its own limits: %q", why)
+	}
 	screenshot(t, bctx, "web-message.png")
+
+	// Cancel a queued message with a click, confirmed: it leaves the queue.
+	do("cancel a queued message", chromedp.Navigate(base+"message?queue=orders&id=order-1044"),
+		chromedp.Click(chromedp.ID("cancel-button")),
+		chromedp.Click(chromedp.CSS(`form.confirm button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+	if flash := text("the cancel's flash", chromedp.CSS("p.flash")); flash != "Cancelled: the message was removed from the queue; it is never handled." {
+		t.Errorf("after the cancel: %q", flash)
+	}
+	if st, err := b.MessageStatus(ctx, "orders", "order-1044"); err != nil || st != core.StatusNone {
+		t.Errorf("order-1044 after the cancel: %v %v", st, err)
+	}
 
 	// Dead letters: requeue one with a click; it leaves the list.
 	do("requeue a dead letter", chromedp.Navigate(base+"dead?queue=payments"),
@@ -135,6 +164,60 @@ func TestWebUI(t *testing.T) {
 	if st, err := b.MessageStatus(ctx, "payments", "pay-7"); err != nil || st != core.StatusQueued {
 		t.Errorf("pay-7 after the requeue: %v %v", st, err)
 	}
+
+	// The workers page lists a worker running in this process on the same
+	// redis-server.
+	release := make(chan struct{})
+	w, err := core.NewWorker(core.NewQueue(b, "thumbnails"), core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return core.Success()
+	}), core.WithConcurrency(3), core.WithHeartbeat(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(release)
+		if err := w.Stop(ctx); err != nil {
+			t.Errorf("stop the worker: %v", err)
+		}
+	}()
+	host, _ := os.Hostname()
+	const row = chromedp.CSS(`tr[data-worker] `)
+	waitFor(t, "the worker on the workers page", 15*time.Second, nil, func() error {
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+"workers")); err != nil {
+			return err
+		}
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-worker]').length`))
+		if err != nil || n != 1 {
+			return fmt.Errorf("%d workers listed (%v)", n, err)
+		}
+		// The heartbeat reports the messages in flight: the three
+		// handlings that wait for the release, and any taken ahead.
+		held := w.Stats().InFlight
+		if in := text("in flight", row+`td[data-col="in-flight"]`); held < 3 || in != fmt.Sprint(held) {
+			return fmt.Errorf("in flight %s on the page, %d in the worker", in, held)
+		}
+		return nil
+	})
+	if got := text("host", row+`td[data-col="host"]`); got != host {
+		t.Errorf("worker host %q, want %q", got, host)
+	}
+	if got := text("pid", row+`td[data-col="pid"]`); got != fmt.Sprint(os.Getpid()) {
+		t.Errorf("worker pid %q, want %d", got, os.Getpid())
+	}
+	if got := text("queues", row+`td[data-col="queues"]`); got != "thumbnails" {
+		t.Errorf("worker queues %q", got)
+	}
+	if got := text("concurrency", row+`td[data-col="concurrency"]`); got != "3" {
+		t.Errorf("worker concurrency %q", got)
+	}
+	screenshot(t, bctx, "web-workers.png")
 
 	// A POST from the page's own origin, with its cookie but no token, is
 	// refused and changes nothing.
@@ -174,7 +257,8 @@ func seedWebUI(t *testing.T, ctx context.Context, b *redisqueue.Backend) {
 		}
 	}
 	tp := core.WithHeader("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	enq("orders", "order-1042", `{"order":1042,"customer":"c-77","items":[{"sku":"A-1","qty":2}],"total":"39.90"}`, tp, core.WithHeader("tenant", "acme"))
+	enq("orders", "order-1042", `{"order":1042,"customer":"c-77","items":[{"sku":"A-1","qty":2}],"total":"39.90"}`, tp, core.WithHeader("tenant", "acme"),
+		core.WithMaxAttempts(5), core.WithHandlingTimeout(30*time.Second))
 	enq("orders", "order-1043", `{"order":1043}`)
 	take("orders", 2)
 	for i := range 3 {

@@ -85,10 +85,18 @@ func New(b core.Backend, opts ...Option) (*Handler, error) {
 		"requeue": {post: true, serve: h.requeue},
 		"purge":   {post: true, serve: h.purge},
 		"clear":   {post: true, serve: h.clear},
+		"pause":   {post: true, serve: h.pause},
+		"resume":  {post: true, serve: h.resume},
+		"cancel":  {post: true, serve: h.cancel},
+		"workers": {serve: h.workersPage},
 	}
+	h.nav = append(h.nav, navItem{"workers", "Workers"})
 	// Pages for optional capabilities of b are added here, each when b
-	// implements its interface, with a nav entry: h.routes["workers"] =
-	// ..., h.nav = append(h.nav, ...).
+	// implements its interface, with a nav entry.
+	if s, ok := b.(core.ScheduleStore); ok {
+		h.routes["schedules"] = route{serve: func(w http.ResponseWriter, r *http.Request) { h.schedulesPage(w, r, s) }}
+		h.nav = append(h.nav, navItem{"schedules", "Schedules"})
+	}
 	return h, nil
 }
 
@@ -97,6 +105,10 @@ func (h *Handler) parseTemplates() error {
 		"plain": core.Plain,
 		"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"cut":   cut,
+		// since and until are the time from t to now and from now to t,
+		// by the UI's clock.
+		"since": func(t time.Time) string { return core.Plain(h.now().Sub(t)) },
+		"until": func(t time.Time) string { return core.Plain(t.Sub(h.now())) },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

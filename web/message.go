@@ -21,6 +21,9 @@ type messageData struct {
 	// DeadHeaders and DeadPayload are the dead letter's.
 	DeadHeaders []header
 	DeadPayload payloadView
+	// CanCancel: a cancel would change the message.
+	CanCancel bool
+	Flash     string
 }
 
 type header struct{ Key, Value string }
@@ -37,7 +40,7 @@ func (h *Handler) messagePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d := messageData{Explanation: e, State: e.State()}
+	d := messageData{Explanation: e, State: e.State(), CanCancel: canCancel(e.Status, e.Message), Flash: cancelNote(q.Get("canceled"))}
 	var hs map[string]string
 	if e.Message != nil {
 		hs = e.Message.Headers

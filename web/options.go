@@ -35,8 +35,8 @@ func defaultConfig() config {
 	return config{refresh: DefaultRefresh, pageSize: DefaultPageSize, logger: slog.New(slog.DiscardHandler), title: "Red Ghost"}
 }
 
-// WithActions turns on the actions that change queues: requeue and purge
-// dead letters, clear a queue. They are off by default: the UI then only
+// WithActions turns on the actions that change queues: pause and resume a
+// queue, cancel a message, requeue and purge dead letters, clear a queue. They are off by default: the UI then only
 // reads, and refuses every POST with 403.
 func WithActions(on bool) Option { return func(c *config) { c.actions = on } }
 

@@ -44,7 +44,8 @@ func (h *Handler) queueRows(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := h.pages["queues"].ExecuteTemplate(w, "rows", queuesData{Rows: rows}); err != nil {
+	pd := pageData{Actions: h.cfg.actions, CSRF: h.csrf.issue(w, r), Data: queuesData{Rows: rows}}
+	if err := h.pages["queues"].ExecuteTemplate(w, "rows", pd); err != nil {
 		h.cfg.logger.Error("web: render rows", "err", err)
 	}
 }

@@ -20,13 +20,15 @@ var serveCmd = &command{
 	name:    "serve",
 	args:    "[-addr HOST:PORT] [-basic-auth USER:PASS] [-actions] [-payloads] [-jaeger URL] [-refresh D]",
 	pos:     "",
-	summary: "the web UI: queues, messages and why, dead letters",
+	summary: "the web UI: queues, messages and why, dead letters, workers, schedules",
 	detail: `Serves the web UI of the queues under -prefix until interrupted: every queue
-with its counts, refreshed live; a queue's messages by status; a message's
-status in plain words (as 'redghost why' prints it), its headers and, with
--payloads, its payload, with a link to its trace in Jaeger (-jaeger); dead
-letters, which -actions lets you requeue and purge, and queues, which it
-lets you clear. Without -actions the UI only reads.
+with its counts and its oldest waiting message, refreshed live; a queue's
+messages by status; a message's status in plain words (as 'redghost why'
+prints it), its headers and, with -payloads, its payload, with a link to its
+trace in Jaeger (-jaeger); dead letters; the running workers; the registered
+schedules. With -actions you can pause and resume queues, cancel messages,
+requeue and purge dead letters, and clear queues. Without it the UI only
+reads.
 
 It listens on the loopback address by default. On any other, put it behind
 authentication: -basic-auth asks every request for that user and password
@@ -36,7 +38,7 @@ proxy in front. Each request's Redis calls share the -timeout limit.`,
 	flags: func(fs *flag.FlagSet) action {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 		auth := fs.String("basic-auth", "", "require HTTP basic auth with `USER:PASS` (default $REDGHOST_BASIC_AUTH)")
-		actions := fs.Bool("actions", false, "allow requeue, purge and clear (POST with a CSRF token)")
+		actions := fs.Bool("actions", false, "allow pause, resume, cancel, requeue, purge and clear (POST with a CSRF token)")
 		payloads := fs.Bool("payloads", false, "show message payloads")
 		jaeger := fs.String("jaeger", "", "link traces to the Jaeger UI at `URL` (e.g. http://localhost:16686)")
 		refresh := fs.Duration("refresh", web.DefaultRefresh, "how often the queues page reads the counts again")
