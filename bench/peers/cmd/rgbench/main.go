@@ -6,6 +6,7 @@
 //	go run ./cmd/rgbench                 # the full table (about 6 minutes)
 //	go run ./cmd/rgbench -quick          # CI-sized numbers, one run
 //	go run ./cmd/rgbench -rows e2e-10,e2e-100 -runs 5
+//	go run ./cmd/rgbench -svg ../../docs/img/bench.svg   # the chart in the README too
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +39,7 @@ func main() {
 	server := flag.String("redis-server", "redis-server", "redis-server binary")
 	profDir := flag.String("profile-dir", "", "write a CPU profile of the measured part of every run to DIR/<row>-<system>-<run>.pprof")
 	slowlog := flag.Duration("slowlog", 0, "set Redis's slowlog-log-slower-than to this and print each run's slowest commands on stderr")
+	svgOut := flag.String("svg", "", "also write the table as an SVG bar chart to FILE (ours next to asynq per row, with the ratio)")
 	flag.Parse()
 
 	cfg := peers.Config{}
@@ -79,10 +82,37 @@ func main() {
 	rep, err := peers.Run(ctx, cfg)
 	if rep != nil {
 		rep.WriteTable(os.Stdout)
+		if *svgOut != "" {
+			if err := writeSVG(rep, *svgOut); err != nil {
+				fmt.Fprintln(os.Stderr, "rgbench:", err)
+				os.Exit(1)
+			}
+		}
 		fmt.Fprintf(os.Stderr, "rgbench: done in %s\n", time.Since(start).Round(time.Second))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rgbench:", err)
 		os.Exit(1)
 	}
+}
+
+// writeSVG writes the report's chart to path, replacing the file only
+// once the chart is complete.
+func writeSVG(rep *peers.Report, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".rgbench-*.svg")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := rep.WriteSVG(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
