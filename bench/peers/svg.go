@@ -17,10 +17,10 @@ const (
 	svgMargin   = 16
 	svgNameCol  = 96  // "Red Ghost" / "asynq" before the bars
 	svgBarMax   = 520 // the longer bar of a pair
-	svgBarH     = 16
+	svgBarH     = 14
 	svgBarGap   = 4
-	svgLabelH   = 20 // the workload's line above its bars
-	svgGroupGap = 14
+	svgLabelH   = 18 // the workload's line above its bars
+	svgGroupGap = 10
 	svgHeadH    = 64 // title and legend
 	svgFootH    = 15 // one line of the run's header under the chart
 )
@@ -86,7 +86,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 			g.Label += fmt.Sprintf(" (%d run(s) failed)", row.Errors)
 		}
 		if !math.IsNaN(row.Ratio) {
-			g.Ratio = strconv.FormatFloat(row.Ratio, 'f', 2, 64) + "×"
+			g.Ratio = svgRatio(row.Ratio)
 			g.RatioFill = c.WorseFill
 			if (row.Ratio >= 1) != lowerBetter || row.Ratio == 1 {
 				g.RatioFill = c.BetterFill
@@ -127,6 +127,16 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	return err
 }
 
+// svgRatio writes a ratio as the table does, with two decimals, except
+// where those would show nothing (a latency of 0.27 ms against 476 ms):
+// then with two significant digits.
+func svgRatio(r float64) string {
+	if r != 0 && math.Abs(r) < 0.1 {
+		return strconv.FormatFloat(r, 'g', 2, 64) + "×"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "×"
+}
+
 func xmlText(s string) (string, error) {
 	var b strings.Builder
 	if err := xml.EscapeText(&b, []byte(s)); err != nil {
@@ -151,11 +161,11 @@ var svgTemplate = template.Must(template.New("svg").Funcs(template.FuncMap{
 <g>
 <text x="{{$.Margin}}" y="{{.Y}}" font-weight="bold" fill="#222">{{x .Label}}</text>
 {{- range .Bars}}
-<text x="{{$.Margin}}" y="{{add .Y 12}}" fill="#444">{{.Name}}</text>
+<text x="{{$.Margin}}" y="{{add .Y 11}}" fill="#444">{{.Name}}</text>
 <rect x="{{$.BarX}}" y="{{.Y}}" width="{{.W}}" height="{{$.BarH}}" fill="{{.Fill}}"/>
-<text x="{{add $.BarX (add .W 6)}}" y="{{add .Y 12}}" fill="#222">{{x .Value}}</text>
+<text x="{{add $.BarX (add .W 6)}}" y="{{add .Y 11}}" fill="#222">{{x .Value}}</text>
 {{- end}}
-<text x="{{$.RatioX}}" y="{{add .Y 28}}" text-anchor="end" font-size="18" font-weight="bold" fill="{{.RatioFill}}">{{x .Ratio}}</text>
+<text x="{{$.RatioX}}" y="{{add .Y 26}}" text-anchor="end" font-size="18" font-weight="bold" fill="{{.RatioFill}}">{{x .Ratio}}</text>
 </g>
 {{- end}}
 {{- range .Foot}}
