@@ -75,6 +75,14 @@ func main() {
 		cfg.Rows = strings.Split(*rows, ",")
 	}
 	cfg.Systems = strings.Split(*systems, ",")
+	if *svgOut != "" {
+		// Refuse a path the chart cannot be written to before the run, not
+		// after it.
+		if fi, err := os.Stat(filepath.Dir(*svgOut)); err != nil || !fi.IsDir() {
+			fmt.Fprintf(os.Stderr, "rgbench: -svg %s: the directory %s does not exist\n", *svgOut, filepath.Dir(*svgOut))
+			os.Exit(2)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
