@@ -59,6 +59,9 @@ func checkPrometheusGraph(t *testing.T, promURL string) {
 	}
 	expr := strings.NewReplacer(`$queue`, `.*`, `$__rate_interval`, graphRate).Replace(exprs[0])
 	span := dataSpan(t, promURL, expr)
+	if _, err := get(context.Background(), promURL+"/classic/graph"); err != nil {
+		t.Fatalf("this Prometheus serves no classic graph page (Debian's package does; upstream builds serve their React UI instead): %v", err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
