@@ -10,7 +10,10 @@
 // the Grafana Foundation SDK. TestWebUI drives the web UI of `redghost
 // serve` in a headless Chromium (Debian's chromium package, through
 // chromedp) against a real redis-server; with RG_SCREENSHOTS=1 it saves the
-// screenshots of docs/img/. Package topology (e2e/topology) runs the
+// screenshots of docs/img/. TestStack also opens Prometheus' own graph of
+// the dashboard's handled-by-outcome query in that Chromium and wants a
+// line per outcome (docs/img/prometheus-outcomes.png with RG_SCREENSHOTS=1).
+// Package topology (e2e/topology) runs the
 // library on Redis Cluster, Sentinel, TLS and ACL. The fault suite, in
 // e2e/chaos, kills, pauses and cuts off workers and Redis under load and
 // counts every message.
@@ -28,6 +31,7 @@
 //	PROMETHEUS_BIN  a prometheus binary (default: prometheus on PATH)
 //	PROMTOOL_BIN    a promtool binary (default: promtool on PATH)
 //	CHROMIUM_BIN    a Chromium or Chrome binary (default: chromium on PATH)
-//	RG_SCREENSHOTS  when 1, TestWebUI writes docs/img/web-queues.png and web-message.png
+//	RG_SCREENSHOTS  when 1, TestWebUI writes docs/img/web-queues.png and web-message.png,
+//	                and TestStack docs/img/prometheus-outcomes.png
 //	CI              when set, a missing program fails the tests instead of skipping them
 package e2e

@@ -19,10 +19,12 @@ import (
 )
 
 // How much the demo publishes in the end-to-end run: enough for every kind
-// of message and several breaker trips, little enough for a short test.
+// of message and several breaker trips, little enough for a short test,
+// over about eight seconds, so that Prometheus' graph of the run has a
+// shape.
 const (
 	demoMessages = 240
-	demoRate     = 60
+	demoRate     = 30
 )
 
 // stack is one run of the demo with everything it talks to.
@@ -34,8 +36,8 @@ type stack struct {
 }
 
 // TestStack runs the demo against real Redis, Jaeger and Prometheus, then
-// checks the dashboard's queries and the alerting rules in Prometheus and
-// the traces in Jaeger.
+// checks the dashboard's queries, Prometheus' graph of one of them in a
+// browser, and the alerting rules in Prometheus, and the traces in Jaeger.
 func TestStack(t *testing.T) {
 	promBin := need(t, "PROMETHEUS_BIN", "prometheus")
 	jaeger := jaegerBin(t)
@@ -54,6 +56,7 @@ func TestStack(t *testing.T) {
 	})
 
 	t.Run("dashboard queries", func(t *testing.T) { checkDashboardQueries(t, s.promURL) })
+	t.Run("prometheus graph", func(t *testing.T) { checkPrometheusGraph(t, s.promURL) })
 	t.Run("breaker tripped", func(t *testing.T) {
 		// The pretend SMTP server went down during the run: the breaker opened.
 		waitFor(t, "a breaker transition to open", 20*time.Second, nil, func() error {
@@ -127,6 +130,28 @@ func startStack(t *testing.T, cfg stackConfig) *stack {
 	if cfg.protocol == "grpc" {
 		otlpPort = otlpGRPC
 	}
+	// Prometheus scrapes the demo from its first message on, so that its
+	// graphs show the whole run.
+	var p *proc
+	if cfg.promBin != "" {
+		promPort := freePort(t)
+		s.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
+		pcfg := filepath.Join(dir, "prometheus.yml")
+		shipped, fast := fastRules(t, dir)
+		writeFile(t, pcfg, fmt.Sprintf(prometheusConfig, shipped, fast, metricsPort))
+		p = start(t, "prometheus", cfg.promBin, nil,
+			"--config.file="+pcfg,
+			"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort),
+			"--enable-feature=exemplar-storage",
+		)
+		// Prometheus takes up new targets a few seconds after it starts:
+		// the demo starts once its target has been scraped (and found
+		// down).
+		waitFor(t, "prometheus to scrape the demo's address", 60*time.Second, p, func() error {
+			return nonEmpty(s.promURL, `up{job="redghost-demo"}`)
+		})
+	}
 	s.demo = start(t, "demo", cfg.demoBin, []string{
 		"REDIS_URL=redis://" + cfg.redisAddr + "/0",
 		"REDIS_PREFIX=e2e",
@@ -146,20 +171,9 @@ func startStack(t *testing.T, cfg stackConfig) *stack {
 		return err
 	})
 
-	if cfg.promBin == "" {
+	if p == nil {
 		return s
 	}
-	promPort := freePort(t)
-	s.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
-	pcfg := filepath.Join(dir, "prometheus.yml")
-	shipped, fast := fastRules(t, dir)
-	writeFile(t, pcfg, fmt.Sprintf(prometheusConfig, shipped, fast, metricsPort))
-	p := start(t, "prometheus", cfg.promBin, nil,
-		"--config.file="+pcfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort),
-		"--enable-feature=exemplar-storage",
-	)
 	waitFor(t, "prometheus to scrape the demo", 60*time.Second, p, func() error {
 		return nonEmpty(s.promURL, `up{job="redghost-demo"} == 1`)
 	})

@@ -44,21 +44,7 @@ func TestWebUI(t *testing.T) {
 		return err
 	})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 600),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := headless(t, ctx, chrome, 1000, 600)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {
@@ -302,10 +288,17 @@ func seedWebUI(t *testing.T, ctx context.Context, b *redisqueue.Backend) {
 // RG_SCREENSHOTS=1.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	screenshotOf(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+// screenshotOf saves the picture that capture takes (the view, or a part
+// of the page) to docs/img/name when RG_SCREENSHOTS=1.
+func screenshotOf(t *testing.T, ctx context.Context, name string, capture chromedp.Action[[]byte]) {
+	t.Helper()
 	if os.Getenv("RG_SCREENSHOTS") != "1" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

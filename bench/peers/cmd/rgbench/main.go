@@ -7,6 +7,7 @@
 //	go run ./cmd/rgbench -quick          # CI-sized numbers, one run
 //	go run ./cmd/rgbench -rows e2e-10,e2e-100 -runs 5
 //	go run ./cmd/rgbench -chain          # what each middleware costs (ours only)
+//	go run ./cmd/rgbench -svg ../../docs/img/bench.svg   # the chart in the README too
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +41,7 @@ func main() {
 	server := flag.String("redis-server", "redis-server", "redis-server binary")
 	profDir := flag.String("profile-dir", "", "write a CPU profile of the measured part of every run to DIR/<row>-<system>-<run>.pprof")
 	slowlog := flag.Duration("slowlog", 0, "set Redis's slowlog-log-slower-than to this and print each run's slowest commands on stderr")
+	svgOut := flag.String("svg", "", "also write the table as an SVG bar chart to FILE (ours next to asynq per row, with the ratio)")
 	flag.Parse()
 
 	cfg := peers.Config{}
@@ -75,6 +78,14 @@ func main() {
 		cfg.Rows = strings.Split(*rows, ",")
 	}
 	cfg.Systems = strings.Split(*systems, ",")
+	if *svgOut != "" {
+		// Refuse a path the chart cannot be written to before the run, not
+		// after it.
+		if fi, err := os.Stat(filepath.Dir(*svgOut)); err != nil || !fi.IsDir() {
+			fmt.Fprintf(os.Stderr, "rgbench: -svg %s: the directory %s does not exist\n", *svgOut, filepath.Dir(*svgOut))
+			os.Exit(2)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,10 +93,37 @@ func main() {
 	rep, err := peers.Run(ctx, cfg)
 	if rep != nil {
 		rep.WriteTable(os.Stdout)
+		if *svgOut != "" {
+			if err := writeSVG(rep, *svgOut); err != nil {
+				fmt.Fprintln(os.Stderr, "rgbench:", err)
+				os.Exit(1)
+			}
+		}
 		fmt.Fprintf(os.Stderr, "rgbench: done in %s\n", time.Since(start).Round(time.Second))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rgbench:", err)
 		os.Exit(1)
 	}
+}
+
+// writeSVG writes the report's chart to path, replacing the file only
+// once the chart is complete.
+func writeSVG(rep *peers.Report, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".rgbench-*.svg")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := rep.WriteSVG(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
