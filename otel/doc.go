@@ -11,16 +11,25 @@
 //
 // # Spans
 //
-// [PublishMiddleware] starts one PRODUCER span named "send <queue>" per
-// message of a batch and injects its context into the message headers with
-// the configured propagator (W3C traceparent and tracestate, plus baggage,
-// by default). The caller's header map is copied first, never written.
+// [PublishMiddleware] follows the messaging conventions for producers. A
+// call with one message starts one PRODUCER span named "send <queue>" and
+// injects its context into the message headers with the configured
+// propagator (W3C traceparent and tracestate, plus baggage, by default). A
+// batch (several messages in one call, as [core.Publisher.EnqueueBatch]
+// makes) starts one PRODUCER span "create <queue>" per message, injected
+// into that message, and one CLIENT span "send <queue>" for the call, linked
+// to the create spans, with messaging.batch.message_count. The send span is
+// the context the backend runs in, so go-redis's command spans nest under
+// it, and carries server.address and server.port when the backend knows
+// them ([core.ServerAddresser]). The caller's header map is copied first,
+// never written.
 //
 // [Middleware] starts one CONSUMER span named "process <queue>" per handling
 // attempt. A message may be handled hours after it was sent, so by default
-// the process span starts a trace of its own and LINKS to the send span;
-// [WithChildOfProducer] makes it a child of the send span instead, so that
-// publisher and handlers share one trace.
+// the process span starts a trace of its own and LINKS to the span whose
+// context the message carries (its send span, or its create span in a
+// batch); [WithChildOfProducer] makes it a child of that span instead, so
+// that publisher and handlers share one trace.
 //
 // Attributes follow the OpenTelemetry semantic conventions v1.43.0 for
 // messaging: messaging.system (the backend's name for itself, "redis" or
