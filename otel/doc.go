@@ -77,6 +77,16 @@
 // locked, backoff) are answers, not failures: they are recorded as the
 // redghost.enqueue.result attribute and leave the status unset.
 //
+// # Sampling
+//
+// A process span starts a trace of its own, so a ratio sampler decides it
+// apart from its producer and its link may point at a trace that was not
+// kept. otelsetup.LinkedParentSampler keeps a process span whose producer
+// was sampled (the link to a sampled producer is given at the span's start,
+// where samplers see it). [WithChildOfProducer] is the other way: one trace
+// per message, sampled once, at the price of traces that stay open as long
+// as the message is retried.
+//
 // # Order in a middleware chain
 //
 // Put [Middleware] first (outermost), so that its span covers the other

@@ -25,12 +25,14 @@ import (
 // way. A panic ends the span as an error (error.type "panic") and panics
 // again.
 //
-// The sampler sees the span's kind, its name, its parent and the
-// attributes of its queue (messaging.system, messaging.destination.name,
-// the operation and [WithAttributes]); the link to the producer and the
+// The sampler sees the span's kind, its name, its parent, the attributes
+// of its queue (messaging.system, messaging.destination.name, the operation
+// and [WithAttributes]) and the link to the producer when the producer was
+// sampled (so that otelsetup.LinkedParentSampler can keep the process spans
+// of kept producers); a link to a producer that was not sampled and the
 // attributes of the message (its id, body size and attempt) are added once
-// the span is known to record. A span that does not record
-// (not sampled) costs its start and nothing more.
+// the span is known to record. A span that does not record (not sampled)
+// costs its start and nothing more, unless its producer was sampled.
 func Middleware(opts ...Option) core.Middleware {
 	c := newConfig(opts)
 	sp := newSpecs(trace.SpanKindConsumer, semconv.MessagingOperationTypeProcess, "process", c.attrs)
@@ -70,6 +72,14 @@ func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context
 			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsRemote() {
 				producer = sc
 				sopts = spec.newRoot
+				if sc.IsSampled() {
+					// The sampler sees the link to a sampled producer
+					// (see otelsetup.LinkedParentSampler); the link to
+					// one that was not kept is added only if the span
+					// records, so that it costs nothing otherwise.
+					sopts = append(sopts[:len(sopts):len(sopts)], trace.WithLinks(trace.Link{SpanContext: sc, Attributes: linkAttrs}))
+					producer = trace.SpanContext{}
+				}
 			}
 		}
 	}

@@ -34,6 +34,7 @@ type Option func(*config)
 type config struct {
 	exporter sdktrace.SpanExporter
 	attrs    []attribute.KeyValue
+	sampler  sdktrace.Sampler
 }
 
 // WithSpanExporter exports to exp instead of the exporter the environment
@@ -41,6 +42,15 @@ type config struct {
 // installs nothing.
 func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 	return func(c *config) { c.exporter = exp }
+}
+
+// WithSampler samples with s instead of the sampler OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG choose (by default, every span whose parent is
+// sampled and every root span). See [LinkedParentSampler] for a sampler
+// that keeps the handlings of the messages whose producer was kept. A nil
+// s leaves the choice to the environment.
+func WithSampler(s sdktrace.Sampler) Option {
+	return func(c *config) { c.sampler = s }
 }
 
 // WithResourceAttributes adds attributes to the resource (after the service
@@ -72,8 +82,8 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 //     os.type and the SDK's telemetry.sdk.*. OTEL_RESOURCE_ATTRIBUTES is
 //     applied last and wins (set service.instance.id there to give a worker
 //     a stable name, a pod name for example). The command line is left out:
-//     it may hold secrets. The sampler and the batch span processor read
-//     OTEL_TRACES_SAMPLER and OTEL_BSP_*.
+//     it may hold secrets. The sampler (unless [WithSampler] gives one) and
+//     the batch span processor read OTEL_TRACES_SAMPLER and OTEL_BSP_*.
 //
 // With no OTEL_* variable set, Setup exports every span over OTLP/HTTP to
 // http://localhost:4318/v1/traces. Nothing is dialled at Setup: without a
@@ -103,6 +113,9 @@ func Setup(ctx context.Context, serviceName string, opts ...Option) (shutdown fu
 		}
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if c.sampler != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSampler(c.sampler))
+	}
 	if exp != nil {
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
 	}
