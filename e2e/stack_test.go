@@ -532,6 +532,7 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 
 	// Every message was handled to the end, with its attempts in order.
 	var kinds = map[string]int{}
+	allRejections := 0
 	for id := range sendOf {
 		ps := attempts[id]
 		if len(ps) == 0 {
@@ -556,6 +557,7 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 			o := p.tag("redghost.outcome")
 			if o == "rejected" {
 				rejections++
+				allRejections++
 				if _, ok := p.event("rejected"); !ok || p.tag("otel.status_code") == "ERROR" {
 					t.Errorf("message %q: rejection without its event or marked as an error: %v", id, p.Tags)
 				}
@@ -620,7 +622,7 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 	if redisSpans == 0 {
 		t.Errorf("no Redis command span under a publish span")
 	}
-	t.Logf("messages by kind: %v; %d spans, %d of Redis commands", kinds, len(spans), redisSpans)
+	t.Logf("messages by kind: %v; %d spans, %d of Redis commands, %d breaker rejections", kinds, len(spans), redisSpans, allRejections)
 	if kinds["flaky"] == 0 || kinds["bad"] == 0 {
 		t.Errorf("the run had no retried or no dead-lettered message: %v", kinds)
 	}
