@@ -19,11 +19,13 @@ import (
 // span links to it (default) or is its child ([WithChildOfProducer]).
 // Baggage from the headers reaches the handler's context either way.
 //
-// The span records the attempt and the outcome. An error outcome sets
+// The span records the attempts (the delivery count, and the attempt a
+// middleware.Retry inside counted) and the outcome. An error outcome sets
 // status Error and error.type; a retry adds a "retry" event with the backoff
 // and, if the retry carries an error, marks the attempt as failed the same
-// way. A panic ends the span as an error (error.type "panic") and panics
-// again.
+// way. A rejection by an open circuit breaker is outcome "rejected" with a
+// "rejected" event, its status unset. A panic ends the span as an error
+// (error.type "panic", its stack in the exception event) and panics again.
 //
 // The sampler sees the span's kind, its name, its parent, the attributes
 // of its queue (messaging.system, messaging.destination.name, the operation
