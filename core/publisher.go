@@ -55,7 +55,7 @@ func NewPublisher(b Backend, opts ...PublisherOption) *Publisher {
 	for i := len(cfg.mws) - 1; i >= 0; i-- {
 		s = cfg.mws[i](s)
 	}
-	return &Publisher{codec: cfg.codec, send: withSystemSender(s, b)}
+	return &Publisher{codec: cfg.codec, send: withSystemSender(withServerSender(s, b), b)}
 }
 
 // Enqueue enqueues payload as is. A refusal ([ErrAlreadyQueued],

@@ -399,19 +399,41 @@ type jaegerSpan struct {
 		TraceID string `json:"traceID"`
 		SpanID  string `json:"spanID"`
 	} `json:"references"`
-	Tags []struct {
-		Key   string `json:"key"`
-		Value any    `json:"value"`
-	} `json:"tags"`
+	Tags      []jaegerTag `json:"tags"`
+	Logs      []jaegerLog `json:"logs"` // the span's events
+	ProcessID string      `json:"processID"`
+	process   []jaegerTag // the resource, from the trace's processes
 }
 
-func (s *jaegerSpan) tag(key string) string {
-	for _, t := range s.Tags {
+type jaegerTag struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+}
+
+type jaegerLog struct {
+	Fields []jaegerTag `json:"fields"`
+}
+
+func tagOf(tags []jaegerTag, key string) string {
+	for _, t := range tags {
 		if t.Key == key {
 			return fmt.Sprint(t.Value)
 		}
 	}
 	return ""
+}
+
+func (s *jaegerSpan) tag(key string) string { return tagOf(s.Tags, key) }
+
+// event answers the fields of the span's first event named name (Jaeger
+// keeps an event's name in its "event" field).
+func (s *jaegerSpan) event(name string) ([]jaegerTag, bool) {
+	for _, l := range s.Logs {
+		if tagOf(l.Fields, "event") == name {
+			return l.Fields, true
+		}
+	}
+	return nil, false
 }
 
 func jaegerTraces(t *testing.T, queryURL string, params url.Values) []jaegerSpan {
@@ -422,7 +444,10 @@ func jaegerTraces(t *testing.T, queryURL string, params url.Values) []jaegerSpan
 	}
 	var r struct {
 		Data []struct {
-			Spans []jaegerSpan `json:"spans"`
+			Spans     []jaegerSpan `json:"spans"`
+			Processes map[string]struct {
+				Tags []jaegerTag `json:"tags"`
+			} `json:"processes"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -430,7 +455,10 @@ func jaegerTraces(t *testing.T, queryURL string, params url.Values) []jaegerSpan
 	}
 	var spans []jaegerSpan
 	for _, tr := range r.Data {
-		spans = append(spans, tr.Spans...)
+		for _, sp := range tr.Spans {
+			sp.process = tr.Processes[sp.ProcessID].Tags
+			spans = append(spans, sp)
+		}
 	}
 	return spans
 }
@@ -466,6 +494,15 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 	for _, s := range sends {
 		if s.tag("messaging.system") != "redis" || s.tag("messaging.operation.type") != "send" {
 			t.Errorf("send span %s: tags %v", s.SpanID, s.Tags)
+		}
+		// The backend names its server; the resource its instance and host.
+		if s.tag("server.address") == "" || s.tag("server.port") == "" {
+			t.Errorf("send span %s without server.address and server.port: %v", s.SpanID, s.Tags)
+		}
+		for _, k := range []string{"service.instance.id", "host.name", "process.pid"} {
+			if tagOf(s.process, k) == "" {
+				t.Errorf("send span %s: resource without %s: %v", s.SpanID, k, s.process)
+			}
 		}
 		sendOf[s.tag("messaging.message.id")] = s
 	}
@@ -509,6 +546,7 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 
 	// Every message was handled to the end, with its attempts in order.
 	var kinds = map[string]int{}
+	allRejections := 0
 	for id := range sendOf {
 		ps := attempts[id]
 		if len(ps) == 0 {
@@ -521,11 +559,25 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 			return x - y
 		})
 		var outcomes []string
+		rejections := 0
 		for i, p := range ps {
 			if got := p.tag("redghost.message.attempt"); got != strconv.Itoa(i+1) {
 				t.Errorf("message %q: attempt %d tagged %q", id, i+1, got)
 			}
-			outcomes = append(outcomes, p.tag("redghost.outcome"))
+			// Retry's count: deliveries minus the rejections before.
+			if got, want := p.tag("redghost.message.handler_attempt"), strconv.Itoa(i+1-rejections); got != want {
+				t.Errorf("message %q: delivery %d has handler attempt %q, want %s", id, i+1, got, want)
+			}
+			o := p.tag("redghost.outcome")
+			if o == "rejected" {
+				rejections++
+				allRejections++
+				if _, ok := p.event("rejected"); !ok || p.tag("otel.status_code") == "ERROR" {
+					t.Errorf("message %q: rejection without its event or marked as an error: %v", id, p.Tags)
+				}
+				continue // not an outcome of the handler
+			}
+			outcomes = append(outcomes, o)
 		}
 		last := ps[len(ps)-1]
 		kind, _, _ := strings.Cut(id, "-")
@@ -557,6 +609,11 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 			if last.tag("otel.status_code") != "ERROR" || last.tag("error.type") != want {
 				t.Errorf("message %q: status %q error.type %q, want ERROR and %q", id, last.tag("otel.status_code"), last.tag("error.type"), want)
 			}
+			if kind == "panic" {
+				if ev, ok := last.event("exception"); !ok || !strings.Contains(tagOf(ev, "exception.stacktrace"), "goroutine ") {
+					t.Errorf("message %q: no exception event with the panic's stack: %v", id, last.Logs)
+				}
+			}
 		case "hopeless":
 			if !slices.Equal(outcomes, []string{"retry", "retry", "retry", "error"}) {
 				t.Errorf("message %q: outcomes %v, want 3 retries and an error", id, outcomes)
@@ -579,7 +636,7 @@ func checkTraces(t *testing.T, queryURL, service string, messages int, child boo
 	if redisSpans == 0 {
 		t.Errorf("no Redis command span under a publish span")
 	}
-	t.Logf("messages by kind: %v; %d spans, %d of Redis commands", kinds, len(spans), redisSpans)
+	t.Logf("messages by kind: %v; %d spans, %d of Redis commands, %d breaker rejections", kinds, len(spans), redisSpans, allRejections)
 	if kinds["flaky"] == 0 || kinds["bad"] == 0 {
 		t.Errorf("the run had no retried or no dead-lettered message: %v", kinds)
 	}

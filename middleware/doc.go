@@ -81,6 +81,20 @@
 // [core.Message.Attempt]; Retry subtracts the breaker's rejections (see
 // [Retry] for the limits of that bookkeeping).
 //
+// So a message has two numbers, and each place names both or says which:
+//
+//   - The delivery count, [core.Message.Attempt] as the backend keeps it:
+//     "attempt" in [Logging]'s lines, redghost.message.attempt on a span,
+//     Deliveries in an [*ExhaustedError].
+//   - The handler attempt, what Retry counts and bounds with
+//     [WithRetryMaxAttempts]: the Message.Attempt handlers inside Retry see,
+//     "handler_attempt" in [Logging]'s lines (when it differs from
+//     "attempt"), redghost.message.handler_attempt
+//     on a span, Attempts in an [*ExhaustedError], whose text reads "retries
+//     exhausted after 4 attempts (8 deliveries, 4 rejected by the circuit
+//     breaker)" when the two differ. Middleware outside Retry learn it
+//     through an [AttemptReport].
+//
 // # Publisher middleware
 //
 // Publisher middleware wraps a [core.Sender], which sends a whole batch:

@@ -49,7 +49,10 @@ const (
 
 // Logging writes one structured line per handling to l: at Warn for a
 // retry, at Error for an error outcome, and at Debug for a success (see
-// [WithLogLevels]). Attributes: queue, id, attempt, outcome, backoff (if
+// [WithLogLevels]). Attributes: queue, id, attempt (the backend's delivery
+// count, [core.Message.Attempt]), handler_attempt (the attempt a [Retry]
+// inside counted, breaker rejections excluded; only when it differs from
+// attempt), outcome, backoff (if
 // any), error (if any), duration (time spent inside Logging), and, for a
 // recovered panic, its stack. The payload is never logged unless
 // [WithLogPayload] says so. Levels that l does not enable cost next to
@@ -71,9 +74,16 @@ func Logging(l *slog.Logger, opts ...LoggingOption) core.Middleware {
 	if cfg.clock == nil {
 		cfg.clock = core.SystemClock{}
 	}
+	highest := max(cfg.success, cfg.retry, cfg.failure)
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			start := cfg.clock.Now()
+			var report *AttemptReport
+			if l.Enabled(ctx, highest) {
+				// A line may be written: learn Retry's count for it
+				// (one small allocation, shared with tracing's).
+				ctx, report = WithAttemptReport(ctx)
+			}
 			res := next.Handle(ctx, m)
 			level, msg := cfg.failure, LogMsgError
 			switch res.Outcome {
@@ -90,8 +100,11 @@ func Logging(l *slog.Logger, opts ...LoggingOption) core.Middleware {
 				slog.String("queue", m.Queue),
 				slog.String("id", m.ID),
 				slog.Int("attempt", m.Attempt),
-				slog.String("outcome", res.Outcome.String()),
 			)
+			if n := report.HandlerAttempt(); n > 0 && n != m.Attempt {
+				attrs = append(attrs, slog.Int("handler_attempt", n))
+			}
+			attrs = append(attrs, slog.String("outcome", res.Outcome.String()))
 			if res.Backoff > 0 && res.Outcome != core.OutcomeError {
 				attrs = append(attrs, slog.Duration("backoff", res.Backoff))
 			}

@@ -20,15 +20,22 @@ var ErrRetriesExhausted = classed("redghost: retries exhausted", "retries_exhaus
 
 // ExhaustedError is the error of a message whose retries are exhausted.
 type ExhaustedError struct {
-	Attempts int   // attempts counted (breaker rejections excluded)
-	Last     error // the error of the last retry, or nil
+	Attempts int // attempts counted (breaker rejections excluded)
+	// Deliveries is the backend's count of handlings ([core.Message.Attempt]),
+	// rejections included; the text names it when it differs from Attempts.
+	Deliveries int
+	Last       error // the error of the last retry, or nil
 }
 
 func (e *ExhaustedError) Error() string {
-	if e.Last == nil {
-		return fmt.Sprintf("%v after %d attempts", ErrRetriesExhausted, e.Attempts)
+	s := fmt.Sprintf("%v after %d attempts", ErrRetriesExhausted, e.Attempts)
+	if e.Deliveries > e.Attempts {
+		s += fmt.Sprintf(" (%d deliveries, %d rejected by the circuit breaker)", e.Deliveries, e.Deliveries-e.Attempts)
 	}
-	return fmt.Sprintf("%v after %d attempts: %v", ErrRetriesExhausted, e.Attempts, e.Last)
+	if e.Last == nil {
+		return s
+	}
+	return s + ": " + e.Last.Error()
 }
 
 // Is makes errors.Is(err, ErrRetriesExhausted) true.
@@ -99,7 +106,9 @@ func WithRetryRejectionsMemory(n int) RetryOption { return func(c *retryConfig) 
 // error matches [ErrBreakerOpen]) as they pass through it, remembers per
 // message how many there were, and counts Attempt minus those. So Retry
 // must be outside the breaker in the chain. The inner handlers see that
-// count in Attempt (on a copy of the message).
+// count in Attempt (on a copy of the message); the middleware outside it
+// (tracing, [Logging]) read it from an [AttemptReport], and an
+// [*ExhaustedError] names both counts when they differ.
 //
 // The memory is in-process and bounded (see [WithRetryRejectionsMemory]); a
 // message's entry is dropped when it is done. Its limits: rejections made
@@ -154,6 +163,7 @@ func (r *retrier) handle(ctx context.Context, next core.Handler, m *core.Message
 		in = m.Clone()
 		in.Attempt = attempt
 	}
+	reportAttempt(ctx, attempt)
 	res := next.Handle(ctx, in)
 	if res.Outcome != core.OutcomeRetry {
 		if known {
@@ -171,7 +181,7 @@ func (r *retrier) handle(ctx context.Context, next core.Handler, m *core.Message
 		if known {
 			r.rejections.forget(m)
 		}
-		return core.Fail(&ExhaustedError{Attempts: attempt, Last: res.Err})
+		return core.Fail(&ExhaustedError{Attempts: attempt, Deliveries: m.Attempt, Last: res.Err})
 	}
 	if res.Backoff <= 0 {
 		res.Backoff = r.backoff(attempt)

@@ -10,9 +10,16 @@ import (
 
 // Attribute keys Red Ghost adds to the semantic conventions.
 const (
-	// AttemptKey is the handling attempt, starting at 1.
+	// AttemptKey is the backend's delivery count of the message
+	// ([core.Message.Attempt]), starting at 1: every handling counts,
+	// breaker rejections included.
 	AttemptKey = attribute.Key("redghost.message.attempt")
-	// OutcomeKey is the handler's outcome: success, retry or error.
+	// HandlerAttemptKey is the attempt a middleware.Retry inside counted
+	// (breaker rejections excluded), the number its "retries exhausted
+	// after N attempts" names; set only when a Retry saw the handling.
+	HandlerAttemptKey = attribute.Key("redghost.message.handler_attempt")
+	// OutcomeKey is the handling's outcome: success, retry, error, or
+	// rejected ([OutcomeRejected]).
 	OutcomeKey = attribute.Key("redghost.outcome")
 	// BackoffKey is the backoff the handler asked for, in seconds.
 	BackoffKey = attribute.Key("redghost.backoff")
@@ -20,6 +27,12 @@ const (
 	// already_queued, locked, backoff, invalid or failed.
 	EnqueueResultKey = attribute.Key("redghost.enqueue.result")
 )
+
+// OutcomeRejected is the redghost.outcome of a handling an open circuit
+// breaker turned away without calling the handler: a retry whose error
+// matches middleware.ErrBreakerOpen, the rule metrics.OutcomeRejected
+// follows too.
+const OutcomeRejected = "rejected"
 
 // DefaultSystem is the messaging.system value when the context names no
 // backend's system (see [core.SystemFromContext]): a handler or sender

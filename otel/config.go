@@ -73,9 +73,12 @@ func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) { c.prop = p })
 }
 
-// WithChildOfProducer makes each process span a child of the message's send
-// span, so that the whole life of a message is one trace. By default the
-// process span starts a new trace and links to the send span.
+// WithChildOfProducer makes each process span a child of the span whose
+// context the message carries (its send span, or its create span in a
+// batch), so that the whole life of a message is one trace. By default the
+// process span starts a new trace and links to that span; see
+// otelsetup.LinkedParentSampler for keeping the two in step under ratio
+// sampling without one trace per message.
 func WithChildOfProducer() Option {
 	return optionFunc(func(c *config) { c.child = true })
 }

@@ -1,10 +1,13 @@
 package otel
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/middleware"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -16,34 +19,39 @@ import (
 // span links to it (default) or is its child ([WithChildOfProducer]).
 // Baggage from the headers reaches the handler's context either way.
 //
-// The span records the attempt and the outcome. An error outcome sets
+// The span records the attempts (the delivery count, and the attempt a
+// middleware.Retry inside counted) and the outcome. An error outcome sets
 // status Error and error.type; a retry adds a "retry" event with the backoff
 // and, if the retry carries an error, marks the attempt as failed the same
-// way. A panic ends the span as an error (error.type "panic") and panics
-// again.
+// way. A rejection by an open circuit breaker is outcome "rejected" with a
+// "rejected" event, its status unset. A panic ends the span as an error
+// (error.type "panic", its stack in the exception event) and panics again.
 //
-// The sampler sees the span's kind, its name, its parent and the
-// attributes of its queue (messaging.system, messaging.destination.name,
-// the operation and [WithAttributes]); the link to the producer and the
+// The sampler sees the span's kind, its name, its parent, the attributes
+// of its queue (messaging.system, messaging.destination.name, the operation
+// and [WithAttributes]) and the link to the producer when the producer was
+// sampled (so that otelsetup.LinkedParentSampler can keep the process spans
+// of kept producers); a link to a producer that was not sampled and the
 // attributes of the message (its id, body size and attempt) are added once
-// the span is known to record. A span that does not record
-// (not sampled) costs its start and nothing more.
+// the span is known to record. A span that does not record (not sampled)
+// costs its start and nothing more, unless its producer was sampled.
 func Middleware(opts ...Option) core.Middleware {
 	c := newConfig(opts)
 	sp := newSpecs(trace.SpanKindConsumer, semconv.MessagingOperationTypeProcess, "process", c.attrs)
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, m *core.Message) (res core.Result) {
-			ctx, span := c.start(ctx, sp, m)
+			ctx, span, report := c.start(ctx, sp, m)
 			defer func() {
 				if v := recover(); v != nil {
-					err := &core.PanicError{Value: v}
+					err := core.NewPanicError(v)
+					handlerAttempt(span, report)
 					span.SetAttributes(OutcomeKey.String(core.OutcomeError.String()), semconv.ErrorTypeKey.String(ErrorType(err)))
-					span.RecordError(err)
+					recordError(span, err)
 					span.SetStatus(codes.Error, fmt.Sprint("panic: ", v))
 					span.End()
 					panic(v)
 				}
-				end(span, res)
+				end(span, res, report)
 			}()
 			return next.Handle(ctx, m)
 		})
@@ -53,7 +61,7 @@ func Middleware(opts ...Option) core.Middleware {
 // linkAttrs are the attributes of the link to the producer's span.
 var linkAttrs = []attribute.KeyValue{semconv.MessagingOperationTypeSend}
 
-func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context.Context, trace.Span) {
+func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context.Context, trace.Span, *middleware.AttemptReport) {
 	spec := sp.get(ctx, m.Queue)
 	sopts := spec.opts
 	// Extract into the worker's context: the remote span context becomes
@@ -66,11 +74,21 @@ func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context
 			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsRemote() {
 				producer = sc
 				sopts = spec.newRoot
+				if sc.IsSampled() {
+					// The sampler sees the link to a sampled producer
+					// (see otelsetup.LinkedParentSampler); the link to
+					// one that was not kept is added only if the span
+					// records, so that it costs nothing otherwise.
+					sopts = append(sopts[:len(sopts):len(sopts)], trace.WithLinks(trace.Link{SpanContext: sc, Attributes: linkAttrs}))
+					producer = trace.SpanContext{}
+				}
 			}
 		}
 	}
 	ctx, span := c.tracer.Start(ctx, spec.name, sopts...)
+	var report *middleware.AttemptReport
 	if span.IsRecording() {
+		ctx, report = middleware.WithAttemptReport(ctx)
 		if producer.IsValid() {
 			span.AddLink(trace.Link{SpanContext: producer, Attributes: linkAttrs})
 		}
@@ -84,7 +102,7 @@ func (c *config) start(ctx context.Context, sp *specs, m *core.Message) (context
 			span.SetAttributes(c.attrsAfter...)
 		}
 	}
-	return ctx, span
+	return ctx, span, report
 }
 
 // outcomeAttrs are the outcome attributes, by outcome.
@@ -94,14 +112,37 @@ var outcomeAttrs = [...][]attribute.KeyValue{
 	core.OutcomeError:   {OutcomeKey.String(core.OutcomeError.String())},
 }
 
-func end(span trace.Span, res core.Result) {
+// rejectedAttrs is the outcome attribute of a breaker's rejection.
+var rejectedAttrs = []attribute.KeyValue{OutcomeKey.String(OutcomeRejected)}
+
+// handlerAttempt sets the attempt a Retry inside counted, if one did.
+func handlerAttempt(span trace.Span, report *middleware.AttemptReport) {
+	if n := report.HandlerAttempt(); n > 0 {
+		span.SetAttributes(HandlerAttemptKey.Int(n))
+	}
+}
+
+func end(span trace.Span, res core.Result, report *middleware.AttemptReport) {
 	if !span.IsRecording() {
 		span.End()
 		return
 	}
+	handlerAttempt(span, report)
 	outcome := res.Outcome
 	if outcome > core.OutcomeError {
 		outcome = core.OutcomeError // the worker treats unknown outcomes as errors
+	}
+	if outcome == core.OutcomeRetry && res.Err != nil && errors.Is(res.Err, middleware.ErrBreakerOpen) {
+		// Turned away by an open breaker: the handler was not called, so
+		// nothing failed; the status stays unset.
+		span.SetAttributes(rejectedAttrs...)
+		span.AddEvent("rejected", trace.WithAttributes(
+			BackoffKey.Float64(res.Backoff.Seconds()),
+			semconv.ErrorTypeKey.String(ErrorType(res.Err)),
+			attribute.String("error.message", res.Err.Error()),
+		))
+		span.End()
+		return
 	}
 	if res.Backoff > 0 && outcome != core.OutcomeError {
 		span.SetAttributes(outcomeAttrs[outcome][0], BackoffKey.Float64(res.Backoff.Seconds()))
@@ -122,11 +163,30 @@ func end(span trace.Span, res core.Result) {
 	case core.OutcomeError:
 		desc := "error outcome"
 		if res.Err != nil {
-			span.RecordError(res.Err)
+			recordError(span, res.Err)
 			desc = res.Err.Error()
 		}
 		span.SetStatus(codes.Error, desc)
 		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(res.Err)))
 	}
 	span.End()
+}
+
+// recordError adds the exception event of err; for a panic, with the
+// innermost [core.MaxPanicStackBytes] of its stack as exception.stacktrace,
+// cut at a line.
+func recordError(span trace.Span, err error) {
+	var p *core.PanicError
+	if !errors.As(err, &p) || len(p.Stack) == 0 {
+		span.RecordError(err)
+		return
+	}
+	stack := p.Stack
+	if len(stack) > core.MaxPanicStackBytes {
+		stack = stack[:core.MaxPanicStackBytes]
+		if i := bytes.LastIndexByte(stack, '\n'); i > 0 {
+			stack = stack[:i+1]
+		}
+	}
+	span.RecordError(err, trace.WithAttributes(semconv.ExceptionStacktrace(string(stack))))
 }

@@ -32,12 +32,14 @@ func newRecorder(t *testing.T) (*tracetest.SpanRecorder, trace.TracerProvider) {
 
 // echoSender answers added for every request and keeps what it was sent.
 type echoSender struct {
+	ctx  context.Context // of the last call
 	got  []core.EnqueueRequest
 	errs []error
 	err  error
 }
 
-func (s *echoSender) Send(_ context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
+func (s *echoSender) Send(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
+	s.ctx = ctx
 	s.got = append(s.got, reqs...)
 	if s.err != nil {
 		return nil, s.err
@@ -99,12 +101,13 @@ func TestPublishSpansAndHeaders(t *testing.T) {
 		t.Errorf("caller's requests were changed: %+v", reqs)
 	}
 	spans := sr.Ended()
-	if len(spans) != 2 {
-		t.Fatalf("got %d spans, want 2", len(spans))
+	if len(spans) != 3 {
+		t.Fatalf("got %d spans, want a create span per message and a send span", len(spans))
 	}
-	for i, span := range spans {
+	send := spans[2]
+	for i, span := range spans[:2] {
 		r := s.got[i]
-		if want := "send " + r.Queue; span.Name() != want {
+		if want := "create " + r.Queue; span.Name() != want {
 			t.Errorf("span name %q, want %q", span.Name(), want)
 		}
 		if span.SpanKind() != trace.SpanKindProducer {
@@ -112,11 +115,10 @@ func TestPublishSpansAndHeaders(t *testing.T) {
 		}
 		wantAttr(t, span, "messaging.system", rgotel.DefaultSystem) // no worker or publisher named one
 		wantAttr(t, span, "messaging.destination.name", r.Queue)
-		wantAttr(t, span, "messaging.operation.type", "send")
-		wantAttr(t, span, "messaging.operation.name", "send")
+		wantAttr(t, span, "messaging.operation.type", "create")
+		wantAttr(t, span, "messaging.operation.name", "create")
 		wantAttr(t, span, "messaging.message.id", r.ID)
 		wantAttr(t, span, "messaging.message.body.size", len(r.Payload))
-		wantAttr(t, span, "messaging.batch.message_count", 2)
 		wantAttr(t, span, "redghost.enqueue.result", "added")
 		if span.Status().Code != codes.Unset {
 			t.Errorf("status %v, want unset", span.Status())
@@ -126,6 +128,23 @@ func TestPublishSpansAndHeaders(t *testing.T) {
 		if sc.SpanID() != span.SpanContext().SpanID() || sc.TraceID() != span.SpanContext().TraceID() {
 			t.Errorf("headers %v carry %v, want span %v", r.Headers, sc, span.SpanContext())
 		}
+		if l := send.Links(); len(l) != 2 || !l[i].SpanContext.Equal(span.SpanContext()) {
+			t.Errorf("send links %v, want one to each create span", l)
+		}
+	}
+	// Two queues: the send span names none.
+	if send.Name() != "send" || send.SpanKind() != trace.SpanKindClient {
+		t.Errorf("send span %q (%v), want \"send\", client", send.Name(), send.SpanKind())
+	}
+	wantAttr(t, send, "messaging.operation.type", "send")
+	wantAttr(t, send, "messaging.batch.message_count", 2)
+	for _, k := range []attribute.Key{"messaging.destination.name", "messaging.message.id"} {
+		if v, ok := attrs(send)[k]; ok {
+			t.Errorf("send span of a batch has %s = %v", k, v.AsInterface())
+		}
+	}
+	if s.ctx == nil || !trace.SpanContextFromContext(s.ctx).Equal(send.SpanContext()) {
+		t.Errorf("the backend was called under %v, want the send span", trace.SpanContextFromContext(s.ctx))
 	}
 	if s.got[0].Headers["k"] != "v" {
 		t.Errorf("caller's header lost: %v", s.got[0].Headers)

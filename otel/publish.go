@@ -5,85 +5,203 @@ import (
 	"slices"
 
 	"github.com/redghost/redghost/core"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// PublishMiddleware traces enqueues: one PRODUCER span "send <queue>" per
-// message of a batch, whose context is injected into that message's headers
-// with the configured propagator. The request slice and the callers' header
+// PublishMiddleware traces enqueues, as the messaging semantic conventions
+// say for single messages and batches:
+//
+//   - A call with one message makes one PRODUCER span "send <queue>", whose
+//     context is injected into the message's headers.
+//   - A call with several messages (a batch) makes one PRODUCER span
+//     "create <queue>" per message, whose context is injected into that
+//     message's headers, and one CLIENT span "send <queue>" for the call,
+//     linked to every create span and carrying messaging.batch.message_count
+//     ("send" alone, without messaging.destination.name, when the batch goes
+//     to several queues). The create spans have the same parent as the send
+//     span (the caller's span, if any) and end with the call, each with its
+//     message's result.
+//
+// Either way the send span's context is the one passed to the backend, so
+// its own spans (go-redis's command spans from redisotel) nest under it;
+// and it carries server.address and server.port when the backend says them
+// (see [core.ServerAddresser]). The request slice and the callers' header
 // maps are copied, never written.
 //
-// A failure of the whole call, an invalid message or a backend error sets the
-// span status to Error with error.type; a refusal (already queued, locked,
-// backoff) is recorded in redghost.enqueue.result only.
+// A failure of the whole call sets the status of the send span and of every
+// message's span to Error with error.type; an invalid message or a backend
+// error for one message sets it on that message's span (the send span of a
+// single message, its create span in a batch). A refusal (already queued,
+// locked, backoff) is recorded in redghost.enqueue.result only.
 //
-// As with [Middleware], the sampler sees the attributes of the queue; those
-// of the message are added to spans that record.
+// As with [Middleware], the sampler sees the attributes of the queue (and,
+// for a batch's send span, its links); those of the message are added to
+// spans that record.
 func PublishMiddleware(opts ...Option) core.PublishMiddleware {
 	c := newConfig(opts)
-	sp := newSpecs(trace.SpanKindProducer, semconv.MessagingOperationTypeSend, "send", c.attrs)
+	p := &publisher{
+		config: c,
+		send:   newSpecs(trace.SpanKindProducer, semconv.MessagingOperationTypeSend, "send", c.attrs),
+		create: newSpecs(trace.SpanKindProducer, semconv.MessagingOperationTypeCreate, "create", c.attrs),
+		batch:  newSpecs(trace.SpanKindClient, semconv.MessagingOperationTypeSend, "send", c.attrs),
+	}
 	return func(next core.Sender) core.Sender {
 		return core.SenderFunc(func(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
-			out := slices.Clone(reqs)
-			spans := make([]trace.Span, len(out))
-			fields := c.fields
-			if fields == nil {
-				fields = c.prop.Fields()
+			switch len(reqs) {
+			case 0:
+				return next.Send(ctx, reqs)
+			case 1:
+				return p.sendOne(ctx, next, reqs)
 			}
-			for i := range out {
-				r := &out[i]
-				spec := sp.get(ctx, r.Queue)
-				sctx, span := c.tracer.Start(ctx, spec.name, spec.opts...)
-				if span.IsRecording() {
-					span.SetAttributes(
-						semconv.MessagingMessageID(r.ID),
-						semconv.MessagingMessageBodySize(len(r.Payload)),
-					)
-					if len(out) > 1 {
-						span.SetAttributes(semconv.MessagingBatchMessageCount(len(out)))
-					}
-					if len(c.attrsAfter) > 0 {
-						span.SetAttributes(c.attrsAfter...)
-					}
-				}
-				spans[i] = span
-				h := make(map[string]string, len(r.Headers)+2)
-				for k, v := range r.Headers {
-					h[k] = v
-				}
-				// A message republished with the headers of another keeps
-				// no stale tracestate or baggage next to the new traceparent.
-				for _, f := range fields {
-					delete(h, f)
-				}
-				c.prop.Inject(sctx, HeaderCarrier(h))
-				r.Headers = h
-			}
-			res, err := next.Send(ctx, out)
-			for i, span := range spans {
-				if !span.IsRecording() {
-					span.End()
-					continue
-				}
-				switch {
-				case err != nil:
-					span.RecordError(err)
-					span.SetStatus(codes.Error, err.Error())
-					span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)), EnqueueResultKey.String("failed"))
-				case i < len(res):
-					r := res[i]
-					span.SetAttributes(EnqueueResultKey.String(r.Class()))
-					if r.Err != nil && !core.IsRefusal(r.Err) {
-						span.RecordError(r.Err)
-						span.SetStatus(codes.Error, r.Err.Error())
-						span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(r.Err)))
-					}
-				}
-				span.End()
-			}
-			return res, err
+			return p.sendBatch(ctx, next, reqs)
 		})
 	}
+}
+
+type publisher struct {
+	*config
+	send, create, batch *specs
+}
+
+// sendOne traces a call with one message: one send span, injected.
+func (p *publisher) sendOne(ctx context.Context, next core.Sender, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
+	out := slices.Clone(reqs)
+	r := &out[0]
+	spec := p.send.get(ctx, r.Queue)
+	sctx, span := p.tracer.Start(ctx, spec.name, spec.opts...)
+	if span.IsRecording() {
+		p.messageAttrs(span, r)
+		serverAttrs(ctx, span)
+		p.after(span)
+	}
+	p.inject(sctx, r)
+	res, err := next.Send(sctx, out)
+	p.endMessage(span, res, 0, err)
+	return res, err
+}
+
+// sendBatch traces a call with several messages: a create span per
+// message, injected, and a send span linked to them.
+func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
+	out := slices.Clone(reqs)
+	creates := make([]trace.Span, len(out))
+	var links []trace.Link
+	queue := out[0].Queue
+	for i := range out {
+		r := &out[i]
+		if r.Queue != queue {
+			queue = ""
+		}
+		spec := p.create.get(ctx, r.Queue)
+		cctx, span := p.tracer.Start(ctx, spec.name, spec.opts...)
+		if span.IsRecording() {
+			p.messageAttrs(span, r)
+			p.after(span)
+		}
+		if sc := span.SpanContext(); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc, Attributes: createLinkAttrs})
+		}
+		creates[i] = span
+		p.inject(cctx, r)
+	}
+	spec := p.batch.get(ctx, queue)
+	sopts := spec.opts
+	if len(links) > 0 {
+		sopts = append(sopts[:len(sopts):len(sopts)], trace.WithLinks(links...))
+	}
+	sctx, send := p.tracer.Start(ctx, spec.name, sopts...)
+	if send.IsRecording() {
+		send.SetAttributes(semconv.MessagingBatchMessageCount(len(out)))
+		serverAttrs(ctx, send)
+		p.after(send)
+	}
+	res, err := next.Send(sctx, out)
+	for i, span := range creates {
+		p.endMessage(span, res, i, err)
+	}
+	if send.IsRecording() && err != nil {
+		send.RecordError(err)
+		send.SetStatus(codes.Error, err.Error())
+		send.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
+	}
+	send.End()
+	return res, err
+}
+
+// createLinkAttrs are the attributes of a send span's link to a create
+// span.
+var createLinkAttrs = []attribute.KeyValue{semconv.MessagingOperationTypeCreate}
+
+func (p *publisher) messageAttrs(span trace.Span, r *core.EnqueueRequest) {
+	span.SetAttributes(
+		semconv.MessagingMessageID(r.ID),
+		semconv.MessagingMessageBodySize(len(r.Payload)),
+	)
+}
+
+// after sets the attributes of WithAttributes that a span also gets from
+// its message or call: they have the last word, as if given last.
+func (p *publisher) after(span trace.Span) {
+	if len(p.attrsAfter) > 0 {
+		span.SetAttributes(p.attrsAfter...)
+	}
+}
+
+// serverAttrs sets server.address and server.port from ctx, if the
+// backend named them.
+func serverAttrs(ctx context.Context, span trace.Span) {
+	host, port, ok := core.ServerFromContext(ctx)
+	if !ok {
+		return
+	}
+	span.SetAttributes(semconv.ServerAddress(host))
+	if port > 0 {
+		span.SetAttributes(semconv.ServerPort(port))
+	}
+}
+
+// inject writes the trace context of ctx into a copy of r's headers.
+func (p *publisher) inject(ctx context.Context, r *core.EnqueueRequest) {
+	fields := p.fields
+	if fields == nil {
+		fields = p.prop.Fields()
+	}
+	h := make(map[string]string, len(r.Headers)+2)
+	for k, v := range r.Headers {
+		h[k] = v
+	}
+	// A message republished with the headers of another keeps no stale
+	// tracestate or baggage next to the new traceparent.
+	for _, f := range fields {
+		delete(h, f)
+	}
+	p.prop.Inject(ctx, HeaderCarrier(h))
+	r.Headers = h
+}
+
+// endMessage records the result of message i of a call on its span and
+// ends it.
+func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int, err error) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
+	switch {
+	case err != nil:
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)), EnqueueResultKey.String("failed"))
+	case i < len(res):
+		r := res[i]
+		span.SetAttributes(EnqueueResultKey.String(r.Class()))
+		if r.Err != nil && !core.IsRefusal(r.Err) {
+			span.RecordError(r.Err)
+			span.SetStatus(codes.Error, r.Err.Error())
+			span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(r.Err)))
+		}
+	}
+	span.End()
 }

@@ -30,7 +30,7 @@ type specKey struct{ system, queue string }
 type specs struct {
 	kind   trace.SpanKind
 	op     attribute.KeyValue   // messaging.operation.type
-	opName string               // "process" or "send"
+	opName string               // "process", "send" or "create"
 	attrs  []attribute.KeyValue // WithAttributes
 	m      sync.Map             // specKey -> *spanSpec
 	mu     sync.Mutex
@@ -42,7 +42,8 @@ func newSpecs(kind trace.SpanKind, op attribute.KeyValue, opName string, attrs [
 }
 
 // get answers the spec of spans on queue, for the system ctx names (see
-// [DefaultSystem]).
+// [DefaultSystem]); a queue "" gives spans named after the operation alone,
+// without messaging.destination.name.
 func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 	system := core.SystemFromContext(ctx)
 	if system == "" {
@@ -53,16 +54,17 @@ func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 		return v.(*spanSpec)
 	}
 	attrs := make([]attribute.KeyValue, 0, 4+len(s.attrs))
-	attrs = append(attrs,
-		semconv.MessagingSystemKey.String(system),
-		semconv.MessagingDestinationName(queue),
-		s.op,
-		semconv.MessagingOperationName(s.opName),
-	)
+	attrs = append(attrs, semconv.MessagingSystemKey.String(system))
+	name := s.opName
+	if queue != "" { // "": a batch onto several queues names none
+		attrs = append(attrs, semconv.MessagingDestinationName(queue))
+		name += " " + queue
+	}
+	attrs = append(attrs, s.op, semconv.MessagingOperationName(s.opName))
 	attrs = append(attrs, s.attrs...)
 	opts := []trace.SpanStartOption{trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...)}
 	sp := &spanSpec{
-		name:    s.opName + " " + queue,
+		name:    name,
 		opts:    opts,
 		newRoot: append(opts[:len(opts):len(opts)], trace.WithNewRoot()),
 	}

@@ -1,6 +1,7 @@
 // Package otelsetup installs an OpenTelemetry SDK for an application: a
 // tracer provider with a batch span processor, the exporter the standard
-// OTEL_* environment variables choose, a resource with the service name, and
+// OTEL_* environment variables choose, a resource that names the service,
+// this instance of it, its host and its process, and
 // the W3C trace-context and baggage propagators as the globals.
 //
 // It is kept apart from package otel so that the instrumentation imports the
@@ -33,6 +34,7 @@ type Option func(*config)
 type config struct {
 	exporter sdktrace.SpanExporter
 	attrs    []attribute.KeyValue
+	sampler  sdktrace.Sampler
 }
 
 // WithSpanExporter exports to exp instead of the exporter the environment
@@ -40,6 +42,15 @@ type config struct {
 // installs nothing.
 func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 	return func(c *config) { c.exporter = exp }
+}
+
+// WithSampler samples with s instead of the sampler OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG choose (by default, every span whose parent is
+// sampled and every root span). See [LinkedParentSampler] for a sampler
+// that keeps the handlings of the messages whose producer was kept. A nil
+// s leaves the choice to the environment.
+func WithSampler(s sdktrace.Sampler) Option {
+	return func(c *config) { c.sampler = s }
 }
 
 // WithResourceAttributes adds attributes to the resource (after the service
@@ -63,9 +74,16 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 //     OTEL_EXPORTER_OTLP_PROTOCOL picks "http/protobuf" (the default) or
 //     "grpc"; OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
 //     _HEADERS, _TIMEOUT and _INSECURE are read by the exporter itself.
-//   - The resource carries serviceName (overridden by OTEL_SERVICE_NAME) and
-//     OTEL_RESOURCE_ATTRIBUTES; the sampler and the batch span processor read
-//     OTEL_TRACES_SAMPLER and OTEL_BSP_*.
+//   - The resource tells one worker from another: service.name is
+//     serviceName (overridden by OTEL_SERVICE_NAME; the SDK's
+//     unknown_service:<executable> if both are empty), service.instance.id a
+//     random UUID per Setup, plus host.name, process.pid,
+//     process.executable.name, process.runtime.name/version/description,
+//     os.type and the SDK's telemetry.sdk.*. OTEL_RESOURCE_ATTRIBUTES is
+//     applied last and wins (set service.instance.id there to give a worker
+//     a stable name, a pod name for example). The command line is left out:
+//     it may hold secrets. The sampler (unless [WithSampler] gives one) and
+//     the batch span processor read OTEL_TRACES_SAMPLER and OTEL_BSP_*.
 //
 // With no OTEL_* variable set, Setup exports every span over OTLP/HTTP to
 // http://localhost:4318/v1/traces. Nothing is dialled at Setup: without a
@@ -83,14 +101,9 @@ func Setup(ctx context.Context, serviceName string, opts ...Option) (shutdown fu
 		return noop, nil
 	}
 
-	res, err := resource.New(ctx,
-		resource.WithAttributes(semconv.ServiceName(serviceName)),
-		resource.WithAttributes(c.attrs...),
-		resource.WithTelemetrySDK(),
-		resource.WithFromEnv(),
-	)
-	if err != nil && res == nil {
-		return noop, fmt.Errorf("redghost/otelsetup: resource: %w", err)
+	res, err := newResource(ctx, serviceName, c.attrs)
+	if err != nil {
+		return noop, err
 	}
 
 	exp := c.exporter
@@ -100,6 +113,9 @@ func Setup(ctx context.Context, serviceName string, opts ...Option) (shutdown fu
 		}
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if c.sampler != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSampler(c.sampler))
+	}
 	if exp != nil {
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
 	}
@@ -107,6 +123,37 @@ func Setup(ctx context.Context, serviceName string, opts ...Option) (shutdown fu
 	otelapi.SetTracerProvider(tp)
 	otelapi.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return tp.Shutdown, nil
+}
+
+// newResource describes this process, later sources winning: a random
+// service.instance.id and the default service.name, serviceName, the
+// attributes of WithResourceAttributes, the host (host.name), the process
+// (process.pid, process.executable.name, process.runtime.*; not its
+// command line or path, which may hold secrets), the OS type, the SDK, and
+// last OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME. A detector that
+// fails leaves its attributes out; the rest is kept.
+func newResource(ctx context.Context, serviceName string, attrs []attribute.KeyValue) (*resource.Resource, error) {
+	opts := []resource.Option{resource.WithService()}
+	if serviceName != "" {
+		opts = append(opts, resource.WithAttributes(semconv.ServiceName(serviceName)))
+	}
+	opts = append(opts,
+		resource.WithAttributes(attrs...),
+		resource.WithHost(),
+		resource.WithProcessPID(),
+		resource.WithProcessExecutableName(),
+		resource.WithProcessRuntimeName(),
+		resource.WithProcessRuntimeVersion(),
+		resource.WithProcessRuntimeDescription(),
+		resource.WithOSType(),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(),
+	)
+	res, err := resource.New(ctx, opts...)
+	if err != nil && res == nil {
+		return nil, fmt.Errorf("redghost/otelsetup: resource: %w", err)
+	}
+	return res, nil
 }
 
 // envExporter is the exporter OTEL_TRACES_EXPORTER names; nil for "none".
