@@ -88,7 +88,7 @@ func (p *Pool) fetch(ctx context.Context) {
 				inflight--
 				if !p.absorb(f) {
 					failures++
-					if !sleepCtx(ctx, p.errorBackoff(failures)) {
+					if !sleepCtx(ctx, p.cfg.errorBackoff(failures)) {
 						return
 					}
 				} else {

@@ -158,7 +158,7 @@ func (p *Pool) waitIdle(ctx context.Context) {
 		return // stopping, or a queue was added
 	case err != nil:
 		p.cfg.logger.Warn("redghost: waiting on queues failed", "queues", len(names), "error", err)
-		sleepCtx(ctx, p.errorBackoff(1))
+		sleepCtx(ctx, p.cfg.errorBackoff(1))
 		p.markReady(qs, nil)
 	case len(woken) > 0:
 		p.markReady(qs, woken)

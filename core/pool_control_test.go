@@ -1,0 +1,192 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redghost/redghost/core"
+)
+
+// Cancelling a message a pool's handler holds cancels the handler's
+// context within one heartbeat, with ErrCanceled as the cause; the message
+// ends there, counted in its queue's Canceled, and the pool's other queue
+// is not touched.
+func TestPoolCancelRunningHandler(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		ctx := t.Context()
+		heartbeat := 100 * time.Millisecond
+		started := make(chan struct{}, 1)
+		type end struct {
+			cause error
+			at    time.Time
+		}
+		ended := make(chan end, 1)
+		p := newPool(t, env.b, core.WithDefaultLockDuration(time.Second), core.WithHeartbeat(heartbeat))
+		long := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+			started <- struct{}{}
+			select {
+			case <-ctx.Done():
+				ended <- end{context.Cause(ctx), time.Now()}
+				return core.Fail(ctx.Err())
+			case <-time.After(10 * time.Second):
+				ended <- end{nil, time.Now()}
+				return core.Success()
+			}
+		})
+		if err := p.Handle("pcancel", long); err != nil {
+			t.Fatal(err)
+		}
+		var other journal
+		if err := p.Handle("pcancel-other", other.handler(0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pub := core.NewPublisher(env.b)
+		if _, err := pub.Enqueue(ctx, "pcancel", []byte("x"), core.WithID("long")); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		q := core.NewQueue(env.b, "pcancel")
+		at := time.Now()
+		st, err := q.Cancel(ctx, "long")
+		if err != nil || st != core.StatusLocked {
+			t.Fatalf("Cancel: %v, %v; want locked", st, err)
+		}
+		e := <-ended
+		if !errors.Is(e.cause, core.ErrCanceled) {
+			t.Fatalf("the handler's context ended with cause %v, want ErrCanceled", e.cause)
+		}
+		if took := e.at.Sub(at); took > heartbeat+200*time.Millisecond {
+			t.Fatalf("the handler was told after %s, more than one heartbeat (%s)", took, heartbeat)
+		}
+		if _, err := pub.Enqueue(ctx, "pcancel-other", nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the other queue's message", 5*time.Second, func() bool { return other.count() == 1 })
+		stopPool(t, p)
+		stats := p.Stats()
+		if s := stats["pcancel"]; s.Canceled != 1 || s.Error != 0 || s.Retry != 0 || s.Success != 0 {
+			t.Fatalf("stats of the cancelled queue: canceled %d, error %d, retry %d, success %d; want 1, 0, 0, 0",
+				s.Canceled, s.Error, s.Retry, s.Success)
+		}
+		if s := stats["pcancel-other"]; s.Canceled != 0 || s.Success != 1 {
+			t.Fatalf("stats of the other queue: canceled %d, success %d; want 0, 1", s.Canceled, s.Success)
+		}
+		if st, err := q.MessageStatus(ctx, "long"); err != nil || st != core.StatusNone {
+			t.Fatalf("status after the cancelled handling: %v, %v; want none", st, err)
+		}
+		if dl, err := q.DeadLetters(ctx, 0, 10); err != nil || len(dl) != 0 {
+			t.Fatalf("dead letters: %v, %v; want none", dl, err)
+		}
+	})
+}
+
+// A running pool is listed once in the registry with all its queues, its
+// concurrency budget and the messages it holds; a queue added while it
+// runs joins the entry at the next heartbeat, and a stopped pool is not
+// listed.
+func TestPoolRegistry(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		ctx := t.Context()
+		release := make(chan struct{})
+		blocked := core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+			<-release
+			return core.Success()
+		})
+		p := newPool(t, env.b, core.WithConcurrency(3), core.WithDefaultLockDuration(time.Second), core.WithHeartbeat(50*time.Millisecond))
+		for _, name := range []string{"preg-b", "preg-a"} {
+			if err := p.Handle(name, blocked); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := time.Now()
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pub := core.NewPublisher(env.b)
+		for _, name := range []string{"preg-a", "preg-b"} {
+			if _, err := pub.Enqueue(ctx, name, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		host, _ := os.Hostname()
+		listed := func(queues []string, inFlight int) core.WorkerInfo {
+			t.Helper()
+			var got core.WorkerInfo
+			waitFor(t, "the pool's registration", 5*time.Second, func() bool {
+				ws, err := env.inspect.Workers(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ws) != 1 {
+					if len(ws) > 1 {
+						t.Fatalf("the pool is registered %d times: %+v", len(ws), ws)
+					}
+					return false
+				}
+				got = ws[0]
+				return got.InFlight == inFlight && slices.Equal(got.Queues, queues)
+			})
+			return got
+		}
+		got := listed([]string{"preg-a", "preg-b"}, 2)
+		if got.ID == "" || got.Host != host || got.PID != os.Getpid() || got.Concurrency != 3 ||
+			got.StartedAt.Before(before.Add(-time.Second)) || got.LastSeen.IsZero() || !got.ExpiresAt.After(got.LastSeen) {
+			t.Fatalf("registration %+v", got)
+		}
+		for _, name := range []string{"preg-a", "preg-b"} {
+			if mine, err := core.NewQueue(env.inspect, name).Workers(ctx); err != nil || len(mine) != 1 || mine[0].ID != got.ID {
+				t.Fatalf("the workers of %s: %+v, %v; want the pool", name, mine, err)
+			}
+		}
+		if err := p.Handle("preg-c", blocked); err != nil {
+			t.Fatal(err)
+		}
+		if again := listed([]string{"preg-a", "preg-b", "preg-c"}, 2); again.ID != got.ID {
+			t.Fatalf("after Handle the pool is registered as %q, was %q", again.ID, got.ID)
+		}
+		close(release)
+		stopPool(t, p)
+		ws, err := env.inspect.Workers(ctx)
+		if err != nil || len(ws) != 0 {
+			t.Fatalf("after Stop: workers %+v, %v; want none", ws, err)
+		}
+	})
+}
+
+// Pool.Start asks a HealthChecker backend about each of its queues first
+// and answers a refusal, starting nothing.
+func TestPoolStartChecksHealth(t *testing.T) {
+	refused := errors.New("store refused")
+	b := &checkedBackend{Backend: newMem(t), err: refused}
+	p := newPool(t, b)
+	for _, name := range []string{"jobs", "mail"} {
+		if err := p.HandleFunc(name, func(context.Context, *core.Message) core.Result { return core.Success() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	if err := p.Start(ctx); !errors.Is(err, refused) {
+		t.Fatalf("Start answered %v, want the backend's refusal", err)
+	}
+	if ws, err := b.Backend.(core.Inspector).Workers(ctx); err != nil || len(ws) != 0 {
+		t.Fatalf("after a refused Start: workers %+v, %v; want none", ws, err)
+	}
+	b.err = nil // fixed: a later Start goes ahead
+	b.checks = nil
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(b.checks, []string{"jobs", "mail"}) {
+		t.Fatalf("checked %q, want jobs and mail", b.checks)
+	}
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
