@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -19,28 +18,12 @@ func TestPoolCancelRunningHandler(t *testing.T) {
 	onBackends(t, func(t *testing.T, env backendEnv) {
 		ctx := t.Context()
 		heartbeat := 100 * time.Millisecond
-		started := make(chan struct{}, 1)
-		type end struct {
-			cause error
-			at    time.Time
-		}
-		ended := make(chan end, 1)
 		p := newPool(t, env.b, core.WithDefaultLockDuration(time.Second), core.WithHeartbeat(heartbeat))
-		long := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-			started <- struct{}{}
-			select {
-			case <-ctx.Done():
-				ended <- end{context.Cause(ctx), time.Now()}
-				return core.Fail(ctx.Err())
-			case <-time.After(10 * time.Second):
-				ended <- end{nil, time.Now()}
-				return core.Success()
-			}
-		})
+		long := newLongHandling()
+		var other journal
 		if err := p.Handle("pcancel", long); err != nil {
 			t.Fatal(err)
 		}
-		var other journal
 		if err := p.Handle("pcancel-other", other.handler(0)); err != nil {
 			t.Fatal(err)
 		}
@@ -51,20 +34,8 @@ func TestPoolCancelRunningHandler(t *testing.T) {
 		if _, err := pub.Enqueue(ctx, "pcancel", []byte("x"), core.WithID("long")); err != nil {
 			t.Fatal(err)
 		}
-		<-started
 		q := core.NewQueue(env.b, "pcancel")
-		at := time.Now()
-		st, err := q.Cancel(ctx, "long")
-		if err != nil || st != core.StatusLocked {
-			t.Fatalf("Cancel: %v, %v; want locked", st, err)
-		}
-		e := <-ended
-		if !errors.Is(e.cause, core.ErrCanceled) {
-			t.Fatalf("the handler's context ended with cause %v, want ErrCanceled", e.cause)
-		}
-		if took := e.at.Sub(at); took > heartbeat+200*time.Millisecond {
-			t.Fatalf("the handler was told after %s, more than one heartbeat (%s)", took, heartbeat)
-		}
+		cancelRunning(t, q, "long", long, heartbeat)
 		if _, err := pub.Enqueue(ctx, "pcancel-other", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -78,12 +49,7 @@ func TestPoolCancelRunningHandler(t *testing.T) {
 		if s := stats["pcancel-other"]; s.Canceled != 0 || s.Success != 1 {
 			t.Fatalf("stats of the other queue: canceled %d, success %d; want 0, 1", s.Canceled, s.Success)
 		}
-		if st, err := q.MessageStatus(ctx, "long"); err != nil || st != core.StatusNone {
-			t.Fatalf("status after the cancelled handling: %v, %v; want none", st, err)
-		}
-		if dl, err := q.DeadLetters(ctx, 0, 10); err != nil || len(dl) != 0 {
-			t.Fatalf("dead letters: %v, %v; want none", dl, err)
-		}
+		checkEndedCanceled(t, q, "long")
 	})
 }
 
@@ -115,31 +81,11 @@ func TestPoolRegistry(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		host, _ := os.Hostname()
-		listed := func(queues []string, inFlight int) core.WorkerInfo {
-			t.Helper()
-			var got core.WorkerInfo
-			waitFor(t, "the pool's registration", 5*time.Second, func() bool {
-				ws, err := env.inspect.Workers(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(ws) != 1 {
-					if len(ws) > 1 {
-						t.Fatalf("the pool is registered %d times: %+v", len(ws), ws)
-					}
-					return false
-				}
-				got = ws[0]
-				return got.InFlight == inFlight && slices.Equal(got.Queues, queues)
-			})
-			return got
+		listed := func(queues []string) func(core.WorkerInfo) bool {
+			return func(got core.WorkerInfo) bool { return got.InFlight == 2 && slices.Equal(got.Queues, queues) }
 		}
-		got := listed([]string{"preg-a", "preg-b"}, 2)
-		if got.ID == "" || got.Host != host || got.PID != os.Getpid() || got.Concurrency != 3 ||
-			got.StartedAt.Before(before.Add(-time.Second)) || got.LastSeen.IsZero() || !got.ExpiresAt.After(got.LastSeen) {
-			t.Fatalf("registration %+v", got)
-		}
+		got := awaitRegistration(t, env.inspect, listed([]string{"preg-a", "preg-b"}))
+		checkRegistration(t, got, 3, before)
 		for _, name := range []string{"preg-a", "preg-b"} {
 			if mine, err := core.NewQueue(env.inspect, name).Workers(ctx); err != nil || len(mine) != 1 || mine[0].ID != got.ID {
 				t.Fatalf("the workers of %s: %+v, %v; want the pool", name, mine, err)
@@ -148,15 +94,12 @@ func TestPoolRegistry(t *testing.T) {
 		if err := p.Handle("preg-c", blocked); err != nil {
 			t.Fatal(err)
 		}
-		if again := listed([]string{"preg-a", "preg-b", "preg-c"}, 2); again.ID != got.ID {
+		if again := awaitRegistration(t, env.inspect, listed([]string{"preg-a", "preg-b", "preg-c"})); again.ID != got.ID {
 			t.Fatalf("after Handle the pool is registered as %q, was %q", again.ID, got.ID)
 		}
 		close(release)
 		stopPool(t, p)
-		ws, err := env.inspect.Workers(ctx)
-		if err != nil || len(ws) != 0 {
-			t.Fatalf("after Stop: workers %+v, %v; want none", ws, err)
-		}
+		checkUnregistered(t, env.inspect)
 	})
 }
 
