@@ -29,7 +29,9 @@ import (
 // ([Queue.Cancel]), panic recovery, Stop that drains with a grace, and
 // statistics per queue. It checks a [HealthChecker] backend about its
 // queues when it starts, and it registers itself once in the backend
-// ([Inspector.Workers]), listing all its queues, as a worker does. Queues can be added
+// ([Inspector.Workers]), listing all its queues, as a worker does. A
+// paused queue ([Queue.Pause]) is asked again once per max wait, and its
+// wakes are not waited on meanwhile; the other queues go on. Queues can be added
 // and removed while it runs; [Pool.Remove] waits for the removed queue's
 // handlers.
 //

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -132,4 +133,69 @@ func TestPoolStartChecksHealth(t *testing.T) {
 	if err := p.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitAnyCounting is dequeueCounting that keeps the backend's WaitAny, as
+// a pool uses it.
+type waitAnyCounting struct{ *dequeueCounting }
+
+func (w waitAnyCounting) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, error) {
+	return w.Backend.(core.MultiWaiter).WaitAny(ctx, p)
+}
+
+// A pause stops a running pool from taking a queue's messages within one
+// wait cycle, without a dequeue per enqueue while paused; the pool's other
+// queues go on; a resume lets it take them.
+func TestPoolPauseAndResume(t *testing.T) {
+	onBackends(t, func(t *testing.T, env backendEnv) {
+		ctx := t.Context()
+		counting := waitAnyCounting{&dequeueCounting{Backend: env.b}}
+		maxWait := 100 * time.Millisecond
+		p := newPool(t, counting, core.WithMaxWait(maxWait))
+		var paused, other journal
+		if err := p.Handle("ppaused", paused.handler(0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Handle("ppaused-other", other.handler(0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer stopPool(t, p)
+		pub := core.NewPublisher(env.b)
+		if _, err := pub.Enqueue(ctx, "ppaused", []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the first message", 5*time.Second, func() bool { return paused.count() == 1 })
+
+		q := core.NewQueue(env.b, "ppaused")
+		if err := q.Pause(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(maxWait + 50*time.Millisecond) // one wait cycle: the pool has seen the pause
+		before := counting.calls.Load()
+		idle := 600 * time.Millisecond
+		for i := range 20 {
+			if _, err := pub.Enqueue(ctx, "ppaused", fmt.Appendf(nil, "p%d", i)); err != nil {
+				t.Fatalf("enqueue to a paused queue: %v", err)
+			}
+			time.Sleep(idle / 20)
+		}
+		if n := paused.count(); n != 1 {
+			t.Fatalf("the pool handled %d messages of a paused queue, want 1", n)
+		}
+		calls := counting.calls.Load() - before
+		if most := int64(idle/maxWait) + 2; calls > most {
+			t.Fatalf("the pool made %d dequeue calls in %s over a paused queue, want at most %d (one per wait cycle)", calls, idle, most)
+		}
+		if _, err := pub.Enqueue(ctx, "ppaused-other", nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the other queue's message", 5*time.Second, func() bool { return other.count() == 1 })
+		if err := q.Resume(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the messages enqueued while paused", 5*time.Second, func() bool { return paused.count() == 21 })
+	})
 }

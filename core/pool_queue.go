@@ -21,6 +21,7 @@ type poolQueue struct {
 	pass        float64     // weighted fair share: virtual time of its next turn
 	ready       bool        // believed to have messages ready
 	due         time.Time   // when a delayed, locked or held message comes due (zero: none known)
+	pausedUntil time.Time   // paused (Queue.Pause): not asked again, nor waited on, before then
 	fetching    bool        // a dequeue for it is under way
 	removing    bool        // Remove was called: take no more
 	acksClosed  bool
