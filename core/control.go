@@ -59,10 +59,14 @@ func (q *Queue) Workers(ctx context.Context) ([]WorkerInfo, error) {
 // for operators and dashboards ([Inspector.Workers]).
 type WorkerInfo struct {
 	// ID is the worker's unique id (fresh for every worker).
-	ID          string
-	Host        string
-	PID         int
-	Queues      []string
+	ID   string
+	Host string
+	PID  int
+	// Queues lists the queues it handles: a [Worker]'s one, or every
+	// queue of a [Pool] as of its last heartbeat.
+	Queues []string
+	// Concurrency is its bound on concurrent handlers (a pool's budget,
+	// shared by its queues).
 	Concurrency int
 	// InFlight counts the messages the worker held at its last heartbeat.
 	InFlight  int

@@ -29,11 +29,13 @@
 // queue, in every process, within one wait cycle; the pause is stored in
 // the backend and shown by [QueueStats.Paused]. [Queue.Cancel] removes a
 // waiting message or, for one a handler holds, cancels the handler's
-// context at its worker's next heartbeat with cause [ErrCanceled]. A
+// context at the next heartbeat of its worker or pool with cause
+// [ErrCanceled]. A
 // message may carry its own attempt bound and handling timeout
 // ([WithMaxAttempts], [WithHandlingTimeout]), which the Retry and Timeout
 // middleware honour over their defaults. Every running worker registers
-// itself, refreshed by its heartbeat, and [Inspector.Workers] lists them.
+// itself, refreshed by its heartbeat, and so does every running pool,
+// once, with all its queues; [Inspector.Workers] lists them.
 //
 // # Handlers and middleware
 //

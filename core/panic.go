@@ -89,10 +89,10 @@ func LogPanic(ctx context.Context, l *slog.Logger, m *Message, p *PanicError) {
 // logPanic logs the panic err holds, if any and if no one has logged it:
 // the worker's own recovery, or a recovery in middleware that does not
 // log (middleware.Timeout's).
-func (w *Worker) logPanic(ctx context.Context, id string, attempt int, err error) {
+func (r *queueRunner) logPanic(ctx context.Context, id string, attempt int, err error) {
 	var p *PanicError
 	if errors.As(err, &p) && !p.logged.Load() {
-		LogPanic(ctx, w.cfg.logger, &Message{Queue: w.q.Name(), ID: id, Attempt: attempt}, p)
+		LogPanic(ctx, r.conf.logger, &Message{Queue: r.name, ID: id, Attempt: attempt}, p)
 	}
 }
 

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,11 +21,17 @@ import (
 // starves); with [WithStrictPriority] it serves a queue only while every
 // queue of a higher priority is empty.
 //
-// A pool keeps the guarantees of a [Worker]: batched dequeues, fenced
-// batched acknowledgements (one acknowledger per queue), one heartbeat that
-// extends every lock it holds (one call per queue per beat at most),
-// handler contexts cancelled with [ErrLockLost] when a lock is lost, Stop
-// that drains with a grace, and statistics per queue. Queues can be added
+// A pool keeps the guarantees of a [Worker], with the same code: batched
+// dequeues, fenced batched acknowledgements (one acknowledger per queue),
+// one heartbeat that extends every lock it holds (one call per queue per
+// beat at most), handler contexts cancelled with [ErrLockLost] when a lock
+// is lost and with [ErrCanceled] when a message is cancelled
+// ([Queue.Cancel]), panic recovery, Stop that drains with a grace, and
+// statistics per queue. It checks a [HealthChecker] backend about its
+// queues when it starts, and it registers itself once in the backend
+// ([Inspector.Workers]), listing all its queues, as a worker does. A
+// paused queue ([Queue.Pause]) is asked again once per max wait, and its
+// wakes are not waited on meanwhile; the other queues go on. Queues can be added
 // and removed while it runs; [Pool.Remove] waits for the removed queue's
 // handlers.
 //
@@ -75,6 +80,7 @@ type Pool struct {
 	ackStop   context.CancelFunc
 
 	avgHandle atomic.Int64 // moving average of handling time, ns, all queues
+	reg       registration // one entry in the backend's registry, listing every queue
 }
 
 // NewPool returns a pool on b with no queues yet; add them with
@@ -103,6 +109,7 @@ func NewPool(b Backend, opts ...PoolOption) (*Pool, error) {
 	}
 	p := &Pool{b: b, cfg: cfg, queues: make(map[string]*poolQueue), kick: make(chan struct{}, 1)}
 	p.mw, _ = b.(MultiWaiter)
+	p.reg = registration{b: b, conf: &p.cfg.workerConfig, id: NewID(), held: p.held}
 	p.work = sync.NewCond(&p.mu)
 	return p, nil
 }
@@ -145,8 +152,7 @@ func (p *Pool) Handle(queue string, h Handler, opts ...QueueOption) error {
 		return invalid("queue", "the pool handles %d queues already, the most it can wait on", len(p.queues))
 	}
 	p.seq++
-	q := newPoolQueue(queue, h, qc, p.cfg.samples)
-	q.seq = p.seq
+	q := &poolQueue{queueRunner: newQueueRunner(p.b, queue, h, &p.cfg.workerConfig, &p.avgHandle), cfg: qc, seq: p.seq}
 	q.ready = true
 	q.pass = p.vt
 	p.queues[queue] = q
@@ -242,10 +248,13 @@ func (p *Pool) Queues() []string {
 func (p *Pool) Stats() map[string]WorkerStats {
 	p.mu.Lock()
 	qs := slices.Collect(maps.Values(p.queues))
+	running := p.started && !p.closed
 	p.mu.Unlock()
 	out := make(map[string]WorkerStats, len(qs))
 	for _, q := range qs {
-		out[q.name] = q.stats()
+		st := q.stats()
+		st.Running = running
+		out[q.name] = st
 	}
 	return out
 }
@@ -256,6 +265,9 @@ func (p *Pool) Stats() map[string]WorkerStats {
 // [ErrStarted], and on a stopped one [ErrClosed]. A pool may start with no
 // queues and have them added later.
 func (p *Pool) Start(ctx context.Context) error {
+	if err := p.checkHealth(ctx); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -266,7 +278,7 @@ func (p *Pool) Start(ctx context.Context) error {
 	}
 	p.started = true
 	p.stopped = make(chan struct{})
-	base := context.WithoutCancel(ctx)
+	base := withBackendSystem(context.WithoutCancel(ctx), p.b)
 	fetchCtx, stopFetch := context.WithCancel(base)
 	p.hctx, p.hardStop = context.WithCancel(base)
 	p.ackCtx, p.ackStop = context.WithCancel(base)
@@ -283,7 +295,8 @@ func (p *Pool) Start(ctx context.Context) error {
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
-	go func() { defer bg.Done(); p.heartbeat(bgDone) }()
+	p.reg.startedAt = p.cfg.clock.Now()
+	go func() { defer bg.Done(); p.reg.register(p.hctx); p.heartbeat(bgDone); p.reg.unregister(base) }()
 	go func() { defer bg.Done(); p.monitor(bgDone) }()
 
 	go func() {
@@ -386,12 +399,4 @@ func (p *Pool) closeAcks(q *poolQueue) {
 		q.acksClosed = true
 		close(q.acks)
 	}
-}
-
-func (p *Pool) errorBackoff(failures int) time.Duration {
-	d := p.cfg.errMin << min(failures-1, 30)
-	if d <= 0 || d > p.cfg.errMax {
-		d = p.cfg.errMax
-	}
-	return d/2 + rand.N(d/2+1)
 }

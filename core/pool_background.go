@@ -1,17 +1,19 @@
 package core
 
 import (
+	"context"
 	"slices"
-	"time"
 )
 
-// heartbeat extends the locks every queue holds, one call per queue, every
-// heartbeat interval until done is closed or the hard stop.
+// heartbeat refreshes the pool's registration and extends the locks every
+// queue holds, one call per queue, every heartbeat interval until done is
+// closed or the hard stop.
 func (p *Pool) heartbeat(done <-chan struct{}) {
 	var refs []LockRef
-	p.every(done, p.cfg.heartbeat, func() {
+	every(p.hctx, p.cfg.clock, done, p.cfg.heartbeat, func() {
+		p.reg.register(p.hctx)
 		for _, q := range p.snapshot() {
-			refs = q.extendLocks(p.hctx, p, refs)
+			refs = q.extendLocks(p.hctx, refs)
 		}
 	})
 }
@@ -20,9 +22,8 @@ func (p *Pool) heartbeat(done <-chan struct{}) {
 // every interval; without one, one queue per interval in turn, so that an
 // idle pool of many queues costs no more than one worker.
 func (p *Pool) monitor(done <-chan struct{}) {
-	lastWarn := make(map[string]time.Time)
 	turn := 0
-	p.every(done, p.cfg.monitorEvery, func() {
+	every(p.hctx, p.cfg.clock, done, p.cfg.monitorEvery, func() {
 		qs := p.snapshot()
 		if len(qs) == 0 {
 			return
@@ -32,21 +33,34 @@ func (p *Pool) monitor(done <-chan struct{}) {
 			turn++
 		}
 		for _, q := range qs {
-			st, err := p.b.QueueStats(p.hctx, q.name)
-			if err == nil {
-				q.queueSize.Store(st.Total)
-			}
-			if p.cfg.monitor != nil {
-				p.cfg.monitor(MonitorInfo{Queue: q.name, QueueSize: st.Total, Stats: st, Err: err})
-				continue
-			}
-			now := p.cfg.clock.Now()
-			if last := lastWarn[q.name]; err == nil && st.Total > 1000 && (last.IsZero() || now.Sub(last) >= 6*time.Hour) {
-				lastWarn[q.name] = now
-				p.cfg.logger.Warn("redghost: queue is growing", "queue", q.name, "size", st.Total)
-			}
+			q.monitorOnce(p.hctx)
 		}
 	})
+}
+
+// held answers, for the pool's registration, the queues it handles and
+// the messages it holds.
+func (p *Pool) held() ([]string, int) {
+	n := int64(0)
+	for _, q := range p.snapshot() {
+		n += q.nflight.Load()
+	}
+	return p.Queues(), int(n)
+}
+
+// checkHealth asks a [HealthChecker] backend about the store under each
+// of the pool's queues before the pool starts.
+func (p *Pool) checkHealth(ctx context.Context) error {
+	hc, ok := p.b.(HealthChecker)
+	if !ok {
+		return nil
+	}
+	for _, name := range p.Queues() {
+		if err := hc.CheckHealth(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // snapshot lists the pool's queues, removed ones still draining included,
@@ -60,21 +74,4 @@ func (p *Pool) snapshot() []*poolQueue {
 	p.mu.Unlock()
 	slices.SortFunc(qs, func(a, b *poolQueue) int { return a.seq - b.seq })
 	return qs
-}
-
-// every calls fn every interval of the pool's clock until done is closed
-// or the hard stop.
-func (p *Pool) every(done <-chan struct{}, interval time.Duration, fn func()) {
-	t := newTicker(p.cfg.clock, interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C():
-			fn()
-		case <-done:
-			return
-		case <-p.hctx.Done():
-			return
-		}
-	}
 }

@@ -16,7 +16,7 @@ func (p *Pool) handleLoop() {
 			continue
 		}
 		p.mu.Unlock()
-		q.handle(p, d)
+		q.handle(q.hctx, d)
 		p.mu.Lock()
 		q.running--
 		q.outstanding--

@@ -88,7 +88,7 @@ func (p *Pool) fetch(ctx context.Context) {
 				inflight--
 				if !p.absorb(f) {
 					failures++
-					if !sleepCtx(ctx, p.errorBackoff(failures)) {
+					if !sleepCtx(ctx, p.cfg.errorBackoff(failures)) {
 						return
 					}
 				} else {
@@ -140,7 +140,15 @@ func (p *Pool) absorb(f fetched) bool {
 		}
 		p.buffered += got
 	}
-	if got < n {
+	if res.Paused {
+		// Paused: ask again after a full wait cycle, as a worker does,
+		// without waiting on its wakes, which enqueues to the paused
+		// queue would send.
+		q.ready = false
+		q.sleeps.Add(1)
+		q.pausedUntil = now.Add(p.cfg.maxWait)
+		q.due = q.pausedUntil
+	} else if got < n {
 		// Nothing more ready now: wait for its wake, or its next due.
 		q.ready = false
 		q.sleeps.Add(1)
@@ -175,6 +183,12 @@ func (p *Pool) markDueLocked(now time.Time) {
 // empty takes its turns from now on: it does not catch up on the turns it
 // had no work for.
 func (p *Pool) setReadyLocked(q *poolQueue) {
+	if !q.pausedUntil.IsZero() {
+		if time.Now().Before(q.pausedUntil) {
+			return // a wake of a paused queue: its wait cycle decides
+		}
+		q.pausedUntil = time.Time{}
+	}
 	q.due = time.Time{}
 	if q.ready {
 		return

@@ -53,12 +53,14 @@ func (p *Pool) waitForRoom(ctx context.Context, lastCheck *time.Time) {
 	}
 }
 
-// idleNamesLocked lists the queues not believed ready, in registration
-// order.
+// idleNamesLocked lists the queues to wait on, in registration order:
+// those not believed ready (all: every queue), but none seen paused
+// within the last wait cycle.
 func (p *Pool) idleNamesLocked(all bool) []*poolQueue {
 	var qs []*poolQueue
+	now := time.Now()
 	for _, q := range p.queues {
-		if !q.removing && (all || !q.ready) {
+		if !q.removing && (all || !q.ready) && !now.Before(q.pausedUntil) {
 			qs = append(qs, q)
 		}
 	}
@@ -158,11 +160,18 @@ func (p *Pool) waitIdle(ctx context.Context) {
 		return // stopping, or a queue was added
 	case err != nil:
 		p.cfg.logger.Warn("redghost: waiting on queues failed", "queues", len(names), "error", err)
-		sleepCtx(ctx, p.errorBackoff(1))
+		sleepCtx(ctx, p.cfg.errorBackoff(1))
 		p.markReady(qs, nil)
 	case len(woken) > 0:
 		p.markReady(qs, woken)
-	case !dueBound:
+	case dueBound:
+		// A wait cut short by a due time (a delayed message, a paused
+		// queue's next look) may end before the backend has read any
+		// wake: on Redis it sleeps out its last step. Read the wakes that
+		// came meanwhile, without blocking, so that due times that keep
+		// coming never starve the other queues.
+		p.checkIdle(ctx)
+	default:
 		// A quiet max wait: look at one queue, in turn.
 		p.mu.Lock()
 		q := qs[p.sweep%len(qs)]

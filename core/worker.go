@@ -2,9 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,9 +36,10 @@ import (
 // expires after the lock duration, or three heartbeats if longer, so a
 // crashed worker drops out by then.
 type Worker struct {
-	q   *Queue
-	h   Handler
-	cfg workerConfig
+	*queueRunner // the queue's handler, lock table, acknowledger and statistics
+	q            *Queue
+	cfg          workerConfig
+	reg          registration
 
 	mu      sync.Mutex
 	started bool
@@ -57,28 +55,6 @@ type Worker struct {
 	freed       chan struct{}  // a handler finished (capacity 1)
 	avgHandle   atomic.Int64   // moving average of handling time, ns
 	work        chan *Delivery // into the batch slice a Dequeue answered
-	acks        chan Ack
-	flightMu    sync.Mutex
-	inflight    map[lockKey]LockRef   // held and not yet acknowledged
-	handlers    map[lockKey]*handling // picked up (or lost) and not yet released to an ack
-	nflight     atomic.Int64
-
-	queueing, handling *reservoir
-	queueSize          atomic.Int64
-	oldestReady        atomic.Int64 // time.Duration
-	success, retry     atomic.Int64
-	errorN, backoff    atomic.Int64
-	sleeps, lockLost   atomic.Int64
-	backendErrors      atomic.Int64
-	canceled           atomic.Int64
-
-	id        string    // the worker's id in the backend's registry
-	startedAt time.Time // set by Start
-}
-
-type lockKey struct {
-	id    string
-	token uint64
 }
 
 // NewWorker returns a worker for q that hands each message to h. The
@@ -102,9 +78,11 @@ func NewWorker(q *Queue, h Handler, opts ...WorkerOption) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{q: q, h: h, cfg: cfg, id: NewID()}
-	w.queueing = newReservoir(cfg.samples)
-	w.handling = newReservoir(cfg.samples)
+	w := &Worker{q: q, cfg: cfg}
+	w.queueRunner = newQueueRunner(q.b, q.Name(), h, &w.cfg, &w.avgHandle)
+	w.reg = registration{b: q.b, conf: &w.cfg, id: NewID(), held: func() ([]string, int) {
+		return []string{w.name}, int(w.nflight.Load())
+	}}
 	return w, nil
 }
 
@@ -128,8 +106,6 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.started = true
 	w.stopped = make(chan struct{})
-	w.inflight = make(map[lockKey]LockRef)
-	w.handlers = make(map[lockKey]*handling)
 
 	base := withBackendSystem(context.WithoutCancel(ctx), w.q.b)
 	fetchCtx, stopFetch := context.WithCancel(base)
@@ -162,8 +138,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
-	w.startedAt = w.cfg.clock.Now()
-	go func() { defer bg.Done(); w.register(hctx); w.heartbeat(hctx, bgDone); w.unregister(base) }()
+	w.reg.startedAt = w.cfg.clock.Now()
+	go func() { defer bg.Done(); w.reg.register(hctx); w.heartbeat(hctx, bgDone); w.reg.unregister(base) }()
 	go func() { defer bg.Done(); w.monitor(hctx, bgDone) }()
 
 	go func() {
@@ -229,22 +205,9 @@ func (w *Worker) Stats() WorkerStats {
 	w.mu.Lock()
 	running := w.started && !w.closed
 	w.mu.Unlock()
-	return WorkerStats{
-		Running:       running,
-		QueueSize:     w.queueSize.Load(),
-		OldestReady:   time.Duration(w.oldestReady.Load()),
-		Queueing:      w.queueing.summary(),
-		Handling:      w.handling.summary(),
-		Success:       w.success.Load(),
-		Retry:         w.retry.Load(),
-		Error:         w.errorN.Load(),
-		Backoff:       w.backoff.Load(),
-		Sleeps:        w.sleeps.Load(),
-		LockLost:      w.lockLost.Load(),
-		BackendErrors: w.backendErrors.Load(),
-		InFlight:      w.nflight.Load(),
-		Canceled:      w.canceled.Load(),
-	}
+	st := w.stats()
+	st.Running = running
+	return st
 }
 
 // poll takes batches while the worker has room for them, and waits for a
@@ -301,7 +264,7 @@ func (w *Worker) poll(ctx context.Context) {
 		if err != nil {
 			w.backendErrors.Add(1)
 			failures++
-			d := w.errorBackoff(failures)
+			d := w.cfg.errorBackoff(failures)
 			w.cfg.logger.Warn("redghost: dequeue failed", "queue", name, "error", err, "retry_in", d)
 			if !sleepCtx(ctx, d) {
 				return
@@ -320,12 +283,7 @@ func (w *Worker) poll(ctx context.Context) {
 		}
 		got := len(res.Messages)
 		w.outstanding.Add(int64(got))
-		w.nflight.Add(int64(got))
-		w.flightMu.Lock()
-		for _, d := range res.Messages {
-			w.inflight[lockKey{d.ID, d.Token}] = LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration}
-		}
-		w.flightMu.Unlock()
+		w.hold(res.Messages)
 		for i := range res.Messages {
 			w.work <- &res.Messages[i]
 		}
@@ -359,234 +317,17 @@ func (w *Worker) prefetchWindow() int {
 	return int(min(int64(w.cfg.prefetch), per*int64(w.cfg.concurrency)))
 }
 
-// handle runs the handler on the message of d, which only this call uses:
-// the handler gets a pointer into the batch (no copy per message), and
-// whatever it changes there cannot change the ack.
-func (w *Worker) handle(ctx context.Context, d *Delivery) {
-	id, token, attempt := d.ID, d.Token, d.Attempt
-	hctx, end, ok := w.begin(ctx, lockKey{id, token})
-	if !ok {
-		return
-	}
-	if hctx == nil {
-		// Cancelled before a handler picked it up: done, not handled.
-		w.canceled.Add(1)
-		w.acks <- Ack{ID: id, Token: token, Outcome: OutcomeSuccess}
-		return
-	}
-	start := w.cfg.clock.Now()
-	if d.Attempt == 1 {
-		w.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
-	}
-	res := w.call(hctx, &d.Message)
-	canceled := end()
-	took := w.cfg.clock.Now().Sub(start)
-	w.handling.add(took)
-	// A moving average over about the last eight handlings; races between
-	// handlers only blur it.
-	if avg := w.avgHandle.Load(); avg == 0 {
-		w.avgHandle.Store(max(1, int64(took)))
-	} else {
-		w.avgHandle.Store(max(1, avg+(int64(took)-avg)/8))
-	}
-
-	a := Ack{ID: id, Token: token, Outcome: res.Outcome, Backoff: min(max(res.Backoff, 0), MaxDuration)}
-	switch {
-	case canceled && endsCanceled(res):
-		// The message was cancelled: it is done, without a retry or a
-		// dead letter (see Queue.Cancel).
-		w.canceled.Add(1)
-		a.Outcome, a.Backoff = OutcomeSuccess, 0
-		w.acks <- a
-		return
-	}
-	switch res.Outcome {
-	case OutcomeSuccess:
-		w.success.Add(1)
-	case OutcomeRetry:
-		w.retry.Add(1)
-	default:
-		w.errorN.Add(1)
-		a.Outcome = OutcomeError
-		a.Error = "error outcome without an error"
-		if res.Err != nil {
-			w.logPanic(ctx, id, attempt, res.Err)
-			a.Error = deadLetterText(res.Err)
-		} else if res.Outcome != OutcomeError {
-			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)
-		}
-	}
-	if a.Backoff > 0 && a.Outcome != OutcomeError {
-		w.backoff.Add(1)
-	}
-	w.acks <- a
-}
-
-// call runs the handler; a panic is an error outcome, never a crash.
-func (w *Worker) call(ctx context.Context, m *Message) (res Result) {
-	defer func() {
-		if v := recover(); v != nil {
-			res = Fail(NewPanicError(v))
-		}
-	}()
-	return w.h.Handle(ctx, m)
-}
-
-// acknowledge sends outcomes in batches until the acks channel is closed
-// and drained. It gives up on a failed batch only when ctx ends (the stop
-// grace has passed): the messages then come back when their locks expire.
-func (w *Worker) acknowledge(ctx context.Context) {
-	name := w.q.Name()
-	callCtx := context.WithoutCancel(ctx)
-	batch := make([]Ack, 0, w.cfg.maxBatch)
-	for a := range w.acks {
-		batch = append(batch[:0], a)
-	fill:
-		for len(batch) < w.cfg.maxBatch {
-			select {
-			case a, ok := <-w.acks:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, a)
-			default:
-				break fill
-			}
-		}
-		// Out of the heartbeat's set before the ack is sent: extending a lock
-		// the ack has just released would read as a lost lock.
-		if batch = w.release(batch); len(batch) == 0 {
-			continue
-		}
-		for failures := 1; ; failures++ {
-			errs, err := w.q.b.Ack(callCtx, name, batch)
-			if err == nil {
-				for i, e := range errs {
-					switch {
-					case e == nil:
-					case failures > 1:
-						// The failed attempt may have been applied before
-						// the connection broke; its token is then spent.
-						w.cfg.logger.Debug("redghost: retried acknowledgement refused; the first attempt may have applied",
-							"queue", name, "id", batch[i].ID, "error", e)
-					default:
-						w.lockLost.Add(1)
-						w.cfg.logger.Warn("redghost: acknowledgement refused", "queue", name, "id", batch[i].ID, "error", e)
-					}
-				}
-				break
-			}
-			w.backendErrors.Add(1)
-			d := w.errorBackoff(failures)
-			w.cfg.logger.Warn("redghost: acknowledgement failed", "queue", name, "messages", len(batch), "error", err, "retry_in", d)
-			if !sleepCtx(ctx, d) {
-				break
-			}
-		}
-		w.nflight.Add(-int64(len(batch)))
-	}
-}
-
-// heartbeat extends the locks of every in-flight message until done is
-// closed or ctx (hard stop) ends.
+// heartbeat extends the locks of every in-flight message and refreshes
+// the worker's registration until done is closed or ctx (hard stop) ends.
 func (w *Worker) heartbeat(ctx context.Context, done <-chan struct{}) {
-	name := w.q.Name()
 	var refs []LockRef
-	w.every(ctx, done, w.cfg.heartbeat, func() {
-		refs = refs[:0]
-		w.flightMu.Lock()
-		for _, r := range w.inflight {
-			refs = append(refs, r)
-		}
-		w.flightMu.Unlock()
-		w.register(ctx)
-		if len(refs) == 0 {
-			return
-		}
-		errs, err := w.q.b.ExtendLocks(ctx, name, refs)
-		if err != nil {
-			w.backendErrors.Add(1)
-			w.cfg.logger.Warn("redghost: lock heartbeat failed", "queue", name, "messages", len(refs), "error", err)
-			return
-		}
-		lost, lostErrs := refs[:0], errs[:0]
-		var canceled []LockRef
-		for i, e := range errs {
-			switch {
-			case e == nil:
-			case errors.Is(e, ErrCanceled):
-				canceled = append(canceled, refs[i])
-			case isLockLost(e):
-				lost, lostErrs = append(lost, refs[i]), append(lostErrs, e)
-			default:
-				w.cfg.logger.Warn("redghost: lock extension refused", "queue", name, "id", refs[i].ID, "error", e)
-			}
-		}
-		if len(lost) > 0 {
-			w.lostLocks(lost, lostErrs)
-		}
-		if len(canceled) > 0 {
-			w.cancelHandlings(canceled)
-		}
+	every(ctx, w.cfg.clock, done, w.cfg.heartbeat, func() {
+		w.reg.register(ctx)
+		refs = w.extendLocks(ctx, refs)
 	})
 }
 
 // monitor reads the queue's size every interval and reports it.
 func (w *Worker) monitor(ctx context.Context, done <-chan struct{}) {
-	name := w.q.Name()
-	var lastWarn time.Time
-	w.every(ctx, done, w.cfg.monitorEvery, func() {
-		st, err := w.q.b.QueueStats(ctx, name)
-		if err == nil {
-			w.queueSize.Store(st.Total)
-			w.oldestReady.Store(int64(st.OldestReady))
-		}
-		info := MonitorInfo{Queue: name, QueueSize: st.Total, Stats: st, Err: err}
-		if w.cfg.monitor != nil {
-			w.cfg.monitor(info)
-			return
-		}
-		now := w.cfg.clock.Now()
-		if err == nil && st.Total > 1000 && (lastWarn.IsZero() || now.Sub(lastWarn) >= 6*time.Hour) {
-			lastWarn = now
-			w.cfg.logger.Warn("redghost: queue is growing", "queue", name, "size", st.Total)
-		}
-	})
-}
-
-// every calls fn every interval of the worker's clock until done is closed
-// or ctx ends.
-func (w *Worker) every(ctx context.Context, done <-chan struct{}, interval time.Duration, fn func()) {
-	t := newTicker(w.cfg.clock, interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C():
-			fn()
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func (w *Worker) errorBackoff(failures int) time.Duration {
-	d := w.cfg.errMin << min(failures-1, 30)
-	if d <= 0 || d > w.cfg.errMax {
-		d = w.cfg.errMax
-	}
-	// Full jitter on the upper half keeps many workers from retrying in step.
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	every(ctx, w.cfg.clock, done, w.cfg.monitorEvery, func() { w.monitorOnce(ctx) })
 }

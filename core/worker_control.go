@@ -11,18 +11,18 @@ import (
 // were cancelled: a running handler's context is cancelled with
 // [ErrCanceled]; a message not yet picked up by a handler is not handled.
 // Each is told once.
-func (w *Worker) cancelHandlings(refs []LockRef) {
+func (r *queueRunner) cancelHandlings(refs []LockRef) {
 	var cancels []context.CancelCauseFunc
 	var told []string
-	w.flightMu.Lock()
+	r.flightMu.Lock()
 	for _, ref := range refs {
 		k := lockKey{ref.ID, ref.Token}
-		if _, waiting := w.inflight[k]; !waiting {
+		if _, waiting := r.inflight[k]; !waiting {
 			continue
 		}
-		switch h := w.handlers[k]; {
+		switch h := r.handlers[k]; {
 		case h == nil: // taken, not yet picked up by a handler
-			w.handlers[k] = &handling{canceled: true}
+			r.handlers[k] = &handling{canceled: true}
 			told = append(told, ref.ID)
 		case h.canceled || h.lost || h.done:
 		default:
@@ -31,12 +31,12 @@ func (w *Worker) cancelHandlings(refs []LockRef) {
 			told = append(told, ref.ID)
 		}
 	}
-	w.flightMu.Unlock()
+	r.flightMu.Unlock()
 	for _, c := range cancels {
 		c(ErrCanceled)
 	}
 	for _, id := range told {
-		w.cfg.logger.Info("redghost: message cancelled; its handling is cancelled", "queue", w.q.Name(), "id", id)
+		r.conf.logger.Info("redghost: message cancelled; its handling is cancelled", "queue", r.name, "id", id)
 	}
 }
 
@@ -54,38 +54,51 @@ func endsCanceled(res Result) bool {
 	return false
 }
 
-// registryTTL is how long a worker's registration outlives its last
-// refresh: the lock duration (a crashed worker's messages come back then
-// too), and at least three heartbeats.
-func (w *Worker) registryTTL() time.Duration { return max(w.cfg.lock, 3*w.cfg.heartbeat) }
+// registration is a worker's or a pool's entry in its backend's registry
+// ([Inspector.Workers]): made when it starts, refreshed at every heartbeat
+// tick (one small call per interval), removed when it stops.
+type registration struct {
+	b         Backend
+	conf      *workerConfig
+	id        string
+	startedAt time.Time // set by Start
+	// held answers the queues handled and the messages held, as of now.
+	held func() (queues []string, inFlight int)
+}
 
-// info is the worker's registration as of now.
-func (w *Worker) info() WorkerInfo {
+// ttl is how long a registration outlives its last refresh: the lock
+// duration (a crashed worker's messages come back then too), and at least
+// three heartbeats.
+func (g *registration) ttl() time.Duration { return max(g.conf.lock, 3*g.conf.heartbeat) }
+
+// info is the registration as of now.
+func (g *registration) info() WorkerInfo {
 	host, _ := os.Hostname()
+	queues, inFlight := g.held()
 	return WorkerInfo{
-		ID:          w.id,
+		ID:          g.id,
 		Host:        host,
 		PID:         os.Getpid(),
-		Queues:      []string{w.q.Name()},
-		Concurrency: w.cfg.concurrency,
-		InFlight:    int(w.nflight.Load()),
-		StartedAt:   w.startedAt,
+		Queues:      queues,
+		Concurrency: g.conf.concurrency,
+		InFlight:    inFlight,
+		StartedAt:   g.startedAt,
 	}
 }
 
-// register refreshes the worker's registration (on every heartbeat tick:
-// one small call per interval).
-func (w *Worker) register(ctx context.Context) {
-	if err := w.q.b.RegisterWorker(ctx, w.info(), w.registryTTL()); err != nil && ctx.Err() == nil {
-		w.cfg.logger.Debug("redghost: worker registration failed", "queue", w.q.Name(), "error", err)
+// register makes or refreshes the registration.
+func (g *registration) register(ctx context.Context) {
+	info := g.info()
+	if err := g.b.RegisterWorker(ctx, info, g.ttl()); err != nil && ctx.Err() == nil {
+		g.conf.logger.Debug("redghost: worker registration failed", "queues", info.Queues, "error", err)
 	}
 }
 
-// unregister removes the registration when the worker has stopped.
-func (w *Worker) unregister(ctx context.Context) {
+// unregister removes the registration once everything has stopped.
+func (g *registration) unregister(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := w.q.b.UnregisterWorker(ctx, w.id); err != nil {
-		w.cfg.logger.Debug("redghost: worker unregistration failed", "queue", w.q.Name(), "error", err)
+	if err := g.b.UnregisterWorker(ctx, g.id); err != nil {
+		g.conf.logger.Debug("redghost: worker unregistration failed", "worker", g.id, "error", err)
 	}
 }

@@ -98,52 +98,20 @@ func TestWorkerCancelRunningHandler(t *testing.T) {
 		ctx := t.Context()
 		q := core.NewQueue(env.b, "cancel")
 		heartbeat := 100 * time.Millisecond
-		started := make(chan struct{}, 1)
-		type end struct {
-			cause error
-			at    time.Time
-		}
-		ended := make(chan end, 1)
-		w := newWorker(t, q, core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-			started <- struct{}{}
-			select {
-			case <-ctx.Done():
-				ended <- end{context.Cause(ctx), time.Now()}
-				return core.Fail(ctx.Err())
-			case <-time.After(10 * time.Second):
-				ended <- end{nil, time.Now()}
-				return core.Success()
-			}
-		}), core.WithDefaultLockDuration(time.Second), core.WithHeartbeat(heartbeat))
+		long := newLongHandling()
+		w := newWorker(t, q, long, core.WithDefaultLockDuration(time.Second), core.WithHeartbeat(heartbeat))
 		if err := w.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := core.NewPublisher(env.b).Enqueue(ctx, "cancel", []byte("x"), core.WithID("long")); err != nil {
 			t.Fatal(err)
 		}
-		<-started
-		at := time.Now()
-		st, err := q.Cancel(ctx, "long")
-		if err != nil || st != core.StatusLocked {
-			t.Fatalf("Cancel: %v, %v; want locked", st, err)
-		}
-		e := <-ended
-		if !errors.Is(e.cause, core.ErrCanceled) {
-			t.Fatalf("the handler's context ended with cause %v, want ErrCanceled", e.cause)
-		}
-		if took := e.at.Sub(at); took > heartbeat+200*time.Millisecond {
-			t.Fatalf("the handler was told after %s, more than one heartbeat (%s)", took, heartbeat)
-		}
+		cancelRunning(t, q, "long", long, heartbeat)
 		stop(t, w)
 		if s := w.Stats(); s.Canceled != 1 || s.Error != 0 || s.Retry != 0 {
 			t.Fatalf("stats: canceled %d, error %d, retry %d; want 1, 0, 0", s.Canceled, s.Error, s.Retry)
 		}
-		if st, err := q.MessageStatus(ctx, "long"); err != nil || st != core.StatusNone {
-			t.Fatalf("status after the cancelled handling: %v, %v; want none", st, err)
-		}
-		if dl, err := q.DeadLetters(ctx, 0, 10); err != nil || len(dl) != 0 {
-			t.Fatalf("dead letters: %v, %v; want none", dl, err)
-		}
+		checkEndedCanceled(t, q, "long")
 	})
 }
 
@@ -209,21 +177,9 @@ func TestWorkerRegistry(t *testing.T) {
 		if _, err := core.NewPublisher(env.b).Enqueue(ctx, "registered", nil); err != nil {
 			t.Fatal(err)
 		}
-		host, _ := os.Hostname()
-		var got core.WorkerInfo
-		waitFor(t, "the registration with one message in flight", 5*time.Second, func() bool {
-			ws, err := env.inspect.Workers(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ws) != 1 {
-				return false
-			}
-			got = ws[0]
-			return got.InFlight == 1
-		})
-		if got.ID == "" || got.Host != host || got.PID != os.Getpid() || !slices.Equal(got.Queues, []string{"registered"}) ||
-			got.Concurrency != 3 || got.StartedAt.Before(before.Add(-time.Second)) || got.LastSeen.IsZero() || !got.ExpiresAt.After(got.LastSeen) {
+		got := awaitRegistration(t, env.inspect, func(got core.WorkerInfo) bool { return got.InFlight == 1 })
+		checkRegistration(t, got, 3, before)
+		if !slices.Equal(got.Queues, []string{"registered"}) {
 			t.Fatalf("registration %+v", got)
 		}
 		if mine, err := core.NewQueue(env.inspect, "registered").Workers(ctx); err != nil || len(mine) != 1 || mine[0].ID != got.ID {
@@ -234,10 +190,7 @@ func TestWorkerRegistry(t *testing.T) {
 		}
 		close(release)
 		stop(t, w)
-		ws, err := env.inspect.Workers(ctx)
-		if err != nil || len(ws) != 0 {
-			t.Fatalf("after Stop: workers %+v, %v; want none", ws, err)
-		}
+		checkUnregistered(t, env.inspect)
 	})
 }
 

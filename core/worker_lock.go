@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// handling is the worker's record of one taken message from the moment a
+// handling is the runner's record of one taken message from the moment a
 // handler picks it up (or the heartbeat finds its lock lost before that)
 // until its answer is released to the acknowledger. Guarded by flightMu.
 type handling struct {
@@ -27,13 +27,13 @@ type handling struct {
 // it is not handled, and no answer is sent for it. A nil hctx with ok true
 // means the message was cancelled before a handler picked it up: it is not
 // handled, and its answer marks it done.
-func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, end func() (canceled bool), ok bool) {
-	w.flightMu.Lock()
-	defer w.flightMu.Unlock()
-	if h := w.handlers[k]; h != nil && h.lost {
-		delete(w.handlers, k)
-		delete(w.inflight, k)
-		w.nflight.Add(-1)
+func (r *queueRunner) begin(ctx context.Context, k lockKey) (hctx context.Context, end func() (canceled bool), ok bool) {
+	r.flightMu.Lock()
+	defer r.flightMu.Unlock()
+	if h := r.handlers[k]; h != nil && h.lost {
+		delete(r.handlers, k)
+		delete(r.inflight, k)
+		r.nflight.Add(-1)
 		return nil, nil, false
 	} else if h != nil && h.canceled {
 		h.done = true
@@ -41,12 +41,12 @@ func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, en
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
 	h := &handling{cancel: cancel}
-	w.handlers[k] = h
+	r.handlers[k] = h
 	return hctx, func() bool {
-		w.flightMu.Lock()
+		r.flightMu.Lock()
 		h.done = true
 		c := h.canceled
-		w.flightMu.Unlock()
+		r.flightMu.Unlock()
 		cancel(nil)
 		return c
 	}, true
@@ -60,22 +60,22 @@ func (w *Worker) begin(ctx context.Context, k lockKey) (hctx context.Context, en
 // A message that has left the heartbeat's set since the snapshot was
 // released by its ack, not lost; one whose handler has answered is left to
 // the acknowledger, whose refused ack counts and reports it.
-func (w *Worker) lostLocks(refs []LockRef, errs []error) {
+func (r *queueRunner) lostLocks(refs []LockRef, errs []error) {
 	type loss struct {
 		ref    LockRef
 		err    error
 		cancel context.CancelCauseFunc // nil: not yet picked up
 	}
 	var losses []loss
-	w.flightMu.Lock()
+	r.flightMu.Lock()
 	for i, ref := range refs {
 		k := lockKey{ref.ID, ref.Token}
-		if _, waiting := w.inflight[k]; !waiting {
+		if _, waiting := r.inflight[k]; !waiting {
 			continue
 		}
-		switch h := w.handlers[k]; {
+		switch h := r.handlers[k]; {
 		case h == nil: // taken, not yet picked up by a handler
-			w.handlers[k] = &handling{lost: true}
+			r.handlers[k] = &handling{lost: true}
 			losses = append(losses, loss{ref: ref, err: errs[i]})
 		case h.lost || h.done:
 		default:
@@ -83,19 +83,18 @@ func (w *Worker) lostLocks(refs []LockRef, errs []error) {
 			losses = append(losses, loss{ref: ref, err: errs[i], cancel: h.cancel})
 		}
 	}
-	w.flightMu.Unlock()
+	r.flightMu.Unlock()
 
-	w.lockLost.Add(int64(len(losses)))
-	name := w.q.Name()
+	r.lockLost.Add(int64(len(losses)))
 	for _, l := range losses {
 		if l.cancel != nil {
 			l.cancel(ErrLockLost)
-			w.cfg.logger.Warn("redghost: lock lost while handling; the handler's context is cancelled",
-				"queue", name, "id", l.ref.ID, "error", l.err)
+			r.conf.logger.Warn("redghost: lock lost while handling; the handler's context is cancelled",
+				"queue", r.name, "id", l.ref.ID, "error", l.err)
 			continue
 		}
-		w.cfg.logger.Warn("redghost: lock lost before handling; the message is left to the worker that holds it",
-			"queue", name, "id", l.ref.ID, "error", l.err)
+		r.conf.logger.Warn("redghost: lock lost before handling; the message is left to the worker that holds it",
+			"queue", r.name, "id", l.ref.ID, "error", l.err)
 	}
 }
 
@@ -103,21 +102,21 @@ func (w *Worker) lostLocks(refs []LockRef, errs []error) {
 // ones whose lock loss was already counted and reported: their token no
 // longer owns the lock, so the backend would refuse them. It answers the
 // acks to send, in batch's array.
-func (w *Worker) release(batch []Ack) []Ack {
+func (r *queueRunner) release(batch []Ack) []Ack {
 	send := batch[:0]
-	w.flightMu.Lock()
+	r.flightMu.Lock()
 	for _, a := range batch {
 		k := lockKey{a.ID, a.Token}
-		delete(w.inflight, k)
-		h := w.handlers[k]
-		delete(w.handlers, k)
+		delete(r.inflight, k)
+		h := r.handlers[k]
+		delete(r.handlers, k)
 		if h == nil || !h.lost {
 			send = append(send, a)
 		}
 	}
-	w.flightMu.Unlock()
+	r.flightMu.Unlock()
 	if dropped := len(batch) - len(send); dropped > 0 {
-		w.nflight.Add(-int64(dropped))
+		r.nflight.Add(-int64(dropped))
 	}
 	return send
 }
