@@ -188,13 +188,23 @@ func pageLimit(limit int) (int, error) {
 }
 
 // QueueNames scans for the queues that hold messages or dead letters or are
-// paused (on a
-// cluster, every master). The names are sorted.
+// paused (on a cluster, every master). The names are sorted.
 func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
+	names, err := b.queuesWith(ctx, sfxMsgs, sfxDeadIdx, sfxPaused)
+	if err != nil {
+		return nil, fmt.Errorf("redisqueue: queue names: %w", err)
+	}
+	return names, nil
+}
+
+// queuesWith scans for the queues that have a key of one of suffixes (on a
+// cluster every master, on a ring every shard) and answers their names,
+// sorted, once each.
+func (b *Backend) queuesWith(ctx context.Context, suffixes ...string) ([]string, error) {
 	var mu sync.Mutex
 	names := make(map[string]struct{})
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		for _, suffix := range []string{sfxMsgs, sfxDeadIdx, sfxPaused} {
+		for _, suffix := range suffixes {
 			it := c.Scan(ctx, 0, globEscape(b.cfg.prefix)+":{*}:"+suffix, 1000).Iterator()
 			for it.Next(ctx) {
 				if name, ok := queueFromKey(b.cfg.prefix, it.Val(), suffix); ok {
@@ -219,7 +229,7 @@ func (b *Backend) QueueNames(ctx context.Context) ([]string, error) {
 		err = scan(ctx, b.client)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redisqueue: queue names: %w", err)
+		return nil, err
 	}
 	out := make([]string, 0, len(names))
 	for n := range names {

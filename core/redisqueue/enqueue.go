@@ -34,8 +34,8 @@ type enqueueChunk struct {
 	hint  int                 // the chunk's likely size, to size ids
 }
 
-// add appends request r (with its id set) and its packed body.
-func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
+// enqueueOpts are the option bits of r, as enqueue.lua reads them.
+func enqueueOpts(r *core.EnqueueRequest) int {
 	var opts int
 	if r.CanUpdate {
 		opts |= optUpdate
@@ -46,6 +46,12 @@ func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
 	if r.ResetDelay {
 		opts |= optReset
 	}
+	return opts
+}
+
+// add appends request r (with its id set) and its packed body.
+func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
+	opts := enqueueOpts(r)
 	delay, lock := millis(r.Delay), millis(r.LockDuration)
 	if c.plain && (opts != 0 || delay != 0 || lock != 0) {
 		c.plain, c.ids = false, nil

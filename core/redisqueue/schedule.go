@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,17 +23,7 @@ func (b *Backend) EnqueueSlot(ctx context.Context, p core.SlotParams) (core.Enqu
 		return core.EnqueueResult{ID: p.Request.ID, Err: err}, err
 	}
 	r := &p.Request
-	var opts int
-	if r.CanUpdate {
-		opts |= optUpdate
-	}
-	if r.CanRequeue {
-		opts |= optRequeue
-	}
-	if r.ResetDelay {
-		opts |= optReset
-	}
-	packed := appendUint48(appendUint48([]byte{byte(opts)}, millis(r.Delay)), millis(r.LockDuration))
+	packed := appendUint48(appendUint48([]byte{byte(enqueueOpts(r))}, millis(r.Delay)), millis(r.LockDuration))
 	k := b.keys(r.Queue)
 	keys := []string{k.msgs, k.ready, k.delay, k.requeue, k.wake, k.due, k.slots}
 	args := []any{p.Schedule, p.Slot.UnixMilli(), packed, r.ID, packRequestBody(r)}
@@ -120,33 +109,10 @@ func (b *Backend) RegisterSchedules(ctx context.Context, infos []core.ScheduleIn
 // Schedules scans for the queues that have registrations (on a cluster,
 // every master) and lists the live ones.
 func (b *Backend) Schedules(ctx context.Context) ([]core.ScheduleInfo, error) {
-	var mu sync.Mutex
-	var queues []string
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		it := c.Scan(ctx, 0, globEscape(b.cfg.prefix)+":{*}:"+sfxSched, 1000).Iterator()
-		for it.Next(ctx) {
-			if name, ok := queueFromKey(b.cfg.prefix, it.Val(), sfxSched); ok {
-				mu.Lock()
-				queues = append(queues, name)
-				mu.Unlock()
-			}
-		}
-		return it.Err()
-	}
-	var err error
-	switch c := b.client.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return scan(ctx, n) })
-	case *redis.Ring:
-		err = c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return scan(ctx, n) })
-	default:
-		err = scan(ctx, b.client)
-	}
+	queues, err := b.queuesWith(ctx, sfxSched)
 	if err != nil {
 		return nil, fmt.Errorf("redisqueue: schedules: %w", err)
 	}
-	slices.Sort(queues)
-	queues = slices.Compact(queues)
 	out := []core.ScheduleInfo{}
 	for _, q := range queues {
 		k := b.keys(q)
