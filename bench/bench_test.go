@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
-	"github.com/redis/go-redis/v9"
 )
 
 // payloadSize is the size of every benchmark message.
@@ -90,18 +91,33 @@ func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout tim
 // drainWith is drain with the handler wrapped in mw (none if nil).
 func (r *rig) drainWith(tb testing.TB, queue string, n, concurrency int, timeout time.Duration, mw core.Middleware, opts ...core.WorkerOption) time.Duration {
 	tb.Helper()
+	return timeDrain(tb, n, timeout, func(h core.Handler) (runner, error) {
+		if mw != nil {
+			h = mw(h)
+		}
+		return core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
+	})
+}
+
+// runner is what a drain times: a worker or a pool.
+type runner interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}
+
+// timeDrain builds a runner around a handler that counts, starts it, and
+// answers how long it took until the n-th handler returned. It fails tb if
+// that takes longer than timeout, or if a message was handled twice.
+func timeDrain(tb testing.TB, n int, timeout time.Duration, build func(h core.Handler) (runner, error)) time.Duration {
+	tb.Helper()
 	var handled atomic.Int64
 	done := make(chan struct{})
-	var h core.Handler = core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+	w, err := build(core.HandlerFunc(func(context.Context, *core.Message) core.Result {
 		if handled.Add(1) == int64(n) {
 			close(done)
 		}
 		return core.Success()
-	})
-	if mw != nil {
-		h = mw(h)
-	}
-	w, err := core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
+	}))
 	if err != nil {
 		tb.Fatal(err)
 	}

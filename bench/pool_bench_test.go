@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,41 +38,16 @@ func BenchmarkEndToEndPool(b *testing.B) {
 // all.
 func (r *rig) drainPool(tb testing.TB, queues []string, n, concurrency int, timeout time.Duration) time.Duration {
 	tb.Helper()
-	var handled atomic.Int64
-	done := make(chan struct{})
-	h := core.HandlerFunc(func(context.Context, *core.Message) core.Result {
-		if handled.Add(1) == int64(n) {
-			close(done)
+	return timeDrain(tb, n, timeout, func(h core.Handler) (runner, error) {
+		p, err := core.NewPool(r.b, core.WithConcurrency(concurrency))
+		if err != nil {
+			return nil, err
 		}
-		return core.Success()
+		for _, q := range queues {
+			if err := p.Handle(q, h); err != nil {
+				return nil, err
+			}
+		}
+		return p, nil
 	})
-	p, err := core.NewPool(r.b, core.WithConcurrency(concurrency))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, q := range queues {
-		if err := p.Handle(q, h); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	start := time.Now()
-	if err := p.Start(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	var elapsed time.Duration
-	select {
-	case <-done:
-		elapsed = time.Since(start)
-	case <-time.After(timeout):
-		tb.Errorf("handled %d of %d messages in %s", handled.Load(), n, timeout)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := p.Stop(ctx); err != nil {
-		tb.Errorf("stop: %v", err)
-	}
-	if got := handled.Load(); got != int64(n) && !tb.Failed() {
-		tb.Errorf("handled %d messages, want %d (a message was handled twice)", got, n)
-	}
-	return elapsed
 }
