@@ -2,7 +2,6 @@ package peers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -251,19 +250,6 @@ func runPubSub(ctx context.Context, e *env, sys System, queue string, goroutines
 	}
 	cpu0 := processCPU()
 	start := time.Since(tr.base)
-	stop := e.watch("handled", n, tr.distinct.Load)
 	perr := parallelSingle(ctx, sys, queue, ps, goroutines)
-	werr := tr.wait(ctx, e.cfg.RunTimeout)
-	stop()
-	cpu := processCPU() - cpu0
-	elapsed := time.Duration(tr.last.Load()) - start
-	if werr != nil {
-		elapsed = time.Since(tr.base) - start
-	}
-	merr := m.Stop(ctx, n)
-	m.reading.elapsed = elapsed
-	serr := stopWorker(w)
-	res := runResult{values: []float64{rate(int(tr.distinct.Load()), elapsed), cpu.Seconds() * 1e6 / float64(n)}, meter: m.reading}
-	tr.fill(&res)
-	return res, errors.Join(perr, werr, merr, serr)
+	return e.finishHandled(ctx, tr, m, w, n, start, cpu0, true, perr)
 }

@@ -310,6 +310,16 @@ func runEndToEnd(ctx context.Context, e *env, sys System, queue string, concurre
 	if err != nil {
 		return runResult{}, err
 	}
+	// The client's CPU per message (this whole process: worker, go-redis,
+	// middleware; the other system's clients idle meanwhile) is a second
+	// value, which the -chain rows show.
+	return e.finishHandled(ctx, tr, m, w, n, start, cpu0, true)
+}
+
+// finishHandled waits until tr saw n distinct messages handled (or the run
+// timeout), stops the meter and the worker, and answers the rate since
+// start and, with withCPU, this process's CPU per message since cpu0.
+func (e *env) finishHandled(ctx context.Context, tr *tracker, m *meter, w Worker, n int, start, cpu0 time.Duration, withCPU bool, errs ...error) (runResult, error) {
 	stop := e.watch("handled", n, tr.distinct.Load)
 	werr := tr.wait(ctx, e.cfg.RunTimeout)
 	stop()
@@ -321,12 +331,12 @@ func runEndToEnd(ctx context.Context, e *env, sys System, queue string, concurre
 	merr := m.Stop(ctx, n)
 	m.reading.elapsed = elapsed
 	serr := stopWorker(w)
-	// The client's CPU per message (this whole process: worker, go-redis,
-	// middleware; the other system's clients idle meanwhile) is a second
-	// value, which the -chain rows show.
-	res := runResult{values: []float64{rate(int(tr.distinct.Load()), elapsed), cpu.Seconds() * 1e6 / float64(n)}, meter: m.reading}
+	res := runResult{values: []float64{rate(int(tr.distinct.Load()), elapsed)}, meter: m.reading}
+	if withCPU {
+		res.values = append(res.values, cpu.Seconds()*1e6/float64(n))
+	}
 	tr.fill(&res)
-	return res, errors.Join(werr, merr, serr)
+	return res, errors.Join(append(errs, werr, merr, serr)...)
 }
 
 // runEndToEndMany pre-fills n messages spread evenly over queues queues
@@ -355,19 +365,7 @@ func runEndToEndMany(ctx context.Context, e *env, sys System, queue string, queu
 	if err != nil {
 		return runResult{}, err
 	}
-	stop := e.watch("handled", n, tr.distinct.Load)
-	werr := tr.wait(ctx, e.cfg.RunTimeout)
-	stop()
-	elapsed := time.Duration(tr.last.Load()) - start
-	if werr != nil {
-		elapsed = time.Since(tr.base) - start
-	}
-	merr := m.Stop(ctx, n)
-	m.reading.elapsed = elapsed
-	serr := stopWorker(w)
-	res := runResult{values: []float64{rate(int(tr.distinct.Load()), elapsed)}, meter: m.reading}
-	tr.fill(&res)
-	return res, errors.Join(werr, merr, serr)
+	return e.finishHandled(ctx, tr, m, w, n, start, 0, false)
 }
 
 func stopWorker(w Worker) error {
