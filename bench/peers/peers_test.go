@@ -15,12 +15,7 @@ import (
 // messages must see each one, on both systems, and the table must have a
 // value in both columns of every row.
 func TestTinyRun(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("redis-server is not on PATH")
-		}
-		t.Fatal("redis-server is not on PATH and CI is set")
-	}
+	needRedis(t)
 	var progress bytes.Buffer
 	cfg := Quick()
 	cfg.Messages = 3000
@@ -83,12 +78,7 @@ func TestMedianAndFormat(t *testing.T) {
 // messages: each configuration must handle every message, and every row
 // must have a value for ours and none for asynq.
 func TestTinyChainRun(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("redis-server is not on PATH")
-		}
-		t.Fatal("redis-server is not on PATH and CI is set")
-	}
+	needRedis(t)
 	var progress bytes.Buffer
 	cfg := Quick()
 	cfg.Messages = 2000
@@ -125,5 +115,16 @@ func TestTinyChainRun(t *testing.T) {
 		if row.oursN == 0 {
 			t.Errorf("row %q has no value for ours", row.Label)
 		}
+	}
+}
+
+// needRedis skips t when redis-server is not on PATH, or fails it in CI.
+func needRedis(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("redis-server is not on PATH")
+		}
+		t.Fatal("redis-server is not on PATH and CI is set")
 	}
 }
