@@ -38,6 +38,7 @@ type Metrics struct {
 	nseen   int
 	byName  sync.Map                // name -> *queueSeries, for names already decided
 	byLabel map[string]*queueSeries // label value -> its series; guarded by mu
+	shared  sync.Map                // OtherQueue or InvalidQueue -> its *queueSeries
 }
 
 // New builds the metrics and registers them with reg (nil:
@@ -197,7 +198,7 @@ type queueSeries struct {
 	enqueued    sync.Map // result class -> prometheus.Counter
 	label       string
 	// shared: the label stands for other names (see sharedSeries), and
-	// the counters by outcome or result are looked up on use.
+	// its handled counters are looked up on use.
 	shared bool
 }
 
@@ -236,15 +237,20 @@ func (m *Metrics) series(name string) *queueSeries {
 	return s
 }
 
-// sharedSeries is series for the labels that stand for other names.
+// sharedSeries is series for the labels that stand for other names. There
+// are two such labels, so each is made once and kept.
 func (m *Metrics) sharedSeries(label string) *queueSeries {
-	return &queueSeries{
+	if s, ok := m.shared.Load(label); ok {
+		return s.(*queueSeries)
+	}
+	s, _ := m.shared.LoadOrStore(label, &queueSeries{
 		inFlight:    m.inFlight.WithLabelValues(label),
 		retries:     m.retries.WithLabelValues(label),
 		deadLetters: m.deadLetters.WithLabelValues(label),
 		label:       label,
 		shared:      true,
-	}
+	})
+	return s.(*queueSeries)
 }
 
 // histogram answers *p, made on first use from vec with the queue's label
@@ -263,13 +269,11 @@ func (s *queueSeries) histogram(p *atomic.Pointer[exemplarHistogram], vec *prome
 func (s *queueSeries) record(m *Metrics, ctx context.Context, res core.Result, seconds float64, now time.Time) {
 	outcome := outcomeIndex(res)
 	if s.shared {
-		o := outcomes[outcome]
-		m.handled.WithLabelValues(s.label, o).Inc()
-		newExemplarHistogram(m.handleDur.WithLabelValues(s.label, o), nil).observe(ctx, seconds, now)
+		m.handled.WithLabelValues(s.label, outcomes[outcome]).Inc()
 	} else {
 		s.handled[outcome].Inc()
-		s.histogram(&s.handleDur[outcome], m.handleDur, m.cfg.handleBuckets, outcomes[outcome]).observe(ctx, seconds, now)
 	}
+	s.histogram(&s.handleDur[outcome], m.handleDur, m.cfg.handleBuckets, outcomes[outcome]).observe(ctx, seconds, now)
 	switch outcome {
 	case outcomeRetry:
 		s.retries.Inc()
@@ -342,9 +346,6 @@ func (m *Metrics) PublishMiddleware() core.PublishMiddleware {
 
 // enqueue answers the enqueued counter of result on s's queue.
 func (s *queueSeries) enqueue(m *Metrics, result string) prometheus.Counter {
-	if s.shared {
-		return m.enqueued.WithLabelValues(s.label, result)
-	}
 	if c, ok := s.enqueued.Load(result); ok {
 		return c.(prometheus.Counter)
 	}

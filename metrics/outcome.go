@@ -42,6 +42,3 @@ func outcomeIndex(res core.Result) int {
 	}
 	return outcomeError
 }
-
-// outcomeLabel is the outcome label of a handling's result.
-func outcomeLabel(res core.Result) string { return outcomes[outcomeIndex(res)] }

@@ -87,7 +87,7 @@ type breakerConfig struct {
 
 // invalid records a configuration error, returned by CircuitBreaker.
 func (c *breakerConfig) invalid(option, format string, args ...any) {
-	c.errs = append(c.errs, &core.InvalidError{Field: option, Reason: fmt.Sprintf(format, args...)})
+	c.errs = append(c.errs, invalidOption(option, format, args...))
 }
 
 // WithBreakerName names the breaker (default [DefaultBreakerName]); the

@@ -151,15 +151,19 @@ func end(span trace.Span, res core.Result, report *middleware.AttemptReport) {
 	}
 	switch outcome {
 	case core.OutcomeRetry:
-		ev := []attribute.KeyValue{BackoffKey.Float64(res.Backoff.Seconds())}
-		if res.Err != nil {
-			ev = append(ev, semconv.ErrorTypeKey.String(ErrorType(res.Err)), attribute.String("error.message", res.Err.Error()))
+		if res.Err == nil {
+			span.AddEvent("retry", trace.WithAttributes(BackoffKey.Float64(res.Backoff.Seconds())))
+			break
 		}
-		span.AddEvent("retry", trace.WithAttributes(ev...))
-		if res.Err != nil {
-			span.SetStatus(codes.Error, res.Err.Error())
-			span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(res.Err)))
-		}
+		errType := semconv.ErrorTypeKey.String(ErrorType(res.Err))
+		msg := res.Err.Error()
+		span.AddEvent("retry", trace.WithAttributes(
+			BackoffKey.Float64(res.Backoff.Seconds()),
+			errType,
+			attribute.String("error.message", msg),
+		))
+		span.SetStatus(codes.Error, msg)
+		span.SetAttributes(errType)
 	case core.OutcomeError:
 		desc := "error outcome"
 		if res.Err != nil {
