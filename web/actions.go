@@ -47,6 +47,8 @@ func (h *Handler) askQueue(w http.ResponseWriter, r *http.Request, title string,
 	h.render(w, r, "confirm", title, c)
 }
 
+func queueURL(queue string) string { return "queue?" + url.Values{"name": {queue}}.Encode() }
+
 func deadURL(queue string, note url.Values) string {
 	note.Set("queue", queue)
 	return "dead?" + note.Encode()
@@ -125,7 +127,7 @@ func (h *Handler) clear(w http.ResponseWriter, r *http.Request) {
 	if !confirmed(r) {
 		h.askQueue(w, r, "Clear?", confirmData{
 			Action: "clear", Queue: queue, Button: "Clear the queue",
-			Back: "queue?" + url.Values{"name": {queue}}.Encode(),
+			Back: queueURL(queue),
 		}, func(st core.QueueStats) string {
 			return fmt.Sprintf("Delete every message (%d) and dead letter (%d) of %q for good?", st.Total, st.Dead, queue)
 		})
