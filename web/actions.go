@@ -35,6 +35,20 @@ func (h *Handler) formQueue(w http.ResponseWriter, r *http.Request) (string, boo
 
 func confirmed(r *http.Request) bool { return r.PostFormValue("confirm") == "yes" }
 
+// askQueue shows the confirmation page c of an action on the whole of
+// c.Queue, its question worded from the queue's stats.
+func (h *Handler) askQueue(w http.ResponseWriter, r *http.Request, title string, c confirmData, question func(core.QueueStats) string) {
+	st, err := h.b.QueueStats(r.Context(), c.Queue)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c.Question = question(st)
+	h.render(w, r, "confirm", title, c)
+}
+
+func queueURL(queue string) string { return "queue?" + url.Values{"name": {queue}}.Encode() }
+
 func deadURL(queue string, note url.Values) string {
 	note.Set("queue", queue)
 	return "dead?" + note.Encode()
@@ -61,22 +75,17 @@ func (h *Handler) requeue(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ctx := r.Context()
 	if all && !confirmed(r) {
-		st, err := h.b.QueueStats(ctx, queue)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, "confirm", "Requeue all?", confirmData{
+		h.askQueue(w, r, "Requeue all?", confirmData{
 			Action: "requeue", Queue: queue, Button: "Requeue all",
-			Question: fmt.Sprintf("Requeue all %s of %q as fresh messages?", plural(int(st.Dead), "dead letter"), queue),
-			Fields:   []header{{"all", "1"}},
-			Back:     deadURL(queue, url.Values{}),
+			Fields: []header{{"all", "1"}},
+			Back:   deadURL(queue, url.Values{}),
+		}, func(st core.QueueStats) string {
+			return fmt.Sprintf("Requeue all %s of %q as fresh messages?", plural(int(st.Dead), "dead letter"), queue)
 		})
 		return
 	}
-	n, err := h.b.RequeueDeadLetters(ctx, queue, ids...)
+	n, err := h.b.RequeueDeadLetters(r.Context(), queue, ids...)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -93,21 +102,16 @@ func (h *Handler) purge(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	if !confirmed(r) {
-		st, err := h.b.QueueStats(ctx, queue)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, "confirm", "Purge?", confirmData{
+		h.askQueue(w, r, "Purge?", confirmData{
 			Action: "purge", Queue: queue, Button: "Purge",
-			Question: fmt.Sprintf("Delete all %s of %q for good?", plural(int(st.Dead), "dead letter"), queue),
-			Back:     deadURL(queue, url.Values{}),
+			Back: deadURL(queue, url.Values{}),
+		}, func(st core.QueueStats) string {
+			return fmt.Sprintf("Delete all %s of %q for good?", plural(int(st.Dead), "dead letter"), queue)
 		})
 		return
 	}
-	n, err := h.b.PurgeDeadLetters(ctx, queue)
+	n, err := h.b.PurgeDeadLetters(r.Context(), queue)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -120,21 +124,16 @@ func (h *Handler) clear(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	if !confirmed(r) {
-		st, err := h.b.QueueStats(ctx, queue)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, "confirm", "Clear?", confirmData{
+		h.askQueue(w, r, "Clear?", confirmData{
 			Action: "clear", Queue: queue, Button: "Clear the queue",
-			Question: fmt.Sprintf("Delete every message (%d) and dead letter (%d) of %q for good?", st.Total, st.Dead, queue),
-			Back:     "queue?" + url.Values{"name": {queue}}.Encode(),
+			Back: queueURL(queue),
+		}, func(st core.QueueStats) string {
+			return fmt.Sprintf("Delete every message (%d) and dead letter (%d) of %q for good?", st.Total, st.Dead, queue)
 		})
 		return
 	}
-	if err := h.b.ClearQueues(ctx, queue); err != nil {
+	if err := h.b.ClearQueues(r.Context(), queue); err != nil {
 		h.fail(w, r, err)
 		return
 	}

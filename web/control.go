@@ -35,7 +35,7 @@ func (h *Handler) setPaused(w http.ResponseWriter, r *http.Request, paused bool)
 		return
 	}
 	if r.PostFormValue("back") == "queue" {
-		redirect(w, "queue?"+url.Values{"name": {queue}}.Encode(), http.StatusSeeOther)
+		redirect(w, queueURL(queue), http.StatusSeeOther)
 		return
 	}
 	redirect(w, "./", http.StatusSeeOther)

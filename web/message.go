@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/text"
 )
 
 type messageData struct {
@@ -119,14 +120,7 @@ func viewPayload(p []byte) payloadView {
 		v.Text, v.Kind = s[1:len(s)-1], "binary"
 	}
 	if len(v.Text) > maxPayloadView {
-		v.Text, v.Cut = cutBytes(v.Text, maxPayloadView), true
+		v.Text, v.Cut = text.TruncateUTF8(v.Text, maxPayloadView), true
 	}
 	return v
-}
-
-func cutBytes(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -126,8 +126,6 @@ func (a *app) close() {
 	}
 }
 
-// call runs one Redis call under the -timeout limit. An error that the
-// limit caused says so (the client may report it as a network timeout).
 // status is one message's status, within -timeout.
 func (a *app) status(ctx context.Context, queue, id string) (core.Status, error) {
 	var st core.Status
@@ -138,6 +136,8 @@ func (a *app) status(ctx context.Context, queue, id string) (core.Status, error)
 	return st, err
 }
 
+// call runs one Redis call under the -timeout limit. An error that the
+// limit caused says so (the client may report it as a network timeout).
 func (a *app) call(ctx context.Context, fn func(ctx context.Context) error) error {
 	if a.g.timeout <= 0 {
 		return fn(ctx)

@@ -22,7 +22,7 @@ is stored in Redis and lasts until 'redghost resume' (or 'redghost clear');
 nothing.`,
 	flags: func(fs *flag.FlagSet) action {
 		return func(ctx context.Context, a *app, args []string) error {
-			return a.setPaused(ctx, "pause", args, true)
+			return a.setPaused(ctx, args, true)
 		}
 	},
 }
@@ -36,12 +36,16 @@ var resumeCmd = &command{
 within one wait cycle. Resuming a queue that is not paused changes nothing.`,
 	flags: func(fs *flag.FlagSet) action {
 		return func(ctx context.Context, a *app, args []string) error {
-			return a.setPaused(ctx, "resume", args, false)
+			return a.setPaused(ctx, args, false)
 		}
 	},
 }
 
-func (a *app) setPaused(ctx context.Context, name string, args []string, paused bool) error {
+func (a *app) setPaused(ctx context.Context, args []string, paused bool) error {
+	name, done, set := "resume", "resumed", a.b.ResumeQueue
+	if paused {
+		name, done, set = "pause", "paused", a.b.PauseQueue
+	}
 	if len(args) == 0 {
 		return usagef("%s: missing queue name", name)
 	}
@@ -50,20 +54,10 @@ func (a *app) setPaused(ctx context.Context, name string, args []string, paused 
 		return err
 	}
 	for _, q := range queues {
-		err := a.call(ctx, func(ctx context.Context) error {
-			if paused {
-				return a.b.PauseQueue(ctx, q)
-			}
-			return a.b.ResumeQueue(ctx, q)
-		})
-		if err != nil {
+		if err := a.call(ctx, func(ctx context.Context) error { return set(ctx, q) }); err != nil {
 			return err
 		}
-		if paused {
-			fmt.Fprintf(a.stderr, "paused %q\n", q)
-		} else {
-			fmt.Fprintf(a.stderr, "resumed %q\n", q)
-		}
+		fmt.Fprintf(a.stderr, "%s %q\n", done, q)
 	}
 	return nil
 }

@@ -175,12 +175,10 @@ func (a *app) exit(err error) int {
 		fmt.Fprintf(a.stderr, "redghost: %v\n", err)
 		return exitFail
 	}
-	var nf *notFoundError
-	if errors.As(err, &nf) {
-		fmt.Fprintf(a.stderr, "redghost: %v\n", err)
+	fmt.Fprintf(a.stderr, "redghost: %v\n", err)
+	if nf := (*notFoundError)(nil); errors.As(err, &nf) {
 		return exitNoQueue
 	}
-	fmt.Fprintf(a.stderr, "redghost: %v\n", err)
 	return exitFail
 }
 

@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,18 +83,8 @@ func normalize(lines []string) []string {
 }
 
 func contains(hay, needle []string) bool {
-	if len(needle) == 0 {
-		return true
-	}
 	for i := 0; i+len(needle) <= len(hay); i++ {
-		match := true
-		for j := range needle {
-			if hay[i+j] != needle[j] {
-				match = false
-				break
-			}
-		}
-		if match {
+		if slices.Equal(hay[i:i+len(needle)], needle) {
 			return true
 		}
 	}
