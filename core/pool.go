@@ -352,16 +352,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 	case <-p.stopped:
 		return nil
 	case <-ctx.Done():
-		p.hardStop()
-		defer p.ackStop()
-		if p.cfg.stopGrace > 0 {
-			t := time.NewTimer(p.cfg.stopGrace)
-			defer t.Stop()
-			select {
-			case <-p.stopped:
-			case <-t.C:
-			}
-		}
+		drainAfterDeadline(p.hardStop, p.ackStop, p.cfg.stopGrace, p.stopped)
 		return ctx.Err()
 	}
 }
