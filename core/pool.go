@@ -210,16 +210,7 @@ func (p *Pool) Remove(ctx context.Context, queue string) error {
 	select {
 	case <-q.done:
 	case <-ctx.Done():
-		q.hcancel()
-		if p.cfg.stopGrace > 0 {
-			t := time.NewTimer(p.cfg.stopGrace)
-			select {
-			case <-q.done:
-			case <-t.C:
-			}
-			t.Stop()
-		}
-		q.ackCancel()
+		drainAfterDeadline(q.hcancel, q.ackCancel, p.cfg.stopGrace, q.done)
 	}
 	select {
 	case <-q.done:

@@ -26,7 +26,7 @@ func (c *workerConfig) validateStopGrace() error {
 	return nil
 }
 
-// drainAfterDeadline runs when a worker's or a pool's Stop deadline has
+// drainAfterDeadline runs when the deadline of a Stop (or of Pool.Remove) has
 // passed: hardCancel cancels the handlers' context and stops the
 // heartbeat, then it waits, at most grace, for stopped (everything
 // drained), so that the answers of handlers that return on the
