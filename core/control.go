@@ -90,6 +90,12 @@ func ValidateWorkerInfo(info *WorkerInfo, ttl time.Duration) error {
 			return err
 		}
 	}
+	return validateTTL(ttl)
+}
+
+// validateTTL checks the lifetime of a registration (a worker's or a set
+// of schedules'): positive and within [ValidateDuration]'s bounds.
+func validateTTL(ttl time.Duration) error {
 	if ttl <= 0 {
 		return invalid("ttl", "must be positive, got %s", ttl)
 	}

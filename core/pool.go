@@ -210,16 +210,7 @@ func (p *Pool) Remove(ctx context.Context, queue string) error {
 	select {
 	case <-q.done:
 	case <-ctx.Done():
-		q.hcancel()
-		if p.cfg.stopGrace > 0 {
-			t := time.NewTimer(p.cfg.stopGrace)
-			select {
-			case <-q.done:
-			case <-t.C:
-			}
-			t.Stop()
-		}
-		q.ackCancel()
+		drainAfterDeadline(q.hcancel, q.ackCancel, p.cfg.stopGrace, q.done)
 	}
 	select {
 	case <-q.done:
@@ -352,16 +343,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 	case <-p.stopped:
 		return nil
 	case <-ctx.Done():
-		p.hardStop()
-		defer p.ackStop()
-		if p.cfg.stopGrace > 0 {
-			t := time.NewTimer(p.cfg.stopGrace)
-			defer t.Stop()
-			select {
-			case <-p.stopped:
-			case <-t.C:
-			}
-		}
+		drainAfterDeadline(p.hardStop, p.ackStop, p.cfg.stopGrace, p.stopped)
 		return ctx.Err()
 	}
 }

@@ -68,6 +68,15 @@ func (p *Pool) idleNamesLocked(all bool) []*poolQueue {
 	return qs
 }
 
+// queueNames lists the names of qs, in order.
+func queueNames(qs []*poolQueue) []string {
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.name
+	}
+	return names
+}
+
 // checkIdle reads, without blocking, the wakes of the queues not believed
 // ready, and marks the woken ones ready. Without a MultiWaiter it marks
 // them all ready once per max wait.
@@ -86,10 +95,7 @@ func (p *Pool) checkIdle(ctx context.Context) {
 		p.markReady(qs, nil)
 		return
 	}
-	names := make([]string, len(qs))
-	for i, q := range qs {
-		names[i] = q.name
-	}
+	names := queueNames(qs)
 	woken, err := p.mw.WaitAny(ctx, WaitAnyParams{Queues: names})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -150,10 +156,7 @@ func (p *Pool) waitIdle(ctx context.Context) {
 		}
 		return
 	}
-	names := make([]string, len(qs))
-	for i, q := range qs {
-		names[i] = q.name
-	}
+	names := queueNames(qs)
 	woken, err := p.mw.WaitAny(wctx, WaitAnyParams{Queues: names, Timeout: timeout})
 	switch {
 	case err != nil && wctx.Err() != nil:

@@ -89,7 +89,7 @@ func (r *queueRunner) hold(ds []Delivery) {
 // acknowledger.
 func (r *queueRunner) handle(ctx context.Context, d *Delivery) {
 	id, token, attempt := d.ID, d.Token, d.Attempt
-	hctx, end, ok := r.begin(ctx, lockKey{id, token})
+	hctx, h, ok := r.begin(ctx, lockKey{id, token})
 	if !ok {
 		return
 	}
@@ -104,7 +104,7 @@ func (r *queueRunner) handle(ctx context.Context, d *Delivery) {
 		r.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
 	res := r.call(hctx, &d.Message)
-	canceled := end()
+	canceled := r.end(h)
 	took := r.conf.clock.Now().Sub(start)
 	r.handling.add(took)
 	// A moving average over about the last eight handlings; races between

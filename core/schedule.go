@@ -75,10 +75,7 @@ const MaxScheduleNameBytes = 200
 // ValidateScheduleName rejects names that [ValidateID] rejects and names
 // over [MaxScheduleNameBytes].
 func ValidateScheduleName(name string) error {
-	if err := validateName("schedule", name, MaxScheduleNameBytes, false); err != nil {
-		return err
-	}
-	return nil
+	return validateName("schedule", name, MaxScheduleNameBytes, false)
 }
 
 // ScheduleInfo is one registered schedule.
@@ -102,10 +99,7 @@ const MaxScheduleSpecBytes = 1024
 // spec that is not empty and not over [MaxScheduleSpecBytes], and a
 // positive ttl.
 func ValidateRegistration(infos []ScheduleInfo, ttl time.Duration) error {
-	if ttl <= 0 {
-		return invalid("ttl", "must be positive, got %s", ttl)
-	}
-	if err := ValidateDuration("ttl", ttl); err != nil {
+	if err := validateTTL(ttl); err != nil {
 		return err
 	}
 	for _, in := range infos {

@@ -51,7 +51,8 @@ func withSystemSender(s Sender, b Backend) Sender {
 	if sys == "" {
 		return s
 	}
+	var val any = sys // boxed once here, not at every send
 	return SenderFunc(func(ctx context.Context, reqs []EnqueueRequest) ([]EnqueueResult, error) {
-		return s.Send(ContextWithSystem(ctx, sys), reqs)
+		return s.Send(context.WithValue(ctx, systemKey{}, val), reqs)
 	})
 }

@@ -181,7 +181,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	case <-w.stopped:
 		return nil
 	case <-ctx.Done():
-		w.drainAfterDeadline()
+		drainAfterDeadline(w.hardCancel, w.ackCancel, w.cfg.stopGrace, w.stopped)
 		return ctx.Err()
 	}
 }

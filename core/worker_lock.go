@@ -21,16 +21,16 @@ type handling struct {
 // begin registers the handling of k and answers the handler's context,
 // which the heartbeat cancels with [ErrLockLost] if the lock is lost while
 // the handler runs (or [ErrCanceled] if the message is cancelled), and the
-// function to call when the handler has answered, which reports whether
-// the message was cancelled meanwhile. ok is false when the lock was lost
+// record to pass to [queueRunner.end] when the handler has answered. ok is
+// false when the lock was lost
 // before a handler picked the message up: it is another worker's now, so
 // it is not handled, and no answer is sent for it. A nil hctx with ok true
 // means the message was cancelled before a handler picked it up: it is not
 // handled, and its answer marks it done.
-func (r *queueRunner) begin(ctx context.Context, k lockKey) (hctx context.Context, end func() (canceled bool), ok bool) {
+func (r *queueRunner) begin(ctx context.Context, k lockKey) (hctx context.Context, h *handling, ok bool) {
 	r.flightMu.Lock()
 	defer r.flightMu.Unlock()
-	if h := r.handlers[k]; h != nil && h.lost {
+	if h = r.handlers[k]; h != nil && h.lost {
 		delete(r.handlers, k)
 		delete(r.inflight, k)
 		r.nflight.Add(-1)
@@ -40,16 +40,21 @@ func (r *queueRunner) begin(ctx context.Context, k lockKey) (hctx context.Contex
 		return nil, nil, true
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
-	h := &handling{cancel: cancel}
+	h = &handling{cancel: cancel}
 	r.handlers[k] = h
-	return hctx, func() bool {
-		r.flightMu.Lock()
-		h.done = true
-		c := h.canceled
-		r.flightMu.Unlock()
-		cancel(nil)
-		return c
-	}, true
+	return hctx, h, true
+}
+
+// end marks the handling h (from begin) answered, ends its handler's
+// context, and reports whether the message was cancelled meanwhile. A
+// method rather than a closure from begin: one allocation less per message.
+func (r *queueRunner) end(h *handling) (canceled bool) {
+	r.flightMu.Lock()
+	h.done = true
+	canceled = h.canceled
+	r.flightMu.Unlock()
+	h.cancel(nil)
+	return canceled
 }
 
 // lostLocks handles the heartbeat's news that the locks of refs are lost

@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // DefaultStopGrace is how long, by default, Stop waits past its deadline
 // for cancelled handlers to answer and for their answers to be
@@ -23,21 +26,22 @@ func (c *workerConfig) validateStopGrace() error {
 	return nil
 }
 
-// drainAfterDeadline runs when Stop's deadline has passed: it cancels the
-// handlers' context and stops the heartbeat, then waits, at most the stop
-// grace, for everything to drain, so that the answers of handlers that
-// return on the cancellation reach the backend before Stop returns. Past
-// the grace the acknowledger no longer retries a failed acknowledgement.
-func (w *Worker) drainAfterDeadline() {
-	w.hardCancel()
-	defer w.ackCancel()
-	if w.cfg.stopGrace <= 0 {
+// drainAfterDeadline runs when the deadline of a Stop (or of Pool.Remove) has
+// passed: hardCancel cancels the handlers' context and stops the
+// heartbeat, then it waits, at most grace, for stopped (everything
+// drained), so that the answers of handlers that return on the
+// cancellation reach the backend before Stop returns. Past the grace,
+// ackCancel stops the acknowledgers retrying a failed acknowledgement.
+func drainAfterDeadline(hardCancel, ackCancel context.CancelFunc, grace time.Duration, stopped <-chan struct{}) {
+	hardCancel()
+	defer ackCancel()
+	if grace <= 0 {
 		return
 	}
-	t := time.NewTimer(w.cfg.stopGrace)
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case <-w.stopped:
+	case <-stopped:
 	case <-t.C:
 	}
 }

@@ -10,21 +10,33 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
+// checkMessageCall checks the arguments of a call about message id of
+// queue.
+func checkMessageCall(ctx context.Context, queue, id string) error {
+	if err := checkCall(ctx, queue); err != nil {
+		return err
+	}
+	return core.ValidateID(id)
+}
+
+// message answers the queue named name and its record of id, a nil record
+// if either is missing. Call with b.mu held.
+func (b *Backend) message(name, id string) (*queue, *record) {
+	q := b.queues[name]
+	if q == nil {
+		return nil, nil
+	}
+	return q, q.msgs[id]
+}
+
 // MessageStatus is the status of one message id.
 func (b *Backend) MessageStatus(ctx context.Context, queue, id string) (core.Status, error) {
-	if err := checkCall(ctx, queue); err != nil {
-		return core.StatusNone, err
-	}
-	if err := core.ValidateID(id); err != nil {
+	if err := checkMessageCall(ctx, queue, id); err != nil {
 		return core.StatusNone, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := b.queues[queue]
-	if q == nil {
-		return core.StatusNone, nil
-	}
-	r := q.msgs[id]
+	_, r := b.message(queue, id)
 	if r == nil {
 		return core.StatusNone, nil
 	}
@@ -188,19 +200,12 @@ var _ core.MessageInspector = (*Backend)(nil)
 // MessageInfo reads one message by id, as QueueContent would list it, in
 // O(1). found is false when the queue holds no message with the id.
 func (b *Backend) MessageInfo(ctx context.Context, queue, id string) (core.MessageInfo, bool, error) {
-	if err := checkCall(ctx, queue); err != nil {
-		return core.MessageInfo{}, false, err
-	}
-	if err := core.ValidateID(id); err != nil {
+	if err := checkMessageCall(ctx, queue, id); err != nil {
 		return core.MessageInfo{}, false, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := b.queues[queue]
-	if q == nil {
-		return core.MessageInfo{}, false, nil
-	}
-	r := q.msgs[id]
+	_, r := b.message(queue, id)
 	if r == nil {
 		return core.MessageInfo{}, false, nil
 	}

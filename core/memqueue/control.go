@@ -39,19 +39,12 @@ func (b *Backend) ResumeQueue(ctx context.Context, queue string) error {
 // CancelMessage cancels message id of queue and answers the status it had
 // (see [core.Queue.Cancel]).
 func (b *Backend) CancelMessage(ctx context.Context, queue, id string) (core.Status, error) {
-	if err := checkCall(ctx, queue); err != nil {
-		return core.StatusNone, err
-	}
-	if err := core.ValidateID(id); err != nil {
+	if err := checkMessageCall(ctx, queue, id); err != nil {
 		return core.StatusNone, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := b.queues[queue]
-	if q == nil {
-		return core.StatusNone, nil
-	}
-	r := q.msgs[id]
+	q, r := b.message(queue, id)
 	if r == nil {
 		return core.StatusNone, nil
 	}

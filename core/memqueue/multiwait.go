@@ -17,14 +17,19 @@ type multiWait struct {
 	woken map[string]struct{}
 }
 
+// wake records queue as woken and tells the call. Call with b.mu held.
+func (mw *multiWait) wake(queue string) {
+	mw.woken[queue] = struct{}{}
+	select {
+	case mw.ch <- struct{}{}:
+	default:
+	}
+}
+
 // wakeMulti tells the WaitAny calls blocked on queue. Call with b.mu held.
 func (b *Backend) wakeMulti(queue string) {
 	for mw := range b.multi[queue] {
-		mw.woken[queue] = struct{}{}
-		select {
-		case mw.ch <- struct{}{}:
-		default:
-		}
+		mw.wake(queue)
 	}
 }
 
@@ -73,12 +78,8 @@ func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, 
 	if first != nil {
 		stop := b.afterFunc(first.dueAt.Sub(now), func() {
 			b.mu.Lock()
-			mw.woken[firstQueue] = struct{}{}
+			mw.wake(firstQueue)
 			b.mu.Unlock()
-			select {
-			case mw.ch <- struct{}{}:
-			default:
-			}
 		})
 		defer stop()
 	}
