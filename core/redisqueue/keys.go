@@ -14,26 +14,34 @@ type queueKeys struct {
 // Key suffixes.
 const (
 	sfxMsgs    = "msgs"
+	sfxReady   = "ready"
+	sfxDelay   = "delay"
+	sfxRequeue = "requeue"
+	sfxWake    = "wake"
+	sfxDue     = "due"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
 	sfxPaused  = "paused"
 )
 
+// queuePrefix is the head of every key of queue: "<prefix>:{<queue>}:".
+func (b *Backend) queuePrefix(queue string) string { return b.cfg.prefix + ":{" + queue + "}:" }
+
 func (b *Backend) keys(queue string) queueKeys {
-	p := b.cfg.prefix + ":{" + queue + "}:"
+	p := b.queuePrefix(queue)
 	return queueKeys{
 		msgs:    p + sfxMsgs,
-		ready:   p + "ready",
-		delay:   p + "delay",
+		ready:   p + sfxReady,
+		delay:   p + sfxDelay,
 		locks:   p + "locks",
 		done:    p + "done",
-		requeue: p + "requeue",
-		wake:    p + "wake",
+		requeue: p + sfxRequeue,
+		wake:    p + sfxWake,
 		seq:     p + "seq",
 		dead:    p + "dead",
 		deadidx: p + sfxDeadIdx,
 		lockgrp: p + "lockgrp",
-		due:     p + "due",
+		due:     p + sfxDue,
 		slots:   p + "slots",
 		sched:   p + sfxSched,
 		paused:  p + sfxPaused,
