@@ -16,8 +16,12 @@ const (
 	sfxMsgs    = "msgs"
 	sfxReady   = "ready"
 	sfxDelay   = "delay"
+	sfxLocks   = "locks"
+	sfxDone    = "done"
 	sfxRequeue = "requeue"
 	sfxWake    = "wake"
+	sfxSeq     = "seq"
+	sfxLockGrp = "lockgrp"
 	sfxDue     = "due"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
@@ -33,14 +37,14 @@ func (b *Backend) keys(queue string) queueKeys {
 		msgs:    p + sfxMsgs,
 		ready:   p + sfxReady,
 		delay:   p + sfxDelay,
-		locks:   p + "locks",
-		done:    p + "done",
+		locks:   p + sfxLocks,
+		done:    p + sfxDone,
 		requeue: p + sfxRequeue,
 		wake:    p + sfxWake,
-		seq:     p + "seq",
+		seq:     p + sfxSeq,
 		dead:    p + "dead",
 		deadidx: p + sfxDeadIdx,
-		lockgrp: p + "lockgrp",
+		lockgrp: p + sfxLockGrp,
 		due:     p + sfxDue,
 		slots:   p + "slots",
 		sched:   p + sfxSched,
