@@ -23,6 +23,7 @@ const (
 	sfxSeq     = "seq"
 	sfxLockGrp = "lockgrp"
 	sfxDue     = "due"
+	sfxDead    = "dead"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
 	sfxPaused  = "paused"
@@ -42,7 +43,7 @@ func (b *Backend) keys(queue string) queueKeys {
 		requeue: p + sfxRequeue,
 		wake:    p + sfxWake,
 		seq:     p + sfxSeq,
-		dead:    p + "dead",
+		dead:    p + sfxDead,
 		deadidx: p + sfxDeadIdx,
 		lockgrp: p + sfxLockGrp,
 		due:     p + sfxDue,
