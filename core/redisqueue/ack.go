@@ -30,8 +30,9 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		}
 		valid = append(valid, i)
 	}
-	k := b.keys(queue)
-	keys := []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.wake, k.dead, k.deadidx, k.lockgrp, k.due}
+	p := b.queuePrefix(queue) // only ack.lua's keys, not all of keys'
+	keys := []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxWake,
+		p + sfxDead, p + sfxDeadIdx, p + sfxLockGrp, p + sfxDue}
 	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
 		packed := make([]byte, 0, 15*len(call))
 		args := make([]any, 2, 2+len(call))
@@ -83,7 +84,9 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 		valid = append(valid, i)
 	}
 	_ = b.watch(ctx, queue) // a heartbeat checks the store too, and is never refused
-	k := b.keys(queue)
+	// Only extend.lua's keys, not all of keys'.
+	p := b.queuePrefix(queue)
+	keys := []string{p + sfxMsgs, p + sfxLocks, p + sfxDue}
 	for _, call := range distinctCalls(valid, func(i int) string { return locks[i].ID }) {
 		packed := make([]byte, 0, 14*len(call))
 		args := make([]any, 1, 1+len(call))
@@ -94,7 +97,7 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 			args = append(args, l.ID)
 		}
 		args[0] = packed
-		reply, err := b.run(ctx, scriptExtend, []string{k.msgs, k.locks, k.due}, args...)
+		reply, err := b.run(ctx, scriptExtend, keys, args...)
 		if err != nil {
 			return nil, fmt.Errorf("redisqueue: extend locks on %q: %w", queue, err)
 		}

@@ -32,10 +32,12 @@ func (b *Backend) dequeue(ctx context.Context, p core.DequeueParams) (core.Deque
 }
 
 // dequeueKeys are dequeue.lua's KEYS, in its order; the wake list is
-// dequeueKeys(q)[wakeKey].
+// dequeueKeys(q)[wakeKey]. It builds only these keys (not all of the
+// queue's, as keys does): it runs once per dequeue.
 func (b *Backend) dequeueKeys(queue string) []string {
-	k := b.keys(queue)
-	return []string{k.msgs, k.ready, k.delay, k.locks, k.done, k.requeue, k.wake, k.seq, k.lockgrp, k.due, k.paused}
+	p := b.queuePrefix(queue)
+	return []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxRequeue,
+		p + sfxWake, p + sfxSeq, p + sfxLockGrp, p + sfxDue, p + sfxPaused}
 }
 
 const wakeKey = 6

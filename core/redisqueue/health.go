@@ -273,7 +273,7 @@ func (b *Backend) notePolicy(policy string) {
 	}
 }
 
-func (b *Backend) epochKey(queue string) string { return b.cfg.prefix + ":{" + queue + "}:epoch" }
+func (b *Backend) epochKey(queue string) string { return b.queuePrefix(queue) + "epoch" }
 
 func newEpoch() string {
 	var r [16]byte

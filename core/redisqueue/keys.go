@@ -14,26 +14,39 @@ type queueKeys struct {
 // Key suffixes.
 const (
 	sfxMsgs    = "msgs"
+	sfxReady   = "ready"
+	sfxDelay   = "delay"
+	sfxLocks   = "locks"
+	sfxDone    = "done"
+	sfxRequeue = "requeue"
+	sfxWake    = "wake"
+	sfxSeq     = "seq"
+	sfxLockGrp = "lockgrp"
+	sfxDue     = "due"
+	sfxDead    = "dead"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
 	sfxPaused  = "paused"
 )
 
+// queuePrefix is the head of every key of queue: "<prefix>:{<queue>}:".
+func (b *Backend) queuePrefix(queue string) string { return b.cfg.prefix + ":{" + queue + "}:" }
+
 func (b *Backend) keys(queue string) queueKeys {
-	p := b.cfg.prefix + ":{" + queue + "}:"
+	p := b.queuePrefix(queue)
 	return queueKeys{
 		msgs:    p + sfxMsgs,
-		ready:   p + "ready",
-		delay:   p + "delay",
-		locks:   p + "locks",
-		done:    p + "done",
-		requeue: p + "requeue",
-		wake:    p + "wake",
-		seq:     p + "seq",
-		dead:    p + "dead",
+		ready:   p + sfxReady,
+		delay:   p + sfxDelay,
+		locks:   p + sfxLocks,
+		done:    p + sfxDone,
+		requeue: p + sfxRequeue,
+		wake:    p + sfxWake,
+		seq:     p + sfxSeq,
+		dead:    p + sfxDead,
 		deadidx: p + sfxDeadIdx,
-		lockgrp: p + "lockgrp",
-		due:     p + "due",
+		lockgrp: p + sfxLockGrp,
+		due:     p + sfxDue,
 		slots:   p + "slots",
 		sched:   p + sfxSched,
 		paused:  p + sfxPaused,
