@@ -319,6 +319,7 @@ func (p *Pool) Start(ctx context.Context) error {
 // once the pool has started.
 func (p *Pool) startQueue(q *poolQueue) {
 	q.hctx, q.hcancel = context.WithCancel(p.hctx)
+	q.startHandlers(q.hctx)
 	q.ackCtx, q.ackCancel = context.WithCancel(p.ackCtx)
 	q.acks = make(chan Ack, p.cfg.concurrency+p.cfg.prefetch)
 	q.done = make(chan struct{})

@@ -16,16 +16,17 @@ import (
 // heartbeat and of the monitor, and its statistics. The worker and the
 // pool differ only in how they take messages and give them to handlers.
 type queueRunner struct {
-	name     string
-	b        Backend
-	h        Handler
-	conf     *workerConfig
-	avg      *atomic.Int64         // moving average of handling time, ns (a pool's is shared by its queues)
-	acks     chan Ack              // into the acknowledger; made at start
-	flightMu sync.Mutex            // guards inflight and handlers
-	inflight map[lockKey]LockRef   // held and not yet acknowledged
-	handlers map[lockKey]*handling // picked up (or lost) and not yet released to an ack
-	nflight  atomic.Int64
+	name      string
+	b         Backend
+	h         Handler
+	conf      *workerConfig
+	avg       *atomic.Int64 // moving average of handling time, ns (a pool's is shared by its queues)
+	acks      chan Ack      // into the acknowledger; made at start
+	flightMu  sync.Mutex
+	flights   map[lockKey]*flight // held and not yet released to an ack; guarded by flightMu
+	stopCause error               // set when the handlers' context ends; guarded by flightMu
+	hbase     context.Context     // the handlers' contexts' parent (see startHandlers)
+	nflight   atomic.Int64
 
 	queueing, handling *reservoir
 	queueSize          atomic.Int64
@@ -47,8 +48,7 @@ type lockKey struct {
 func newQueueRunner(b Backend, name string, h Handler, conf *workerConfig, avg *atomic.Int64) *queueRunner {
 	return &queueRunner{
 		name: name, b: b, h: h, conf: conf, avg: avg,
-		inflight: make(map[lockKey]LockRef),
-		handlers: make(map[lockKey]*handling),
+		flights:  make(map[lockKey]*flight),
 		queueing: newReservoir(conf.samples),
 		handling: newReservoir(conf.samples),
 	}
@@ -73,12 +73,15 @@ func (r *queueRunner) stats() WorkerStats {
 	}
 }
 
-// hold records the messages a dequeue took as held, for the heartbeat.
+// hold records the messages a dequeue took as held, for the heartbeat,
+// with one allocation for the batch's records.
 func (r *queueRunner) hold(ds []Delivery) {
 	r.nflight.Add(int64(len(ds)))
+	fs := make([]flight, len(ds))
 	r.flightMu.Lock()
-	for _, d := range ds {
-		r.inflight[lockKey{d.ID, d.Token}] = LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration}
+	for i, d := range ds {
+		fs[i].ref = LockRef{ID: d.ID, Token: d.Token, Duration: d.LockDuration}
+		r.flights[lockKey{d.ID, d.Token}] = &fs[i]
 	}
 	r.flightMu.Unlock()
 }
@@ -89,7 +92,7 @@ func (r *queueRunner) hold(ds []Delivery) {
 // acknowledger.
 func (r *queueRunner) handle(ctx context.Context, d *Delivery) {
 	id, token, attempt := d.ID, d.Token, d.Attempt
-	hctx, h, ok := r.begin(ctx, lockKey{id, token})
+	hctx, f, ok := r.begin(lockKey{id, token})
 	if !ok {
 		return
 	}
@@ -104,7 +107,7 @@ func (r *queueRunner) handle(ctx context.Context, d *Delivery) {
 		r.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
 	res := r.call(hctx, &d.Message)
-	canceled := r.end(h)
+	canceled := r.end(f)
 	took := r.conf.clock.Now().Sub(start)
 	r.handling.add(took)
 	// A moving average over about the last eight handlings; races between
@@ -217,8 +220,8 @@ func (r *queueRunner) acknowledge(ctx context.Context) {
 func (r *queueRunner) extendLocks(ctx context.Context, refs []LockRef) []LockRef {
 	refs = refs[:0]
 	r.flightMu.Lock()
-	for _, ref := range r.inflight {
-		refs = append(refs, ref)
+	for _, f := range r.flights {
+		refs = append(refs, f.ref)
 	}
 	r.flightMu.Unlock()
 	if len(refs) == 0 {

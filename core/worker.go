@@ -117,6 +117,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.freed = make(chan struct{}, 1)
 	w.work = make(chan *Delivery, c+w.cfg.prefetch)
 	w.acks = make(chan Ack, c+w.cfg.prefetch)
+	w.startHandlers(hctx)
 
 	var handlers sync.WaitGroup
 	for range c {

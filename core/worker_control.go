@@ -17,17 +17,15 @@ func (r *queueRunner) cancelHandlings(refs []LockRef) {
 	r.flightMu.Lock()
 	for _, ref := range refs {
 		k := lockKey{ref.ID, ref.Token}
-		if _, waiting := r.inflight[k]; !waiting {
-			continue
-		}
-		switch h := r.handlers[k]; {
-		case h == nil: // taken, not yet picked up by a handler
-			r.handlers[k] = &handling{canceled: true}
+		switch f := r.flights[k]; {
+		case f == nil: // released by its ack since the snapshot
+		case f.canceled || f.lost || f.done:
+		case f.cancel == nil: // taken, not yet picked up by a handler
+			f.canceled = true
 			told = append(told, ref.ID)
-		case h.canceled || h.lost || h.done:
 		default:
-			h.canceled = true
-			cancels = append(cancels, h.cancel)
+			f.canceled = true
+			cancels = append(cancels, f.cancel)
 			told = append(told, ref.ID)
 		}
 	}

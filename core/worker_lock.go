@@ -5,11 +5,15 @@ import (
 	"errors"
 )
 
-// handling is the runner's record of one taken message from the moment a
-// handler picks it up (or the heartbeat finds its lock lost before that)
-// until its answer is released to the acknowledger. Guarded by flightMu.
-type handling struct {
-	cancel context.CancelCauseFunc // ends the handler's context
+// flight is the runner's record of one taken message, from the dequeue
+// that took it until its answer is released to the acknowledger: its lock
+// (for the heartbeat) and what happened to its handling. One map entry per
+// message, and one allocation per dequeued batch (see hold), keep the
+// bookkeeping off the per-message cost. Guarded by flightMu, except ref,
+// which never changes.
+type flight struct {
+	ref    LockRef
+	cancel context.CancelCauseFunc // ends the handler's context; nil until a handler picks it up
 	done   bool                    // the handler has answered
 	lost   bool                    // the lock is lost and was counted and reported
 	// canceled: the message was cancelled (Queue.Cancel); the handler's
@@ -18,42 +22,74 @@ type handling struct {
 	canceled bool
 }
 
+// startHandlers derives the handlers' contexts from hctx: each handling's
+// context is a child of hctx's values, not of hctx itself, so that
+// starting one does not register it with a context every handler shares
+// (a lock and a map entry per message, contended by all the handlers).
+// When hctx ends (a stop past its deadline), every running handling is
+// cancelled with hctx's cause here instead, and any that starts later is
+// cancelled at once. Call before the first handle.
+func (r *queueRunner) startHandlers(hctx context.Context) {
+	r.hbase = context.WithoutCancel(hctx)
+	context.AfterFunc(hctx, func() {
+		cause := context.Cause(hctx)
+		var cancels []context.CancelCauseFunc
+		r.flightMu.Lock()
+		r.stopCause = cause
+		for _, f := range r.flights {
+			if f.cancel != nil && !f.done {
+				cancels = append(cancels, f.cancel)
+			}
+		}
+		r.flightMu.Unlock()
+		for _, c := range cancels {
+			c(cause)
+		}
+	})
+}
+
 // begin registers the handling of k and answers the handler's context,
 // which the heartbeat cancels with [ErrLockLost] if the lock is lost while
 // the handler runs (or [ErrCanceled] if the message is cancelled), and the
 // record to pass to [queueRunner.end] when the handler has answered. ok is
-// false when the lock was lost
-// before a handler picked the message up: it is another worker's now, so
-// it is not handled, and no answer is sent for it. A nil hctx with ok true
-// means the message was cancelled before a handler picked it up: it is not
-// handled, and its answer marks it done.
-func (r *queueRunner) begin(ctx context.Context, k lockKey) (hctx context.Context, h *handling, ok bool) {
+// false when the lock was lost before a handler picked the message up: it
+// is another worker's now, so it is not handled, and no answer is sent for
+// it. A nil hctx with ok true means the message was cancelled before a
+// handler picked it up: it is not handled, and its answer marks it done.
+func (r *queueRunner) begin(k lockKey) (hctx context.Context, f *flight, ok bool) {
 	r.flightMu.Lock()
-	defer r.flightMu.Unlock()
-	if h = r.handlers[k]; h != nil && h.lost {
-		delete(r.handlers, k)
-		delete(r.inflight, k)
+	f = r.flights[k]
+	switch {
+	case f == nil: // not held (cannot happen: hold comes first); handled without a record
+		f = &flight{ref: LockRef{ID: k.id, Token: k.token}}
+	case f.lost:
+		delete(r.flights, k)
+		r.flightMu.Unlock()
 		r.nflight.Add(-1)
 		return nil, nil, false
-	} else if h != nil && h.canceled {
-		h.done = true
+	case f.canceled:
+		f.done = true
+		r.flightMu.Unlock()
 		return nil, nil, true
 	}
-	hctx, cancel := context.WithCancelCause(ctx)
-	h = &handling{cancel: cancel}
-	r.handlers[k] = h
-	return hctx, h, true
+	hctx, cancel := context.WithCancelCause(r.hbase)
+	f.cancel = cancel
+	stopped := r.stopCause
+	r.flightMu.Unlock()
+	if stopped != nil {
+		cancel(stopped)
+	}
+	return hctx, f, true
 }
 
-// end marks the handling h (from begin) answered, ends its handler's
-// context, and reports whether the message was cancelled meanwhile. A
-// method rather than a closure from begin: one allocation less per message.
-func (r *queueRunner) end(h *handling) (canceled bool) {
+// end marks the handling f (from begin) answered, ends its handler's
+// context, and reports whether the message was cancelled meanwhile.
+func (r *queueRunner) end(f *flight) (canceled bool) {
 	r.flightMu.Lock()
-	h.done = true
-	canceled = h.canceled
+	f.done = true
+	canceled = f.canceled
 	r.flightMu.Unlock()
-	h.cancel(nil)
+	f.cancel(nil)
 	return canceled
 }
 
@@ -75,17 +111,15 @@ func (r *queueRunner) lostLocks(refs []LockRef, errs []error) {
 	r.flightMu.Lock()
 	for i, ref := range refs {
 		k := lockKey{ref.ID, ref.Token}
-		if _, waiting := r.inflight[k]; !waiting {
-			continue
-		}
-		switch h := r.handlers[k]; {
-		case h == nil: // taken, not yet picked up by a handler
-			r.handlers[k] = &handling{lost: true}
+		switch f := r.flights[k]; {
+		case f == nil: // released by its ack since the snapshot
+		case f.lost || f.done:
+		case f.cancel == nil: // taken, not yet picked up by a handler
+			f.lost = true
 			losses = append(losses, loss{ref: ref, err: errs[i]})
-		case h.lost || h.done:
 		default:
-			h.lost = true
-			losses = append(losses, loss{ref: ref, err: errs[i], cancel: h.cancel})
+			f.lost = true
+			losses = append(losses, loss{ref: ref, err: errs[i], cancel: f.cancel})
 		}
 	}
 	r.flightMu.Unlock()
@@ -112,10 +146,9 @@ func (r *queueRunner) release(batch []Ack) []Ack {
 	r.flightMu.Lock()
 	for _, a := range batch {
 		k := lockKey{a.ID, a.Token}
-		delete(r.inflight, k)
-		h := r.handlers[k]
-		delete(r.handlers, k)
-		if h == nil || !h.lost {
+		f := r.flights[k]
+		delete(r.flights, k)
+		if f == nil || !f.lost {
 			send = append(send, a)
 		}
 	}
