@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,10 +52,15 @@ type Worker struct {
 
 	closed bool // Stop was called; guarded by mu
 
-	outstanding atomic.Int64   // taken and not yet handled
-	freed       chan struct{}  // a handler finished (capacity 1)
-	avgHandle   atomic.Int64   // moving average of handling time, ns
-	work        chan *Delivery // into the batch slice a Dequeue answered
+	outstanding atomic.Int64  // taken and not yet handled
+	freed       chan struct{} // outstanding fell to wakeAt (capacity 1)
+	// wakeAt: the poller waits until outstanding is at most this; a
+	// handler signals freed only when its message brings outstanding
+	// there, so a poller waiting for room for half a batch is woken once,
+	// not once per message. noWake while the poller is not waiting.
+	wakeAt    atomic.Int64
+	avgHandle atomic.Int64   // moving average of handling time, ns
+	work      chan *Delivery // into the batch slice a Dequeue answered
 }
 
 // NewWorker returns a worker for q that hands each message to h. The
@@ -115,6 +121,7 @@ func (w *Worker) Start(ctx context.Context) error {
 
 	c := w.cfg.concurrency
 	w.freed = make(chan struct{}, 1)
+	w.wakeAt.Store(noWake)
 	w.work = make(chan *Delivery, c+w.cfg.prefetch)
 	w.acks = make(chan Ack, c+w.cfg.prefetch)
 	w.startHandlers(hctx)
@@ -126,10 +133,11 @@ func (w *Worker) Start(ctx context.Context) error {
 			defer handlers.Done()
 			for d := range w.work {
 				w.handle(hctx, d)
-				w.outstanding.Add(-1)
-				select {
-				case w.freed <- struct{}{}:
-				default:
+				if w.outstanding.Add(-1) <= w.wakeAt.Load() {
+					select {
+					case w.freed <- struct{}{}:
+					default:
+					}
 				}
 			}
 		}()
@@ -211,6 +219,19 @@ func (w *Worker) Stats() WorkerStats {
 	return st
 }
 
+// noWake is wakeAt while the poller is not waiting for room.
+const noWake = math.MinInt64
+
+// wantRoom is the room the poller waits for before it dequeues, with out
+// messages outstanding of limit: one, or, while every handler is busy,
+// half a batch, so that batches stay large.
+func wantRoom(out, conc, limit, maxBatch int64) int64 {
+	if out >= conc {
+		return max(1, min(maxBatch, limit)/2)
+	}
+	return 1
+}
+
 // poll takes batches while the worker has room for them, and waits for a
 // wake-up when the queue has nothing more ready.
 func (w *Worker) poll(ctx context.Context) {
@@ -229,13 +250,19 @@ func (w *Worker) poll(ctx context.Context) {
 		room := limit - out
 		// Wait for room; while every handler is busy, wait for room for
 		// half a batch, so that batches stay large.
-		if room < 1 || (out >= conc && room < max(1, min(int64(w.cfg.maxBatch), limit)/2)) {
-			select {
-			case <-w.freed:
-				continue
-			case <-ctx.Done():
-				return
+		if want := wantRoom(out, conc, limit, int64(w.cfg.maxBatch)); room < want {
+			// Publish the level to be woken at, then look again: a handler
+			// that finished before the store saw no level, and is seen here.
+			w.wakeAt.Store(limit - want)
+			if w.outstanding.Load() > limit-want {
+				select {
+				case <-w.freed:
+				case <-ctx.Done():
+					return
+				}
 			}
+			w.wakeAt.Store(noWake)
+			continue
 		}
 		select {
 		case <-ctx.Done():
