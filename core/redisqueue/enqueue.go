@@ -85,7 +85,10 @@ func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
 func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
 	results := make([]core.EnqueueResult, len(reqs))
 	var chunks []*enqueueChunk
-	open := make(map[string]*enqueueChunk) // the queue's chunk being filled
+	// The queue's chunk being filled: last, for the common call whose
+	// requests all name one queue; open once a second queue shows up.
+	var last *enqueueChunk
+	var open map[string]*enqueueChunk
 	for i := range reqs {
 		r := reqs[i]
 		if r.ID == "" {
@@ -99,12 +102,21 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 		}
 		results[i].ID = r.ID
 		body := packRequestBody(&r)
-		c := open[r.Queue]
+		c := last
+		if c == nil || c.queue != r.Queue {
+			if open == nil && last != nil {
+				open = map[string]*enqueueChunk{last.queue: last}
+			}
+			c = open[r.Queue]
+		}
 		if c == nil || len(c.idx) == maxBatch || c.bytes+len(body) > maxBatchBytes {
 			c = &enqueueChunk{queue: r.Queue, plain: true, hint: min(len(reqs)-i, maxBatch)}
-			open[r.Queue] = c
+			if open != nil {
+				open[r.Queue] = c
+			}
 			chunks = append(chunks, c)
 		}
+		last = c
 		c.add(i, &r, body)
 	}
 
