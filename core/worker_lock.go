@@ -16,6 +16,8 @@ type handling struct {
 	// context is cancelled with ErrCanceled, or, before a handler picked
 	// it up, it is not handled.
 	canceled bool
+
+	hc handlerCtx // the handler's context, and its Handling (abandon.go)
 }
 
 // begin registers the handling of k and answers the handler's context,
