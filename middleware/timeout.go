@@ -140,6 +140,7 @@ func Timeout(d time.Duration, opts ...TimeoutOption) (core.Middleware, error) {
 		return nil, invalidOption("WithTimeoutBackoff", "must not be negative, got %s", cfg.backoff)
 	}
 	t := &timeouter{d: d, cfg: cfg, cause: fmt.Errorf("%w after %s", ErrTimeout, d)}
+	t.watch.t = t
 	return func(next core.Handler) core.Handler {
 		return core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			return t.handle(ctx, next, m)
@@ -158,7 +159,8 @@ type timeouter struct {
 	cfg       timeoutConfig
 	cause     error
 	abandoned atomic.Int64
-	runners   runnerPool
+	watch     watchdog   // on a worker or pool (timeout_watch.go)
+	runners   runnerPool // elsewhere
 }
 
 // States of one handling.
@@ -171,6 +173,9 @@ const (
 func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Message) core.Result {
 	if t.abandoned.Load() >= int64(t.cfg.maxAbandoned) {
 		return core.RetryErr(t.cfg.backoff, ErrTooManyAbandoned)
+	}
+	if h := core.HandlingOf(ctx); h != nil {
+		return t.handleWatched(ctx, next, m, h)
 	}
 	d, cause, grace := t.d, t.cause, t.cfg.grace
 	if m.Timeout > 0 && m.Timeout != t.d {
