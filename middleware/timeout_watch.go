@@ -53,6 +53,17 @@ func (w *watched) Deadline() (time.Time, bool) {
 	return w.deadline, true
 }
 
+// Err is context.DeadlineExceeded once the watchdog cancelled the context
+// for its deadline, as a context with a deadline answers; the cancel
+// context alone would answer context.Canceled.
+func (w *watched) Err() error {
+	err := w.Context.Err()
+	if err == context.Canceled && context.Cause(w.Context) == w.cause {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
 // watchList is an intrusive list of watched handlings, in start order.
 type watchList struct{ head, tail *watched }
 

@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/memqueue"
+	"github.com/redghost/redghost/middleware"
+)
+
+// Timeout works differently under a worker (the handler on the worker's
+// goroutine, a watchdog for the deadlines) than called directly (a runner
+// goroutine per handling), so BenchmarkMiddleware's direct calls do not
+// show what a worker's user pays for it. These measure it under a worker,
+// on the in-memory backend so that the middleware is a larger share.
+
+// memFill answers a fresh in-memory backend whose queue "timeout" holds n
+// messages.
+func memFill(tb testing.TB, n int) *memqueue.Backend {
+	tb.Helper()
+	b, err := memqueue.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub := core.NewPublisher(b)
+	for i := 0; i < n; i += 1000 {
+		reqs := make([]core.EnqueueRequest, min(1000, n-i))
+		for j := range reqs {
+			reqs[j] = core.EnqueueRequest{Queue: "timeout", Payload: payload}
+		}
+		if _, err := pub.EnqueueBatch(context.Background(), reqs); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return b
+}
+
+// memDrainCPU drains the n messages of b's queue "timeout" with a worker
+// of concurrency handlers running the no-op handler wrapped in mw (none if
+// nil), and answers this process's CPU per message during the drain.
+func memDrainCPU(tb testing.TB, b *memqueue.Backend, n, concurrency int, mw core.Middleware) time.Duration {
+	tb.Helper()
+	cpu := processCPU()
+	timeDrain(tb, n, time.Minute+time.Duration(n)*time.Millisecond, func(h core.Handler) (runner, error) {
+		if mw != nil {
+			h = mw(h)
+		}
+		return core.NewWorker(core.NewQueue(b, "timeout"), h, core.WithConcurrency(concurrency))
+	})
+	return (processCPU() - cpu) / time.Duration(n)
+}
+
+// BenchmarkTimeoutOnAWorker drains b.N messages through a worker on the
+// in-memory backend (concurrency 10), bare and with Timeout around the
+// no-op handler, and reports the client CPU per message (cpu-µs/msg) and
+// the allocations of the whole process: the difference is Timeout's cost
+// on its worker path.
+//
+//	go test ./bench -run '^$' -bench TimeoutOnAWorker -benchtime 200000x -count 3
+func BenchmarkTimeoutOnAWorker(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		mw   func() core.Middleware
+	}{
+		{"bare", func() core.Middleware { return nil }},
+		{"timeout", func() core.Middleware { return must(middleware.Timeout(10 * time.Second)) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.StopTimer()
+			mb := memFill(b, b.N)
+			mw := c.mw()
+			b.StartTimer()
+			cpu := memDrainCPU(b, mb, b.N, 10, mw)
+			b.ReportMetric(float64(cpu.Nanoseconds())/1000, "cpu-µs/msg")
+		})
+	}
+}
