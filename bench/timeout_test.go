@@ -78,3 +78,66 @@ func BenchmarkTimeoutOnAWorker(b *testing.B) {
 		})
 	}
 }
+
+// inAHandler runs fn in the handler of a worker on the in-memory backend,
+// with the handler's context: where a middleware runs under a worker.
+func inAHandler(tb testing.TB, fn func(ctx context.Context)) {
+	tb.Helper()
+	b := memFill(tb, 1)
+	timeDrain(tb, 1, time.Hour, func(h core.Handler) (runner, error) {
+		return core.NewWorker(core.NewQueue(b, "timeout"), core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+			fn(ctx)
+			return h.Handle(ctx, m)
+		}))
+	})
+}
+
+// perMessage calls h n times as a worker would: each call in a fresh
+// cancellable context derived from a worker's handler context (as the
+// worker makes one per message), on one goroutine. It answers the CPU
+// time of this process per call.
+func perMessage(tb testing.TB, h core.Handler, n int) time.Duration {
+	var d time.Duration
+	inAHandler(tb, func(ctx context.Context) {
+		m := benchMessage()
+		cpu := processCPU()
+		for range n {
+			c, cancel := context.WithCancelCause(ctx)
+			h.Handle(c, m)
+			cancel(nil)
+		}
+		d = (processCPU() - cpu) / time.Duration(n)
+	})
+	return d
+}
+
+// BenchmarkTimeoutPerMessage is BenchmarkMiddleware's timeout case under
+// a worker: each call in a fresh per-message context derived from a
+// worker's handler context ("none" is the handler alone, likewise).
+//
+//	go test ./bench -run '^$' -bench TimeoutPerMessage -benchmem -count 3
+func BenchmarkTimeoutPerMessage(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		h    core.Handler
+	}{
+		{"none", noop},
+		{"timeout", must(middleware.Timeout(10 * time.Second))(noop)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			inAHandler(b, func(ctx context.Context) {
+				m := benchMessage()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					c2, cancel := context.WithCancelCause(ctx)
+					if res := c.h.Handle(c2, m); res.Outcome != core.OutcomeSuccess {
+						b.Fatalf("outcome %v: %v", res.Outcome, res.Err)
+					}
+					cancel(nil)
+				}
+				b.StopTimer()
+			})
+		})
+	}
+}
