@@ -30,10 +30,14 @@ const (
 )
 
 // watched is one handling on the watchdog path. It is also the handler's
-// context: the cancellable child of the caller's context, with the deadline.
+// context (see timeout_ctx.go).
 type watched struct {
-	context.Context // the cancel context; Deadline overridden
+	context.Context // the cancel context, a child of detached (timeout_ctx.go)
 	cancel          context.CancelCauseFunc
+	parent          context.Context // the caller's
+	detached        detached
+	link            sync.Once
+	unlink          func() bool // stops the caller's cancellation reaching Context
 	h               *core.Handling
 	deadline        time.Time
 	grace           time.Duration
@@ -43,25 +47,6 @@ type watched struct {
 	// Guarded by the watchdog's mu.
 	state      int
 	prev, next *watched
-}
-
-// Deadline is the earlier of the caller's deadline and this Timeout's.
-func (w *watched) Deadline() (time.Time, bool) {
-	if d, ok := w.Context.Deadline(); ok && d.Before(w.deadline) {
-		return d, true
-	}
-	return w.deadline, true
-}
-
-// Err is context.DeadlineExceeded once the watchdog cancelled the context
-// for its deadline, as a context with a deadline answers; the cancel
-// context alone would answer context.Canceled.
-func (w *watched) Err() error {
-	err := w.Context.Err()
-	if err == context.Canceled && context.Cause(w.Context) == w.cause {
-		return context.DeadlineExceeded
-	}
-	return err
 }
 
 // watchList is an intrusive list of watched handlings, in start order.
@@ -105,7 +90,7 @@ type watchdog struct {
 // runs here, on the caller's goroutine.
 func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *core.Message, h *core.Handling) core.Result {
 	w := &watched{h: h, cause: t.cause, grace: t.cfg.grace}
-	w.Context, w.cancel = context.WithCancelCause(ctx)
+	w.init(ctx)
 	wd := &t.watch
 	if m.Timeout > 0 && m.Timeout != t.d {
 		// The message's own timeout (core.WithHandlingTimeout): its own timer.
@@ -123,7 +108,7 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 	}
 	res := t.callWatched(w, next, m)
 	late := wd.leave(w)
-	w.cancel(nil)
+	w.close()
 	if late {
 		// Abandoned: the worker has answered a retry (make sure of it before
 		// returning to it, should the watchdog not have told it yet).

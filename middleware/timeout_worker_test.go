@@ -450,3 +450,69 @@ func TestTimeoutContextOnAWorker(t *testing.T) {
 	// The late failure is a retry matching ErrTimeout and the handler's error.
 	waitFor(t, "the retry", 5*time.Second, func() bool { return w.Stats().Retry == 1 })
 }
+
+// The worker's own cancellations reach a handler under Timeout with their
+// cause, whether it waits on Done, polls Err, or only reads context.Cause:
+// Queue.Cancel (told by the heartbeat) and the shutdown's, once Stop's
+// deadline has passed.
+func TestTimeoutPassesTheWorkersCancellation(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"done", "err", "cause"} {
+		for _, by := range []string{"cancel", "shutdown"} {
+			t.Run(how+"/"+by, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				b := mustMem(t)
+				q := core.NewQueue(b, "cancel-"+how)
+				started := make(chan struct{}, 1)
+				causes := make(chan error, 1)
+				h := mustTimeout(t, time.Minute)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+					started <- struct{}{}
+					switch how {
+					case "done":
+						<-ctx.Done()
+					case "err":
+						for ctx.Err() == nil {
+							time.Sleep(time.Millisecond)
+						}
+					case "cause":
+						for context.Cause(ctx) == nil {
+							time.Sleep(time.Millisecond)
+						}
+					}
+					causes <- context.Cause(ctx)
+					return core.RetryErr(0, context.Cause(ctx))
+				}))
+				w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithHeartbeat(10*time.Millisecond),
+					core.WithStopGrace(5*time.Second), core.WithLogger(quietLogger))
+				if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x"), core.WithID("m")); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := w.Stop(ctx); err != nil {
+						t.Error(err)
+					}
+				}()
+				within(t, 5*time.Second, started, "the handler")
+				want := core.ErrCanceled
+				if by == "cancel" {
+					if _, err := q.Cancel(ctx, "m"); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					want = context.Canceled
+					sctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+					defer cancel()
+					go func() { _ = w.Stop(sctx) }()
+				}
+				c := within(t, 5*time.Second, causes, "the cancellation")
+				if !errors.Is(c, want) || errors.Is(c, middleware.ErrTimeout) {
+					t.Fatalf("cause %v, want %v", c, want)
+				}
+			})
+		}
+	}
+}
