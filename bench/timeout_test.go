@@ -113,7 +113,9 @@ func perMessage(tb testing.TB, h core.Handler, n int) time.Duration {
 
 // BenchmarkTimeoutPerMessage is BenchmarkMiddleware's timeout case under
 // a worker: each call in a fresh per-message context derived from a
-// worker's handler context ("none" is the handler alone, likewise).
+// worker's handler context ("none" is the handler alone, likewise). The
+// "waits" cases' handler asks for ctx.Done once, as one that waits on I/O
+// does.
 //
 //	go test ./bench -run '^$' -bench TimeoutPerMessage -benchmem -count 3
 func BenchmarkTimeoutPerMessage(b *testing.B) {
@@ -123,6 +125,8 @@ func BenchmarkTimeoutPerMessage(b *testing.B) {
 	}{
 		{"none", noop},
 		{"timeout", must(middleware.Timeout(10 * time.Second))(noop)},
+		{"none-waits", waits},
+		{"timeout-waits", must(middleware.Timeout(10 * time.Second))(waits)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			inAHandler(b, func(ctx context.Context) {
@@ -141,3 +145,14 @@ func BenchmarkTimeoutPerMessage(b *testing.B) {
 		})
 	}
 }
+
+// waits is a no-op handler that asks for ctx.Done, as a handler waiting
+// on I/O does.
+var waits = core.HandlerFunc(func(ctx context.Context, _ *core.Message) core.Result {
+	select {
+	case <-ctx.Done():
+		return core.Retry(0)
+	default:
+		return core.Success()
+	}
+})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redghost/redghost/core"
@@ -30,19 +31,22 @@ const (
 )
 
 // watched is one handling on the watchdog path. It is also the handler's
-// context (see timeout_ctx.go).
+// context (timeout_ctx.go).
 type watched struct {
-	context.Context // the cancel context, a child of detached (timeout_ctx.go)
-	cancel          context.CancelCauseFunc
-	parent          context.Context // the caller's
-	detached        detached
-	link            sync.Once
-	unlink          func() bool // stops the caller's cancellation reaching Context
-	h               *core.Handling
-	deadline        time.Time
-	grace           time.Duration
-	cause           error
-	own             *time.Timer // a message's own timeout's; nil in the lists
+	parent   context.Context // the caller's
+	detached detached
+	mu       sync.Mutex   // orders the contexts' making and cancelling
+	ctxState atomic.Int32 // ctxParent, ctxExpired or ctxLinked (timeout_ctx.go)
+	// Made on demand (timeout_ctx.go): expired, cancelled at the deadline
+	// while unlinked; linked, a registered child of parent.
+	expired, linked             context.Context
+	cancelExpired, cancelLinked context.CancelCauseFunc
+
+	h        *core.Handling
+	deadline time.Time
+	grace    time.Duration
+	cause    error
+	own      *time.Timer // a message's own timeout's; nil in the lists
 
 	// Guarded by the watchdog's mu.
 	state      int
@@ -89,8 +93,7 @@ type watchdog struct {
 // handleWatched is handle's path for a handling h of a worker or pool: next
 // runs here, on the caller's goroutine.
 func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *core.Message, h *core.Handling) core.Result {
-	w := &watched{h: h, cause: t.cause, grace: t.cfg.grace}
-	w.init(ctx)
+	w := &watched{parent: ctx, h: h, cause: t.cause, grace: t.cfg.grace}
 	wd := &t.watch
 	if m.Timeout > 0 && m.Timeout != t.d {
 		// The message's own timeout (core.WithHandlingTimeout): its own timer.
@@ -220,7 +223,7 @@ func (wd *watchdog) fire() {
 	}
 	wd.mu.Unlock()
 	for _, w := range cancel {
-		w.cancel(w.cause)
+		w.cancelWith(w.cause)
 	}
 	for _, w := range abandon {
 		w.h.Abandon(wd.t.abandonedRetry(w))
@@ -247,7 +250,7 @@ func (wd *watchdog) fireOwn(w *watched) {
 		w.state = watchExpired
 		w.own.Reset(w.grace)
 		wd.mu.Unlock()
-		w.cancel(w.cause)
+		w.cancelWith(w.cause)
 	case watchExpired:
 		ok := wd.abandonLocked(w)
 		wd.mu.Unlock()
