@@ -124,7 +124,11 @@ func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutO
 // outer [Retry] does not set the backoff (WithTimeoutBackoff does), and
 // an outer [CircuitBreaker] counts the failure, and logs, metrics and
 // spans record it, when the handler returns. A handler that honours its
-// context answers within the grace and goes through them as usual. All
+// context answers within the grace and goes through them as usual. The
+// handler's context ends at the deadline as one with a deadline does (Err
+// is context.DeadlineExceeded, the cause ErrTimeout), but the contexts it
+// derives end with context.Canceled (the cause is still ErrTimeout):
+// giving them DeadlineExceeded takes a runtime timer per message. All
 // this costs about 0.2 µs of CPU and one allocation per message on a
 // 2-core VM; a handler that waits on ctx.Done pays about 0.4 µs more, for
 // linking its context to the worker's (see BenchmarkTimeoutPerMessage in
