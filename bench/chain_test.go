@@ -48,6 +48,10 @@ type chainCase struct {
 	// sampler, for tracing: the test also logs what the same span costs
 	// written by hand with this sampler (sdkSpan), for comparison.
 	sampler sdktrace.Sampler
+	// onWorker: the middleware works differently under a worker (Timeout:
+	// see timeout_test.go); the budget test calls it as a worker does, in
+	// a worker's handler with a fresh per-message context (perMessage).
+	onWorker bool
 }
 
 func must[T any](v T, err error) T {
@@ -66,8 +70,11 @@ var quietLogger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{
 // (1.6-1.7 µs on a quiet 2-core VM of bench/README.md, so 0.1 is about
 // 0.17 µs): tracing 1.4 (sampled, nearly all of it the SDK's span) and
 // 0.3 (not sampled), metrics 0.18, the breaker and the rest 0.12, the
-// timeout 0.6 (a hand-off to another goroutine and a deadline timer per
-// message; see middleware.Timeout).
+// timeout 0.18 (about 0.3 µs: under a worker it runs the handler on the
+// worker's goroutine and shares one deadline timer among all handlings;
+// it measured 0.17 µs, one allocation, where its hand-off to another
+// goroutine per message and a timer each cost 1.4 µs and 10; see
+// middleware.Timeout and timeout_test.go).
 func chainCases() []chainCase {
 	return []chainCase{
 		{name: "chain", build: func(tb testing.TB) core.Middleware {
@@ -94,7 +101,7 @@ func chainCases() []chainCase {
 		{name: "metrics", budget: 0.18, build: func(tb testing.TB) core.Middleware {
 			return must(metrics.New(prometheus.NewRegistry())).Middleware()
 		}},
-		{name: "timeout", budget: 0.6, build: func(tb testing.TB) core.Middleware {
+		{name: "timeout", budget: 0.18, onWorker: true, build: func(tb testing.TB) core.Middleware {
 			return must(middleware.Timeout(10 * time.Second))
 		}},
 		{name: "breaker", budget: 0.12, build: func(tb testing.TB) core.Middleware {
@@ -221,7 +228,7 @@ func TestMiddlewareBudgets(t *testing.T) {
 		}
 	}
 	const never = time.Duration(1<<63 - 1)
-	base, none := never, never
+	base, none, noneOnWorker := never, never, never
 	cost, byHand := make([]time.Duration, len(cases)), make([]time.Duration, len(cases))
 	for i := range cases {
 		cost[i], byHand[i] = never, never
@@ -233,8 +240,13 @@ func TestMiddlewareBudgets(t *testing.T) {
 		r.drainWith(t, q, n, 10, time.Minute, nil)
 		base = min(base, (processCPU()-cpu)/n)
 		none = min(none, cpuPerCall(noop, calls))
+		noneOnWorker = min(noneOnWorker, perMessage(t, noop, calls))
 		for i, h := range handlers {
-			cost[i] = min(cost[i], cpuPerCall(h, calls))
+			if cases[i].onWorker {
+				cost[i] = min(cost[i], perMessage(t, h, calls))
+			} else {
+				cost[i] = min(cost[i], cpuPerCall(h, calls))
+			}
 			if hand[i] != nil {
 				byHand[i] = min(byHand[i], cpuPerCall(hand[i], calls))
 			}
@@ -244,6 +256,9 @@ func TestMiddlewareBudgets(t *testing.T) {
 	var over []string
 	for i, c := range cases {
 		d := cost[i] - none
+		if c.onWorker {
+			d = cost[i] - noneOnWorker
+		}
 		t.Logf("%-15s %6.3f µs per message = %.2f× the bare worker's (budget %.2f×)", c.name, us(d), float64(d)/float64(base), c.budget)
 		if hand[i] != nil {
 			t.Logf("%-15s (the same span written by hand: %.3f µs)", "", us(byHand[i]-none))

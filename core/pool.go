@@ -281,7 +281,7 @@ func (p *Pool) Start(ctx context.Context) error {
 	var handlers sync.WaitGroup
 	for range p.cfg.concurrency {
 		handlers.Add(1)
-		go func() { defer handlers.Done(); p.handleLoop() }()
+		go p.handleLoop(&handlers)
 	}
 	bgDone := make(chan struct{})
 	var bg sync.WaitGroup

@@ -89,25 +89,42 @@ func (r *queueRunner) hold(ds []Delivery) {
 // handle runs the handler on the message of d, which only this call uses:
 // the handler gets a pointer into the batch (no copy per message), and
 // whatever it changes there cannot change the ack. The answer goes to the
-// acknowledger.
-func (r *queueRunner) handle(ctx context.Context, d *Delivery) {
+// acknowledger. s is the calling handler goroutine's slot; handle answers
+// false when the handling was abandoned (see [Handling.Abandon]): the
+// answer was sent and the slot handed to a fresh goroutine, so the caller
+// must end without touching its loop's state.
+func (r *queueRunner) handle(ctx context.Context, d *Delivery, s *slot) bool {
 	id, token, attempt := d.ID, d.Token, d.Attempt
 	hctx, f, ok := r.begin(lockKey{id, token})
 	if !ok {
-		return
+		return true
 	}
 	if hctx == nil {
 		// Cancelled before a handler picked it up: done, not handled.
 		r.canceled.Add(1)
 		r.acks <- Ack{ID: id, Token: token, Outcome: OutcomeSuccess}
-		return
+		return true
 	}
 	start := r.conf.clock.Now()
 	if d.Attempt == 1 {
 		r.queueing.add(max(0, start.Sub(d.EnqueuedAt)))
 	}
-	res := r.call(hctx, &d.Message)
+	// The handler's context is hctx answering its Handling, kept in f (no
+	// allocation); see abandon.go.
+	hc := f.enter(r, ctx, hctx, d, s, start)
+	res := r.call(hc, &d.Message)
+	if !hc.h.returned() {
+		return false // abandoned: answered, and s is another goroutine's now
+	}
 	canceled := r.end(f)
+	r.answer(ctx, id, token, attempt, start, res, canceled)
+	return true
+}
+
+// answer records the handling of the message id (as taken with token, at
+// attempt) that started at start and sends its answer, res, to the
+// acknowledger; canceled: the message was cancelled meanwhile.
+func (r *queueRunner) answer(ctx context.Context, id string, token uint64, attempt int, start time.Time, res Result, canceled bool) {
 	took := r.conf.clock.Now().Sub(start)
 	r.handling.add(took)
 	// A moving average over about the last eight handlings; races between

@@ -129,18 +129,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	var handlers sync.WaitGroup
 	for range c {
 		handlers.Add(1)
-		go func() {
-			defer handlers.Done()
-			for d := range w.work {
-				w.handle(hctx, d)
-				if w.outstanding.Add(-1) <= w.wakeAt.Load() {
-					select {
-					case w.freed <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}()
+		go w.handleLoop(hctx, &handlers)
 	}
 	ackerDone := make(chan struct{})
 	go func() { defer close(ackerDone); w.acknowledge(ackCtx) }()
@@ -164,6 +153,33 @@ func (w *Worker) Start(ctx context.Context) error {
 		close(w.stopped)
 	}()
 	return nil
+}
+
+// handleLoop is one of the worker's handler goroutines: it handles
+// messages until the work channel is closed, then leaves handlers. When
+// its handling is abandoned (see [Handling.Abandon]), the goroutine that
+// answers it resumes the loop in its place, with its count in handlers,
+// and this one ends when its handler returns.
+func (w *Worker) handleLoop(hctx context.Context, handlers *sync.WaitGroup) {
+	s := &slot{}
+	s.resume = func() { w.handled(); w.handleLoop(hctx, handlers) }
+	for d := range w.work {
+		if !w.handle(hctx, d, s) {
+			return
+		}
+		w.handled()
+	}
+	handlers.Done()
+}
+
+// handled frees the place of a handled message for the poller.
+func (w *Worker) handled() {
+	if w.outstanding.Add(-1) <= w.wakeAt.Load() {
+		select {
+		case w.freed <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Stop stops taking messages and waits until every in-flight handler has

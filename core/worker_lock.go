@@ -10,7 +10,7 @@ import (
 // (for the heartbeat) and what happened to its handling. One map entry per
 // message, and one allocation per dequeued batch (see hold), keep the
 // bookkeeping off the per-message cost. Guarded by flightMu, except ref,
-// which never changes.
+// which never changes, and hc, which only its handler's goroutine sets.
 type flight struct {
 	ref    LockRef
 	cancel context.CancelCauseFunc // ends the handler's context; nil until a handler picks it up
@@ -20,6 +20,8 @@ type flight struct {
 	// context is cancelled with ErrCanceled, or, before a handler picked
 	// it up, it is not handled.
 	canceled bool
+
+	hc handlerCtx // the handler's context, and its Handling (abandon.go)
 }
 
 // startHandlers derives the handlers' contexts from hctx: each handling's

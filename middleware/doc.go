@@ -30,16 +30,18 @@
 //   - Logging sees the same final outcome and times the whole handling.
 //   - Recover inside Logging and metrics, so a panic reaches them as an
 //     ordinary error outcome; outside the rest, so a panic in any of them
-//     is caught too. (Timeout runs the handler on another goroutine and
-//     recovers a panic there itself.) Either way the panic is logged once
-//     with its stack, by Recover or by the worker.
+//     is caught too. (Timeout recovers a panic in the handler itself, as
+//     an error outcome.) Either way the panic is logged once with its
+//     stack, by Recover or by the worker.
 //   - Retry outside CircuitBreaker: it must see the breaker's rejections
 //     (errors matching [ErrBreakerOpen]) to keep them from counting as
 //     attempts. Outside Timeout, so that a timeout counts as an attempt and
-//     gets the exponential backoff.
+//     gets the exponential backoff (except for a handler abandoned for
+//     ignoring its context: the worker answers that one with Timeout's
+//     own backoff, see [Timeout]).
 //   - CircuitBreaker outside Timeout, so that a timeout reaches it as a
 //     failure (the retry's error matches [ErrTimeout]) and an open breaker
-//     answers at once without handing the message to another goroutine.
+//     answers at once, without Timeout's work.
 //   - Timeout innermost, so its deadline bounds the handler's own work only.
 //
 // Other orders lose something. With Retry inside CircuitBreaker, every
@@ -47,7 +49,7 @@
 // dead-letters messages that were never tried. With Timeout outside
 // CircuitBreaker, the breaker never sees a timeout (the handler's late
 // answer reaches it after Timeout has answered) and an open breaker still
-// costs a hand-off to another goroutine per message.
+// costs Timeout's work per message.
 //
 // In code (error checks elided after the first):
 //
