@@ -5,13 +5,15 @@
 --   8 seq, 9 lockgrp, 10 due, 11 paused
 -- ARGV: 1 max, 2 default lock ms
 -- Reply: {token, next_due_ms, mid1, value1, mid2, value2, ...}
---   token: the lock token of every message taken (0 if none was taken;
---   -1: the queue is paused, nothing was done);
+--   token: the lock token of every message taken;
 --   next_due_ms: when fewer than max were taken, ms until the earliest
 --   delayed, locked or done entry may be due (0: none; it may be early,
 --   never late); 0 after a full batch. value: the stored value (header ..
 --   body) after locking, from which the caller reads attempts, own lock
 --   duration, first enqueued and the body.
+--   When nothing was taken, only next_due_ms, as an integer; -1: the queue
+--   is paused, nothing was done. (Redis converts a script's table reply at
+--   a fixed cost of about a fifth of an idle call's.)
 --
 -- Maintenance, only when the due bound has passed, each part bounded by
 -- max: ids whose backoff expired go from delay to the head of ready; due
@@ -26,31 +28,33 @@
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_GRP, K_DUE = KEYS[9], KEYS[10]
-local max = tonumber(ARGV[1])
-local default_lock = tonumber(ARGV[2])
 
-if redis.call('EXISTS', KEYS[11]) == 1 then return {-1, 0} end -- paused
+-- (EXISTS and GET, not one MGET: Redis builds a Lua table for an array
+-- reply at about 0.9k instructions an element, more than a second call.)
+if redis.call('EXISTS', KEYS[11]) == 1 then return -1 end -- paused
 local now = now_ms()
 
 local lb = redis.call('GET', K_DUE)
-lb = lb and tonumber(lb) or 0 -- 0: unknown
+lb = lb and lb + 0 or 0 -- 0: unknown (+ 0 converts once, tonumber twice)
 local maint = lb <= now
 
 -- Nothing due and nothing ready: answer at once (an idle worker's call).
 local popped -- the first LPOP, when made here
 if not maint then
-  popped = redis.call('LPOP', K_READY, max)
+  popped = redis.call('LPOP', K_READY, ARGV[1]) -- the string: a number would be formatted
   if not popped then
     local next_due = 0
     if lb < NEVER then
       next_due = lb - now
       if next_due < 1 then next_due = 1 end
     end
-    return {0, next_due}
+    return next_due
   end
 end
 
 -- @defs
+local max = ARGV[1] + 0
+local default_lock = ARGV[2] + 0
 local minadd = NEVER -- the earliest timer entry this call adds
 local locked_delta = 0 -- change of the queue's locked total
 
@@ -221,7 +225,7 @@ while taken < max and budget > 0 do
   if ids then
     popped = nil -- LPOP'ed above with want = max
   else
-    ids = redis.call('LPOP', K_READY, want)
+    ids = redis.call('LPOP', K_READY, numstr(want))
   end
   if not ids then
     left = false
@@ -312,7 +316,7 @@ do -- the taken messages: out[3..] holds mid, value pairs
 end
 if taken > 0 then
   local t = numstr(token)
-  redis.call('HSET', K_GRP, t, table.concat(grp, '\n'), '#' .. t, taken)
+  redis.call('HSET', K_GRP, t, table.concat(grp, '\n'), '#' .. t, numstr(taken))
   redis.call('ZADD', K_LOCKS, numstr(gmin), t)
   if gmin < minadd then minadd = gmin end
   locked_delta = locked_delta + taken
@@ -333,10 +337,14 @@ for t, g in pairs(regroup) do
   if g.min < minadd then minadd = g.min end
   locked_delta = locked_delta + #g.mids
 end
-if locked_delta ~= 0 then redis.call('HINCRBY', K_GRP, 'n', locked_delta) end
+if locked_delta ~= 0 then redis.call('HINCRBY', K_GRP, 'n', numstr(locked_delta)) end
 
--- Chain-wake: another waiting worker may take what is left.
-if left and redis.call('LLEN', K_READY) > 0 then wake(K_WAKE) end
+-- Chain-wake: another waiting worker may take what is left. A token
+-- already in the wake list (a backlog that no worker waits on) makes the
+-- look into ready needless.
+if left and redis.call('LLEN', K_WAKE) == 0 and redis.call('LLEN', K_READY) > 0 then
+  redis.call('RPUSH', K_WAKE, '1')
+end
 
 -- 5. The due bound: recomputed after maintenance, else lowered to what
 --    this call added.
@@ -361,6 +369,7 @@ if taken < max and lb < NEVER then
   if next_due < 1 then next_due = 1 end
 end
 
+if taken == 0 then return next_due end
 out[1] = token
 out[2] = next_due
 return out
