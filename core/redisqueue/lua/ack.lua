@@ -29,10 +29,12 @@
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_GRP, K_DUE = KEYS[9], KEYS[10]
-local dead_limit = tonumber(ARGV[1])
+local dead_limit = ARGV[1] + 0
 local packed = ARGV[2]
 local n = #packed / 15
-local now = now_ms()
+-- The server's time, read (TIME) on the first ack that needs it: a batch
+-- of plain successes, the common case, deletes without it.
+local now
 
 local mids = {}
 for i = 1, n do mids[i] = ARGV[2 + i] end
@@ -80,6 +82,7 @@ for i = 1, n do
     else
       local _, lock_exp, bo_exp, lock_ms, first
       _, _, _, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
+      now = now or now_ms()
       if outcome == 1 then
         -- Without a backoff, bo_exp records when the message became ready
         -- again (QueueStats' OldestReady, stats.lua); it is not in the
@@ -127,7 +130,7 @@ end
 
 if ndec > 0 then
   for t, k in pairs(grpdec) do grp_dec(K_GRP, K_LOCKS, t, k) end
-  redis.call('HINCRBY', K_GRP, 'n', -ndec)
+  redis.call('HINCRBY', K_GRP, 'n', numstr(-ndec))
 end
 if #dels > 0 then
   callv('HDEL', K_MSGS, dels)
