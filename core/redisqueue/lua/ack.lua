@@ -36,18 +36,22 @@ local n = #packed / 15
 -- of plain successes, the common case, deletes without it.
 local now
 
-local mids = {}
-for i = 1, n do mids[i] = ARGV[2 + i] end
-local vals = hmget(K_MSGS, mids)
+-- The hot loop below (a batch of successes) is kept short: the flag tests
+-- are written out (is_done: % 2, in_grp: % 8 >= F_GRP, is_canceled:
+-- >= F_CANCEL), consecutive acks of one lock group are counted as a run,
+-- the tables that only retries, backoffs and dead letters use are made
+-- when one comes, and the per-ack answers only when one did not apply.
+-- Calls hold at most 1000 acks (ack.go), so HMGET takes the ids straight
+-- from ARGV.
+local vals = redis.call('HMGET', K_MSGS, unpack(ARGV, 3, 2 + n))
 
-local res = {}
-local applied = 0
-local sets, dels, ready, delay, done = {}, {}, {}, {}, {}
+local lost -- the indexes of the acks that did not apply
+local dels, ndel = {}, 0
+local sets, ready, delay, done, dead, deadidx -- made on first use
 local grpdec, ndec = {}, 0 -- token string -> members leaving its group
-local last_tok, last_t -- the previous grouped token and its string
+local run_tok, run = 0, 0 -- the current run of one group's acks
 local minadd = NEVER
 local soon = false -- a retry or pending copy comes due later
-local dead, deadidx = {}, {}
 local pos, next_err = 1, 3 + n
 for i = 1, n do
   local token, outcome, backoff
@@ -57,29 +61,34 @@ for i = 1, n do
     err = ARGV[next_err]
     next_err = next_err + 1
   end
-  local mid = mids[i]
+  local mid = ARGV[2 + i]
   local v = vals[i]
-  res[i] = 0
   -- The first three header fields decide; the rest is read only for a
   -- rewrite. A short header has no token: the ack is late.
   local flags, att, tok
   if v and string.byte(v) ~= F_SHORT then flags, att, tok = struct.unpack('>BI4I8', v) end
-  if flags and not is_done(flags) and tok ~= 0 and tok == token then
-    res[i] = 1
-    applied = applied + 1
-    if is_canceled(flags) then
+  if flags and flags % 2 == 0 and tok ~= 0 and tok == token then
+    if flags >= F_CANCEL then
       flags = flags - F_CANCEL
       if outcome == 1 then outcome, backoff = 0, 0 end
     end
-    if in_grp(flags) then
-      if tok ~= last_tok then last_tok, last_t = tok, numstr(tok) end
-      grpdec[last_t] = (grpdec[last_t] or 0) + 1
+    if flags % 8 >= F_GRP then
+      if tok ~= run_tok then
+        if run > 0 then
+          local t = numstr(run_tok)
+          grpdec[t] = (grpdec[t] or 0) + run
+        end
+        run_tok, run = tok, 0
+      end
+      run = run + 1
       ndec = ndec + 1
       flags = flags - F_GRP
     end
-    if outcome == 0 and backoff == 0 and not has_rq(flags) then
-      dels[#dels + 1] = mid -- success: gone
+    if outcome == 0 and backoff == 0 and flags % 4 < F_RQ then
+      ndel = ndel + 1
+      dels[ndel] = mid -- success: gone
     else
+      if not sets then sets, ready, delay, done, dead, deadidx = {}, {}, {}, {}, {}, {} end
       local _, lock_exp, bo_exp, lock_ms, first
       _, _, _, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
       now = now or now_ms()
@@ -121,31 +130,39 @@ for i = 1, n do
           sets[#sets + 1] = mid
           sets[#sets + 1] = pack_hdr(flags + 1, att, 0, 0, exp, lock_ms, first) .. body_of(v)
         else
-          dels[#dels + 1] = mid
+          ndel = ndel + 1
+          dels[ndel] = mid
         end
       end
     end
+  else
+    lost = lost or {}
+    lost[#lost + 1] = i
   end
+end
+if run > 0 then
+  local t = numstr(run_tok)
+  grpdec[t] = (grpdec[t] or 0) + run
 end
 
 if ndec > 0 then
   for t, k in pairs(grpdec) do grp_dec(K_GRP, K_LOCKS, t, k) end
   redis.call('HINCRBY', K_GRP, 'n', numstr(-ndec))
 end
-if #dels > 0 then
-  callv('HDEL', K_MSGS, dels)
+if ndel > 0 then callv('HDEL', K_MSGS, dels) end
+if sets then
+  if #sets > 0 then callv('HSET', K_MSGS, sets) end
+  if #delay > 0 then callv('ZADD', K_DELAY, delay) end
+  if #done > 0 then callv('ZADD', K_DONE, done) end
 end
-if #sets > 0 then callv('HSET', K_MSGS, sets) end
-if #delay > 0 then callv('ZADD', K_DELAY, delay) end
-if #done > 0 then callv('ZADD', K_DONE, done) end
 -- A retry or pending copy that is due before anything else pending wakes
 -- a waiting worker, whose wait ends at the old bound: it reads the new one.
 if minadd < NEVER and due_lower(K_DUE, minadd) and soon then wake(K_WAKE) end
-if #ready > 0 then
+if sets and #ready > 0 then
   callv('RPUSH', K_READY, ready)
   wake(K_WAKE)
 end
-if #dead > 0 then
+if sets and #dead > 0 then
   callv('HSET', K_DEAD, dead)
   callv('ZADD', K_DEADIDX, deadidx)
   local over = redis.call('ZCARD', K_DEADIDX) - dead_limit
@@ -155,5 +172,8 @@ if #dead > 0 then
     redis.call('ZREMRANGEBYRANK', K_DEADIDX, 0, over - 1)
   end
 end
-if applied == n then return n end -- all applied: the count
+if not lost then return n end -- all applied: the count
+local res = {}
+for i = 1, n do res[i] = 1 end
+for _, i in ipairs(lost) do res[i] = 0 end
 return res
