@@ -210,8 +210,11 @@ local function locked_hdr(flags, att, tok, lock_exp, lock_ms, first)
   return h
 end
 
--- 4. Take from ready.
-local out = {0, 0}
+-- 4. Take from ready. The common message, queued and never handled (a
+-- short header), goes straight to the take; the others are decoded and
+-- handled by status. The loop avoids function calls and the # operator
+-- per message (each costs about as much as a few table writes).
+local out, nout = {0, 0}, 2
 local taken = 0
 local sets, grp = {}, {}
 local gmin = NEVER
@@ -231,74 +234,86 @@ while taken < max and budget > 0 do
     left = false
     break
   end
-  if #ids < want then left = false end
-  budget = budget - #ids
-  local vals = hmget(K_MSGS, ids)
-  for i = 1, #ids do
+  local nids = #ids
+  if nids < want then left = false end
+  budget = budget - nids
+  local vals = redis.call('HMGET', K_MSGS, unpack(ids)) -- at most max, 1000, ids
+  for i = 1, nids do
     local mid = ids[i]
     local v = cur[mid] -- what this call wrote, over what HMGET read
     if v == nil then v = vals[i] end
     if v then
-      local flags, att, tok, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
-      if is_done(flags) then
-        if bo_exp > now then
-          redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
+      local _, flags, att, tok, lock_exp, bo_exp, lock_ms, first
+      local hl -- the header's length, when the message is to be taken
+      if string.byte(v) == F_SHORT then
+        _, first = struct.unpack(SHORT, v)
+        flags, att, lock_ms, hl = 0, 0, 0, SHORTLEN
+      else
+        flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+        if is_done(flags) then
+          if bo_exp > now then
+            redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
+            if bo_exp < minadd then minadd = bo_exp end
+          else
+            redis.call('ZREM', K_DONE, mid)
+            finish_done(mid, flags)
+          end
+        elseif lock_exp > now then
+          if not in_grp(flags) then -- taken, but outside its group
+            local nv = pack_hdr(flags + F_GRP, att, tok, lock_exp, bo_exp, lock_ms, first) .. body_of(v)
+            cur[mid] = nv
+            sets[#sets + 1] = mid
+            sets[#sets + 1] = nv
+            rejoin(mid, tok, lock_exp)
+          end
+        elseif bo_exp > now then
+          redis.call('ZADD', K_DELAY, numstr(bo_exp), mid)
           if bo_exp < minadd then minadd = bo_exp end
         else
-          redis.call('ZREM', K_DONE, mid)
-          finish_done(mid, flags)
-        end
-      elseif lock_exp > now then
-        if not in_grp(flags) then -- taken, but outside its group
-          local nv = pack_hdr(flags + F_GRP, att, tok, lock_exp, bo_exp, lock_ms, first) .. body_of(v)
-          cur[mid] = nv
-          sets[#sets + 1] = mid
-          sets[#sets + 1] = nv
-          rejoin(mid, tok, lock_exp)
-        end
-      elseif bo_exp > now then
-        redis.call('ZADD', K_DELAY, numstr(bo_exp), mid)
-        if bo_exp < minadd then minadd = bo_exp end
-      else
-        if in_grp(flags) then
-          -- Its lock expired inside a group nobody checked yet.
-          olddec = olddec or {}
-          local t = numstr(tok)
-          olddec[t] = (olddec[t] or 0) + 1
-          flags = flags - F_GRP
-        end
-        if is_canceled(flags) then
-          -- Cancelled, and its handler is gone: done, not handled again.
-          finish_done(mid, flags)
-        else
-          if token == 0 then
-            token = redis.call('INCR', K_SEQ)
-            if token == 1 then
-              -- A new counter starts at a time-derived value, so that tokens
-              -- keep growing across a ClearQueues and a stale ack cannot
-              -- match a new handling.
-              token = now * 1024
-              redis.call('SET', K_SEQ, numstr(token))
-            end
+          if in_grp(flags) then
+            -- Its lock expired inside a group nobody checked yet.
+            olddec = olddec or {}
+            local t = numstr(tok)
+            olddec[t] = (olddec[t] or 0) + 1
+            flags = flags - F_GRP
           end
+          if is_canceled(flags) then
+            -- Cancelled, and its handler is gone: done, not handled again.
+            finish_done(mid, flags)
+          else
+            hl = HDRLEN
+          end
+        end
+      end
+      if hl then
+        if token == 0 then
+          token = redis.call('INCR', K_SEQ)
+          if token == 1 then
+            -- A new counter starts at a time-derived value, so that tokens
+            -- keep growing across a ClearQueues and a stale ack cannot
+            -- match a new handling.
+            token = now * 1024
+            redis.call('SET', K_SEQ, numstr(token))
+          end
+        end
+        local h
+        if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
+          h = c_h -- as the previous message's (a batch enqueued together)
+        else
           local l = lock_ms
           if l == 0 then l = default_lock end
           local exp = now + l
           if exp < gmin then gmin = exp end
-          local h
-          if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
-            h = c_h -- as the previous message's (a batch enqueued together)
-          else
-            h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
-            c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
-          end
-          local nv = h .. body_of(v)
-          cur[mid] = nv
-          taken = taken + 1
-          out[#out + 1] = mid
-          out[#out + 1] = nv -- also what HSET writes
-          grp[taken] = mid
+          h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
+          c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
         end
+        local nv = h .. string.sub(v, hl + 1)
+        cur[mid] = nv
+        taken = taken + 1
+        out[nout + 1] = mid
+        out[nout + 2] = nv -- also what HSET writes
+        nout = nout + 2
+        grp[taken] = mid
       end
     end
   end
@@ -307,7 +322,7 @@ end
 
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
 do -- the taken messages: out[3..] holds mid, value pairs
-  local i, n = 3, #out
+  local i, n = 3, nout
   while i <= n do
     local j = math.min(i + 999, n)
     redis.call('HSET', K_MSGS, unpack(out, i, j))
