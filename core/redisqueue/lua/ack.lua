@@ -57,8 +57,9 @@ local minadd = NEVER
 local soon = false -- a retry or pending copy comes due later
 local pos, next_err = 1, 3 + n
 local prev, rtoken, routcome, rbackoff, rtokbytes -- the previous ack record, decoded
+local sub, byte = string.sub, string.byte -- locals: two table lookups less per use
 for i = 1, n do
-  local rec = string.sub(packed, pos, pos + 14)
+  local rec = sub(packed, pos, pos + 14)
   pos = pos + 15
   if rec ~= prev then
     rtoken, routcome, rbackoff = struct.unpack('>I8BI6', rec)
@@ -76,8 +77,8 @@ for i = 1, n do
   -- The flags and the token decide; the rest is read only for a rewrite.
   -- A short header has no token: the ack is late. The token is the
   -- header's bytes 6 to 13 (lib.lua).
-  local flags = v and string.byte(v)
-  if flags and flags ~= F_SHORT and flags % 2 == 0 and rtoken ~= 0 and string.sub(v, 6, 13) == rtokbytes then
+  local flags = v and byte(v)
+  if flags and flags ~= F_SHORT and flags % 2 == 0 and rtoken ~= 0 and sub(v, 6, 13) == rtokbytes then
     if flags >= F_CANCEL then
       flags = flags - F_CANCEL
       if outcome == 1 then outcome, backoff = 0, 0 end

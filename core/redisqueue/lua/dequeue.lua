@@ -222,6 +222,7 @@ local c_first, c_att, c_flags, c_lms, c_h -- the last header packed
 local token = 0
 local olddec -- token string -> members taken out of an expired group
 local budget = max * 4 -- bounds the skips per call
+local ssub, sbyte = string.sub, string.byte -- locals: two table lookups less per use
 while taken < max and budget > 0 do
   local want = math.min(max - taken, budget)
   local ids = popped
@@ -245,7 +246,7 @@ while taken < max and budget > 0 do
     if v then
       local _, flags, att, tok, lock_exp, bo_exp, lock_ms, first
       local hl -- the header's length, when the message is to be taken
-      if string.byte(v) == F_SHORT then
+      if sbyte(v) == F_SHORT then
         _, first = struct.unpack(SHORT, v)
         flags, att, lock_ms, hl = 0, 0, 0, SHORTLEN
       else
@@ -307,7 +308,7 @@ while taken < max and budget > 0 do
           h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
           c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
         end
-        local nv = h .. string.sub(v, hl + 1)
+        local nv = h .. ssub(v, hl + 1)
         cur[mid] = nv
         taken = taken + 1
         out[nout + 1] = mid

@@ -80,23 +80,29 @@ end
 
 local mids = {}
 for i = 1, n do mids[i] = ARGV[2 * i] end
-local vals = hmget(KEYS[1], mids)
+local vals
+if n <= 1000 then -- as Go sends (maxBatch): no chunks, no copy of the reply
+  vals = redis.call('HMGET', KEYS[1], unpack(mids))
+else
+  vals = hmget(KEYS[1], mids)
+end
 
+-- The values are built while checking that no id exists; one that does
+-- sends the batch to the general path, which is rare.
+local sets
 if plain then
+  local hdr = pack_hdr(0, 0, 0, 0, 0, 0, now)
+  sets = {}
   for i = 1, n do
     if vals[i] then
       plain = false
       break
     end
-  end
-end
-if plain then
-  local hdr = pack_hdr(0, 0, 0, 0, 0, 0, now)
-  local sets = {}
-  for i = 1, n do
     sets[2 * i - 1] = mids[i]
     sets[2 * i] = hdr .. ARGV[2 * i + 1]
   end
+end
+if plain then
   callv('HSET', KEYS[1], sets)
   callv('RPUSH', KEYS[2], mids)
   wake(KEYS[5])
