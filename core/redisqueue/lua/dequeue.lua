@@ -32,23 +32,30 @@ local K_GRP, K_DUE = KEYS[9], KEYS[10]
 -- (EXISTS and GET, not one MGET: Redis builds a Lua table for an array
 -- reply at about 0.9k instructions an element, more than a second call.)
 if redis.call('EXISTS', KEYS[11]) == 1 then return -1 end -- paused
-local now = now_ms()
 
 local lb = redis.call('GET', K_DUE)
 lb = lb and lb + 0 or 0 -- 0: unknown (+ 0 converts once, tonumber twice)
-local maint = lb <= now
 
 -- Nothing due and nothing ready: answer at once (an idle worker's call).
+-- With nothing delayed, locked or done (lb NEVER) there is no maintenance
+-- to do and no due time to answer: the time (TIME, about a tenth of an
+-- idle call) is read only if there is something to take.
+local now, maint
 local popped -- the first LPOP, when made here
-if not maint then
+if lb >= NEVER then
   popped = redis.call('LPOP', K_READY, ARGV[1]) -- the string: a number would be formatted
-  if not popped then
-    local next_due = 0
-    if lb < NEVER then
-      next_due = lb - now
+  if not popped then return 0 end
+  now, maint = now_ms(), false
+else
+  now = now_ms()
+  maint = lb <= now
+  if not maint then
+    popped = redis.call('LPOP', K_READY, ARGV[1])
+    if not popped then
+      local next_due = lb - now
       if next_due < 1 then next_due = 1 end
+      return next_due
     end
-    return next_due
   end
 end
 
