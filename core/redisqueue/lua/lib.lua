@@ -51,12 +51,14 @@
 -- more with arguments, TIME about 0.9 us.
 --
 -- Measured in instructions (callgrind, Redis 7.0), per call of a script:
--- a redis.call about 4k; an array reply 0.9k per element (the table it
--- becomes), so MGET saves nothing over two GETs; each KEYS and ARGV
--- element 0.9k; a table reply of the script 5k (an integer 0.4k); a
+-- a redis.call 4k to 6k; an array reply 0.9k to 1.4k per element (the
+-- table it becomes), so MGET saves nothing over two GETs; each KEYS and
+-- ARGV element 0.9k; a table reply of the script 5k (an integer 0.4k); a
 -- number argument of redis.call 1.5k ("%.17g"; numstr's "%d" is less);
--- tonumber(s) 1.3k (two strtod), s + 0 half of it; each string a script
--- makes is hashed whole, about 4 instructions a byte.
+-- tonumber(s) 1.3k (two strtod), s + 0 half of it; a struct.unpack 0.7k
+-- to 0.9k, a short string.sub 0.25k; each string a script makes or gets
+-- (a reply's value, a string.sub, a concatenation) is hashed whole, about
+-- 5 instructions a byte: a message's value costs that each time.
 
 local HDR = '>BI4I8I6I6I6I6'
 local HDRLEN = 37
