@@ -106,3 +106,50 @@ func BenchmarkScriptCost(b *testing.B) {
 		})
 	}
 }
+
+// redisCPU answers the CPU time the Redis server process has used so far,
+// user and system (INFO cpu), in microseconds. Unlike commandstats' usec,
+// which is time on the wall clock inside a command, it does not grow when
+// Redis waits for a CPU that other processes hold.
+func redisCPU(tb testing.TB, c *redis.Client) float64 {
+	tb.Helper()
+	s, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var us float64
+	for _, line := range strings.Split(s, "\r\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if ok && (name == "used_cpu_user" || name == "used_cpu_sys") {
+			f, _ := strconv.ParseFloat(v, 64)
+			us += f * 1e6
+		}
+	}
+	return us
+}
+
+// BenchmarkDrainCost measures what Redis spends per message while a worker
+// at concurrency 10 drains a backlog of b.N messages (as
+// BenchmarkEndToEnd/concurrency=10 does): the server process's CPU time,
+// networking included (redis-cpu-us/msg), the time inside our scripts
+// (script-us/msg) and the script calls per message. On a 2-core machine
+// that Redis shares with the worker, redis-cpu-us/msg bounds the rate.
+//
+//	go test ./bench -run '^$' -bench DrainCost -benchtime 50000x -count 3
+func BenchmarkDrainCost(b *testing.B) {
+	r := newRig(b)
+	b.StopTimer()
+	q := r.fresh(b)
+	r.fill(b, q, b.N)
+	cpu0 := redisCPU(b, r.rdb)
+	c0, u0 := scriptTime(b, r.rdb)
+	b.StartTimer()
+	r.drain(b, q, b.N, 10, time.Duration(b.N)*time.Millisecond+time.Minute)
+	b.StopTimer()
+	c1, u1 := scriptTime(b, r.rdb)
+	cpu1 := redisCPU(b, r.rdb)
+	n := float64(b.N)
+	b.ReportMetric((cpu1-cpu0)/n, "redis-cpu-us/msg")
+	b.ReportMetric(float64(u1-u0)/n, "script-us/msg")
+	b.ReportMetric(float64(c1-c0)/n, "calls/msg")
+}

@@ -44,6 +44,12 @@ const wakeKey = 6
 
 // decodeDequeue decodes dequeue.lua's reply.
 func decodeDequeue(queue string, reply any, lock time.Duration) (core.DequeueResult, error) {
+	if nextDue, ok := reply.(int64); ok { // nothing taken
+		if nextDue < 0 {
+			return core.DequeueResult{Paused: true}, nil
+		}
+		return core.DequeueResult{NextDue: msDuration(nextDue)}, nil
+	}
 	a, err := replyArray(reply)
 	if err != nil || len(a) < 2 || (len(a)-2)%2 != 0 {
 		return core.DequeueResult{}, fmt.Errorf("redisqueue: dequeue from %q: malformed reply (%v)", queue, err)

@@ -29,57 +29,80 @@
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_WAKE, K_DEAD, K_DEADIDX = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_GRP, K_DUE = KEYS[9], KEYS[10]
-local dead_limit = tonumber(ARGV[1])
+local dead_limit = ARGV[1] + 0
 local packed = ARGV[2]
 local n = #packed / 15
-local now = now_ms()
+-- The server's time, read (TIME) on the first ack that needs it: a batch
+-- of plain successes, the common case, deletes without it.
+local now
 
-local mids = {}
-for i = 1, n do mids[i] = ARGV[2 + i] end
-local vals = hmget(K_MSGS, mids)
+-- The hot loop below (a batch of successes) is kept short: the flag tests
+-- are written out (is_done: % 2, in_grp: % 8 >= F_GRP, is_canceled:
+-- >= F_CANCEL), consecutive acks of one lock group are counted as a run,
+-- the tables that only retries, backoffs and dead letters use are made
+-- when one comes, and the per-ack answers only when one did not apply.
+-- Calls hold at most 1000 acks (ack.go), so HMGET takes the ids straight
+-- from ARGV. An ack record equal to the previous one (the acks of one
+-- dequeued batch share token and outcome) is not unpacked again, and the
+-- stored header's token is compared as its 8 bytes with the ack's (two
+-- short string.sub cost less than one struct.unpack).
+local vals = redis.call('HMGET', K_MSGS, unpack(ARGV, 3, 2 + n))
 
-local res = {}
-local applied = 0
-local sets, dels, ready, delay, done = {}, {}, {}, {}, {}
+local lost -- the indexes of the acks that did not apply
+local dels, ndel = {}, 0
+local sets, ready, delay, done, dead, deadidx -- made on first use
 local grpdec, ndec = {}, 0 -- token string -> members leaving its group
-local last_tok, last_t -- the previous grouped token and its string
+local run_tok, run = 0, 0 -- the current run of one group's acks
 local minadd = NEVER
 local soon = false -- a retry or pending copy comes due later
-local dead, deadidx = {}, {}
 local pos, next_err = 1, 3 + n
+local prev, rtoken, routcome, rbackoff, rtokbytes -- the previous ack record, decoded
+local sub, byte = string.sub, string.byte -- locals: two table lookups less per use
 for i = 1, n do
-  local token, outcome, backoff
-  token, outcome, backoff, pos = struct.unpack('>I8BI6', packed, pos)
+  local rec = sub(packed, pos, pos + 14)
+  pos = pos + 15
+  if rec ~= prev then
+    rtoken, routcome, rbackoff = struct.unpack('>I8BI6', rec)
+    rtokbytes = string.sub(rec, 1, 8)
+    prev = rec
+  end
+  local outcome, backoff = routcome, rbackoff
   local err
   if outcome == 2 then
     err = ARGV[next_err]
     next_err = next_err + 1
   end
-  local mid = mids[i]
+  local mid = ARGV[2 + i]
   local v = vals[i]
-  res[i] = 0
-  -- The first three header fields decide; the rest is read only for a
-  -- rewrite. A short header has no token: the ack is late.
-  local flags, att, tok
-  if v and string.byte(v) ~= F_SHORT then flags, att, tok = struct.unpack('>BI4I8', v) end
-  if flags and not is_done(flags) and tok ~= 0 and tok == token then
-    res[i] = 1
-    applied = applied + 1
-    if is_canceled(flags) then
+  -- The flags and the token decide; the rest is read only for a rewrite.
+  -- A short header has no token: the ack is late. The token is the
+  -- header's bytes 6 to 13 (lib.lua).
+  local flags = v and byte(v)
+  if flags and flags ~= F_SHORT and flags % 2 == 0 and rtoken ~= 0 and sub(v, 6, 13) == rtokbytes then
+    if flags >= F_CANCEL then
       flags = flags - F_CANCEL
       if outcome == 1 then outcome, backoff = 0, 0 end
     end
-    if in_grp(flags) then
-      if tok ~= last_tok then last_tok, last_t = tok, numstr(tok) end
-      grpdec[last_t] = (grpdec[last_t] or 0) + 1
+    if flags % 8 >= F_GRP then
+      if rtoken ~= run_tok then
+        if run > 0 then
+          local t = numstr(run_tok)
+          grpdec[t] = (grpdec[t] or 0) + run
+        end
+        run_tok, run = rtoken, 0
+      end
+      run = run + 1
       ndec = ndec + 1
       flags = flags - F_GRP
     end
-    if outcome == 0 and backoff == 0 and not has_rq(flags) then
-      dels[#dels + 1] = mid -- success: gone
+    if outcome == 0 and backoff == 0 and flags % 4 < F_RQ then
+      ndel = ndel + 1
+      dels[ndel] = mid -- success: gone
     else
-      local _, lock_exp, bo_exp, lock_ms, first
-      _, _, _, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
+      if not sets then sets, ready, delay, done, dead, deadidx = {}, {}, {}, {}, {}, {} end
+      local _, att, lock_exp, bo_exp, lock_ms, first
+      _, att, _, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
+      now = now or now_ms()
       if outcome == 1 then
         -- Without a backoff, bo_exp records when the message became ready
         -- again (QueueStats' OldestReady, stats.lua); it is not in the
@@ -118,31 +141,39 @@ for i = 1, n do
           sets[#sets + 1] = mid
           sets[#sets + 1] = pack_hdr(flags + 1, att, 0, 0, exp, lock_ms, first) .. body_of(v)
         else
-          dels[#dels + 1] = mid
+          ndel = ndel + 1
+          dels[ndel] = mid
         end
       end
     end
+  else
+    lost = lost or {}
+    lost[#lost + 1] = i
   end
+end
+if run > 0 then
+  local t = numstr(run_tok)
+  grpdec[t] = (grpdec[t] or 0) + run
 end
 
 if ndec > 0 then
   for t, k in pairs(grpdec) do grp_dec(K_GRP, K_LOCKS, t, k) end
-  redis.call('HINCRBY', K_GRP, 'n', -ndec)
+  redis.call('HINCRBY', K_GRP, 'n', numstr(-ndec))
 end
-if #dels > 0 then
-  callv('HDEL', K_MSGS, dels)
+if ndel > 0 then callv('HDEL', K_MSGS, dels) end
+if sets then
+  if #sets > 0 then callv('HSET', K_MSGS, sets) end
+  if #delay > 0 then callv('ZADD', K_DELAY, delay) end
+  if #done > 0 then callv('ZADD', K_DONE, done) end
 end
-if #sets > 0 then callv('HSET', K_MSGS, sets) end
-if #delay > 0 then callv('ZADD', K_DELAY, delay) end
-if #done > 0 then callv('ZADD', K_DONE, done) end
 -- A retry or pending copy that is due before anything else pending wakes
 -- a waiting worker, whose wait ends at the old bound: it reads the new one.
 if minadd < NEVER and due_lower(K_DUE, minadd) and soon then wake(K_WAKE) end
-if #ready > 0 then
+if sets and #ready > 0 then
   callv('RPUSH', K_READY, ready)
   wake(K_WAKE)
 end
-if #dead > 0 then
+if sets and #dead > 0 then
   callv('HSET', K_DEAD, dead)
   callv('ZADD', K_DEADIDX, deadidx)
   local over = redis.call('ZCARD', K_DEADIDX) - dead_limit
@@ -152,5 +183,8 @@ if #dead > 0 then
     redis.call('ZREMRANGEBYRANK', K_DEADIDX, 0, over - 1)
   end
 end
-if applied == n then return n end -- all applied: the count
+if not lost then return n end -- all applied: the count
+local res = {}
+for i = 1, n do res[i] = 1 end
+for _, i in ipairs(lost) do res[i] = 0 end
 return res

@@ -5,13 +5,15 @@
 --   8 seq, 9 lockgrp, 10 due, 11 paused
 -- ARGV: 1 max, 2 default lock ms
 -- Reply: {token, next_due_ms, mid1, value1, mid2, value2, ...}
---   token: the lock token of every message taken (0 if none was taken;
---   -1: the queue is paused, nothing was done);
+--   token: the lock token of every message taken;
 --   next_due_ms: when fewer than max were taken, ms until the earliest
 --   delayed, locked or done entry may be due (0: none; it may be early,
 --   never late); 0 after a full batch. value: the stored value (header ..
 --   body) after locking, from which the caller reads attempts, own lock
 --   duration, first enqueued and the body.
+--   When nothing was taken, only next_due_ms, as an integer; -1: the queue
+--   is paused, nothing was done. (Redis converts a script's table reply at
+--   a fixed cost of about a fifth of an idle call's.)
 --
 -- Maintenance, only when the due bound has passed, each part bounded by
 -- max: ids whose backoff expired go from delay to the head of ready; due
@@ -26,31 +28,40 @@
 local K_MSGS, K_READY, K_DELAY, K_LOCKS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_DONE, K_RQ, K_WAKE, K_SEQ = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_GRP, K_DUE = KEYS[9], KEYS[10]
-local max = tonumber(ARGV[1])
-local default_lock = tonumber(ARGV[2])
 
-if redis.call('EXISTS', KEYS[11]) == 1 then return {-1, 0} end -- paused
-local now = now_ms()
+-- (EXISTS and GET, not one MGET: Redis builds a Lua table for an array
+-- reply at about 0.9k instructions an element, more than a second call.)
+if redis.call('EXISTS', KEYS[11]) == 1 then return -1 end -- paused
 
 local lb = redis.call('GET', K_DUE)
-lb = lb and tonumber(lb) or 0 -- 0: unknown
-local maint = lb <= now
+lb = lb and lb + 0 or 0 -- 0: unknown (+ 0 converts once, tonumber twice)
 
 -- Nothing due and nothing ready: answer at once (an idle worker's call).
+-- With nothing delayed, locked or done (lb NEVER) there is no maintenance
+-- to do and no due time to answer: the time (TIME, about a tenth of an
+-- idle call) is read only if there is something to take.
+local now, maint
 local popped -- the first LPOP, when made here
-if not maint then
-  popped = redis.call('LPOP', K_READY, max)
-  if not popped then
-    local next_due = 0
-    if lb < NEVER then
-      next_due = lb - now
+if lb >= NEVER then
+  popped = redis.call('LPOP', K_READY, ARGV[1]) -- the string: a number would be formatted
+  if not popped then return 0 end
+  now, maint = now_ms(), false
+else
+  now = now_ms()
+  maint = lb <= now
+  if not maint then
+    popped = redis.call('LPOP', K_READY, ARGV[1])
+    if not popped then
+      local next_due = lb - now
       if next_due < 1 then next_due = 1 end
+      return next_due
     end
-    return {0, next_due}
   end
 end
 
 -- @defs
+local max = ARGV[1] + 0
+local default_lock = ARGV[2] + 0
 local minadd = NEVER -- the earliest timer entry this call adds
 local locked_delta = 0 -- change of the queue's locked total
 
@@ -206,8 +217,11 @@ local function locked_hdr(flags, att, tok, lock_exp, lock_ms, first)
   return h
 end
 
--- 4. Take from ready.
-local out = {0, 0}
+-- 4. Take from ready. The common message, queued and never handled (a
+-- short header), goes straight to the take; the others are decoded and
+-- handled by status. The loop avoids function calls and the # operator
+-- per message (each costs about as much as a few table writes).
+local out, nout = {0, 0}, 2
 local taken = 0
 local sets, grp = {}, {}
 local gmin = NEVER
@@ -215,86 +229,99 @@ local c_first, c_att, c_flags, c_lms, c_h -- the last header packed
 local token = 0
 local olddec -- token string -> members taken out of an expired group
 local budget = max * 4 -- bounds the skips per call
+local ssub, sbyte = string.sub, string.byte -- locals: two table lookups less per use
 while taken < max and budget > 0 do
   local want = math.min(max - taken, budget)
   local ids = popped
   if ids then
     popped = nil -- LPOP'ed above with want = max
   else
-    ids = redis.call('LPOP', K_READY, want)
+    ids = redis.call('LPOP', K_READY, numstr(want))
   end
   if not ids then
     left = false
     break
   end
-  if #ids < want then left = false end
-  budget = budget - #ids
-  local vals = hmget(K_MSGS, ids)
-  for i = 1, #ids do
+  local nids = #ids
+  if nids < want then left = false end
+  budget = budget - nids
+  local vals = redis.call('HMGET', K_MSGS, unpack(ids)) -- at most max, 1000, ids
+  for i = 1, nids do
     local mid = ids[i]
     local v = cur[mid] -- what this call wrote, over what HMGET read
     if v == nil then v = vals[i] end
     if v then
-      local flags, att, tok, lock_exp, bo_exp, lock_ms, first = unpack_hdr(v)
-      if is_done(flags) then
-        if bo_exp > now then
-          redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
+      local _, flags, att, tok, lock_exp, bo_exp, lock_ms, first
+      local hl -- the header's length, when the message is to be taken
+      if sbyte(v) == F_SHORT then
+        _, first = struct.unpack(SHORT, v)
+        flags, att, lock_ms, hl = 0, 0, 0, SHORTLEN
+      else
+        flags, att, tok, lock_exp, bo_exp, lock_ms, first = struct.unpack(HDR, v)
+        if is_done(flags) then
+          if bo_exp > now then
+            redis.call('ZADD', K_DONE, numstr(bo_exp), mid) -- held: keep it findable
+            if bo_exp < minadd then minadd = bo_exp end
+          else
+            redis.call('ZREM', K_DONE, mid)
+            finish_done(mid, flags)
+          end
+        elseif lock_exp > now then
+          if not in_grp(flags) then -- taken, but outside its group
+            local nv = pack_hdr(flags + F_GRP, att, tok, lock_exp, bo_exp, lock_ms, first) .. body_of(v)
+            cur[mid] = nv
+            sets[#sets + 1] = mid
+            sets[#sets + 1] = nv
+            rejoin(mid, tok, lock_exp)
+          end
+        elseif bo_exp > now then
+          redis.call('ZADD', K_DELAY, numstr(bo_exp), mid)
           if bo_exp < minadd then minadd = bo_exp end
         else
-          redis.call('ZREM', K_DONE, mid)
-          finish_done(mid, flags)
-        end
-      elseif lock_exp > now then
-        if not in_grp(flags) then -- taken, but outside its group
-          local nv = pack_hdr(flags + F_GRP, att, tok, lock_exp, bo_exp, lock_ms, first) .. body_of(v)
-          cur[mid] = nv
-          sets[#sets + 1] = mid
-          sets[#sets + 1] = nv
-          rejoin(mid, tok, lock_exp)
-        end
-      elseif bo_exp > now then
-        redis.call('ZADD', K_DELAY, numstr(bo_exp), mid)
-        if bo_exp < minadd then minadd = bo_exp end
-      else
-        if in_grp(flags) then
-          -- Its lock expired inside a group nobody checked yet.
-          olddec = olddec or {}
-          local t = numstr(tok)
-          olddec[t] = (olddec[t] or 0) + 1
-          flags = flags - F_GRP
-        end
-        if is_canceled(flags) then
-          -- Cancelled, and its handler is gone: done, not handled again.
-          finish_done(mid, flags)
-        else
-          if token == 0 then
-            token = redis.call('INCR', K_SEQ)
-            if token == 1 then
-              -- A new counter starts at a time-derived value, so that tokens
-              -- keep growing across a ClearQueues and a stale ack cannot
-              -- match a new handling.
-              token = now * 1024
-              redis.call('SET', K_SEQ, numstr(token))
-            end
+          if in_grp(flags) then
+            -- Its lock expired inside a group nobody checked yet.
+            olddec = olddec or {}
+            local t = numstr(tok)
+            olddec[t] = (olddec[t] or 0) + 1
+            flags = flags - F_GRP
           end
+          if is_canceled(flags) then
+            -- Cancelled, and its handler is gone: done, not handled again.
+            finish_done(mid, flags)
+          else
+            hl = HDRLEN
+          end
+        end
+      end
+      if hl then
+        if token == 0 then
+          token = redis.call('INCR', K_SEQ)
+          if token == 1 then
+            -- A new counter starts at a time-derived value, so that tokens
+            -- keep growing across a ClearQueues and a stale ack cannot
+            -- match a new handling.
+            token = now * 1024
+            redis.call('SET', K_SEQ, numstr(token))
+          end
+        end
+        local h
+        if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
+          h = c_h -- as the previous message's (a batch enqueued together)
+        else
           local l = lock_ms
           if l == 0 then l = default_lock end
           local exp = now + l
           if exp < gmin then gmin = exp end
-          local h
-          if first == c_first and att == c_att and flags == c_flags and lock_ms == c_lms then
-            h = c_h -- as the previous message's (a batch enqueued together)
-          else
-            h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
-            c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
-          end
-          local nv = h .. body_of(v)
-          cur[mid] = nv
-          taken = taken + 1
-          out[#out + 1] = mid
-          out[#out + 1] = nv -- also what HSET writes
-          grp[taken] = mid
+          h = locked_hdr(flags + F_GRP, att + 1, token, exp, lock_ms, first)
+          c_first, c_att, c_flags, c_lms, c_h = first, att, flags, lock_ms, h
         end
+        local nv = h .. ssub(v, hl + 1)
+        cur[mid] = nv
+        taken = taken + 1
+        out[nout + 1] = mid
+        out[nout + 2] = nv -- also what HSET writes
+        nout = nout + 2
+        grp[taken] = mid
       end
     end
   end
@@ -303,7 +330,7 @@ end
 
 if #sets > 0 then callv('HSET', K_MSGS, sets) end
 do -- the taken messages: out[3..] holds mid, value pairs
-  local i, n = 3, #out
+  local i, n = 3, nout
   while i <= n do
     local j = math.min(i + 999, n)
     redis.call('HSET', K_MSGS, unpack(out, i, j))
@@ -312,7 +339,7 @@ do -- the taken messages: out[3..] holds mid, value pairs
 end
 if taken > 0 then
   local t = numstr(token)
-  redis.call('HSET', K_GRP, t, table.concat(grp, '\n'), '#' .. t, taken)
+  redis.call('HSET', K_GRP, t, table.concat(grp, '\n'), '#' .. t, numstr(taken))
   redis.call('ZADD', K_LOCKS, numstr(gmin), t)
   if gmin < minadd then minadd = gmin end
   locked_delta = locked_delta + taken
@@ -333,10 +360,14 @@ for t, g in pairs(regroup) do
   if g.min < minadd then minadd = g.min end
   locked_delta = locked_delta + #g.mids
 end
-if locked_delta ~= 0 then redis.call('HINCRBY', K_GRP, 'n', locked_delta) end
+if locked_delta ~= 0 then redis.call('HINCRBY', K_GRP, 'n', numstr(locked_delta)) end
 
--- Chain-wake: another waiting worker may take what is left.
-if left and redis.call('LLEN', K_READY) > 0 then wake(K_WAKE) end
+-- Chain-wake: another waiting worker may take what is left. A token
+-- already in the wake list (a backlog that no worker waits on) makes the
+-- look into ready needless.
+if left and redis.call('LLEN', K_WAKE) == 0 and redis.call('LLEN', K_READY) > 0 then
+  redis.call('RPUSH', K_WAKE, '1')
+end
 
 -- 5. The due bound: recomputed after maintenance, else lowered to what
 --    this call added.
@@ -361,6 +392,7 @@ if taken < max and lb < NEVER then
   if next_due < 1 then next_due = 1 end
 end
 
+if taken == 0 then return next_due end
 out[1] = token
 out[2] = next_due
 return out

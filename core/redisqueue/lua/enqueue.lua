@@ -16,7 +16,16 @@
 -- something is kept there for a minute, and a call that finds it answers
 -- it again, changing nothing. (A call that applied nothing answers the
 -- same when run again, and writes nothing.)
+--
+-- One plain message (the common single enqueue) is most likely added: on
+-- Redis 7 its answer 'n1' is written ahead, in the same call that looks
+-- for an earlier run's (SET NX GET: one call instead of a GET and a SET),
+-- and answer() corrects or deletes it if the run answers otherwise. The
+-- script runs whole, so nobody sees the record before the answer is.
+local n = (#ARGV - 1) / 2
+local plain = ARGV[1] == ''
 local req = KEYS[7]
+local held = false -- req holds 'n1', written ahead by this run
 local function answer(r)
   if req then
     local s
@@ -30,12 +39,22 @@ local function answer(r)
         end
       end
     end
-    if s then redis.call('SET', req, s, 'EX', 60) end
+    if s then
+      if not (held and s == 'n1') then redis.call('SET', req, s, 'EX', '60') end
+    elseif held then
+      redis.call('DEL', req)
+    end
   end
   return r
 end
 if req then
-  local prev = redis.call('GET', req)
+  local prev
+  if plain and n == 1 and redis.REDIS_VERSION_NUM then -- Redis 7 and later
+    prev = redis.call('SET', req, 'n1', 'NX', 'GET', 'EX', '60')
+    held = not prev
+  else
+    prev = redis.call('GET', req)
+  end
   if prev then
     if string.sub(prev, 1, 1) == 'n' then return tonumber(string.sub(prev, 2)) end
     local r = {}
@@ -45,8 +64,6 @@ if req then
 end
 
 local now = now_ms()
-local n = (#ARGV - 1) / 2
-local plain = ARGV[1] == ''
 
 -- The fast path, the common case: a plain batch of fresh ids. Each message
 -- goes to the tail of ready with one shared header, and the answer is the
@@ -63,23 +80,29 @@ end
 
 local mids = {}
 for i = 1, n do mids[i] = ARGV[2 * i] end
-local vals = hmget(KEYS[1], mids)
+local vals
+if n <= 1000 then -- as Go sends (maxBatch): no chunks, no copy of the reply
+  vals = redis.call('HMGET', KEYS[1], unpack(mids))
+else
+  vals = hmget(KEYS[1], mids)
+end
 
+-- The values are built while checking that no id exists; one that does
+-- sends the batch to the general path, which is rare.
+local sets
 if plain then
+  local hdr = pack_hdr(0, 0, 0, 0, 0, 0, now)
+  sets = {}
   for i = 1, n do
     if vals[i] then
       plain = false
       break
     end
-  end
-end
-if plain then
-  local hdr = pack_hdr(0, 0, 0, 0, 0, 0, now)
-  local sets = {}
-  for i = 1, n do
     sets[2 * i - 1] = mids[i]
     sets[2 * i] = hdr .. ARGV[2 * i + 1]
   end
+end
+if plain then
   callv('HSET', KEYS[1], sets)
   callv('RPUSH', KEYS[2], mids)
   wake(KEYS[5])
