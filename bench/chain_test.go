@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -37,6 +38,10 @@ func tracerProvider(tb testing.TB, s sdktrace.Sampler) *sdktrace.TracerProvider 
 	return tp
 }
 
+// propagators are the ones otelsetup.Setup installs: the trace context
+// of a message is read (and its producer linked) as in a traced service.
+var propagators = rgotel.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+
 // chainCase is one middleware configuration a user may run.
 type chainCase struct {
 	name  string
@@ -48,6 +53,9 @@ type chainCase struct {
 	// sampler, for tracing: the test also logs what the same span costs
 	// written by hand with this sampler (sdkSpan), for comparison.
 	sampler sdktrace.Sampler
+	// traceparent of the message handed to the chain; "" for
+	// benchTraceparent, a sampled producer's.
+	traceparent string
 }
 
 func must[T any](v T, err error) T {
@@ -73,7 +81,7 @@ func chainCases() []chainCase {
 		{name: "chain", build: func(tb testing.TB) core.Middleware {
 			m := must(metrics.New(prometheus.NewRegistry()))
 			return middleware.Chain(
-				rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.AlwaysSample()))),
+				rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.AlwaysSample())), propagators),
 				m.Middleware(),
 				middleware.Logging(quietLogger),
 				middleware.Recover(),
@@ -83,13 +91,15 @@ func chainCases() []chainCase {
 			)
 		}},
 		{name: "otel", budget: 1.4, sampler: sdktrace.AlwaysSample(), build: func(tb testing.TB) core.Middleware {
-			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.AlwaysSample())))
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.AlwaysSample())), propagators)
 		}},
 		{name: "otel-unsampled", budget: 0.3, sampler: sdktrace.NeverSample(), build: func(tb testing.TB) core.Middleware {
-			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.NeverSample())))
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.NeverSample())), propagators)
 		}},
-		{name: "otel-1pct", build: func(tb testing.TB) core.Middleware {
-			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))))
+		// 1 % on both sides: the producer of nearly every message was not
+		// sampled either.
+		{name: "otel-1pct", traceparent: unsampledTraceparent, build: func(tb testing.TB) core.Middleware {
+			return rgotel.Middleware(rgotel.WithTracerProvider(tracerProvider(tb, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))), propagators)
 		}},
 		{name: "metrics", budget: 0.18, build: func(tb testing.TB) core.Middleware {
 			return must(metrics.New(prometheus.NewRegistry())).Middleware()
@@ -124,12 +134,23 @@ func processCPU() time.Duration {
 // noop is the handler of every chain benchmark.
 var noop = core.HandlerFunc(func(context.Context, *core.Message) core.Result { return core.Success() })
 
+// The traceparent headers of a message whose producer was sampled, and of
+// one whose producer was not.
+const (
+	benchTraceparent     = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	unsampledTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+)
+
 // benchMessage is a message as the worker hands it to the chain, with the
-// trace context a traced publisher writes.
-func benchMessage() *core.Message {
+// trace context a traced publisher writes (traceparent; "" for
+// benchTraceparent).
+func benchMessage(traceparent string) *core.Message {
+	if traceparent == "" {
+		traceparent = benchTraceparent
+	}
 	return &core.Message{Queue: "bench", ID: "01JD0000000000000000000000", Payload: []byte("0123456789abcdefg"),
 		Attempt: 1, EnqueuedAt: time.Now(),
-		Headers: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+		Headers: map[string]string{"traceparent": traceparent}}
 }
 
 // BenchmarkMiddleware calls each middleware (and the README's whole chain)
@@ -143,7 +164,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			if mw := c.build(b); mw != nil {
 				h = mw(noop)
 			}
-			m := benchMessage()
+			m := benchMessage(c.traceparent)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -184,9 +205,10 @@ func BenchmarkEndToEndChain(b *testing.B) {
 }
 
 // cpuPerCall is the CPU time of this process per call of h, over n calls
-// on one goroutine.
-func cpuPerCall(h core.Handler, n int) time.Duration {
-	m := benchMessage()
+// on one goroutine, with a message carrying traceparent (see
+// benchMessage).
+func cpuPerCall(h core.Handler, traceparent string, n int) time.Duration {
+	m := benchMessage(traceparent)
 	ctx := context.Background()
 	cpu := processCPU()
 	for range n {
@@ -232,11 +254,11 @@ func TestMiddlewareBudgets(t *testing.T) {
 		cpu := processCPU()
 		r.drainWith(t, q, n, 10, time.Minute, nil)
 		base = min(base, (processCPU()-cpu)/n)
-		none = min(none, cpuPerCall(noop, calls))
+		none = min(none, cpuPerCall(noop, "", calls))
 		for i, h := range handlers {
-			cost[i] = min(cost[i], cpuPerCall(h, calls))
+			cost[i] = min(cost[i], cpuPerCall(h, cases[i].traceparent, calls))
 			if hand[i] != nil {
-				byHand[i] = min(byHand[i], cpuPerCall(hand[i], calls))
+				byHand[i] = min(byHand[i], cpuPerCall(hand[i], cases[i].traceparent, calls))
 			}
 		}
 	}
