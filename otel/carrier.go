@@ -38,3 +38,43 @@ func (c HeaderCarrier) Keys() []string {
 	}
 	return keys
 }
+
+// lowerCarrier is a HeaderCarrier whose keys are all lower-case ASCII, as
+// propagators and Red Ghost's publisher write them: a lower-case key it
+// does not hold cannot be there in another case, so Get answers a miss
+// without going through every header (twice a message: tracestate and
+// baggage are usually absent).
+type lowerCarrier map[string]string
+
+func (c lowerCarrier) Get(key string) string {
+	if v, ok := c[key]; ok || isLowerASCII(key) {
+		return v
+	}
+	return HeaderCarrier(c).Get(key)
+}
+
+func (c lowerCarrier) Set(key, value string) { c[key] = value }
+
+func (c lowerCarrier) Keys() []string { return HeaderCarrier(c).Keys() }
+
+// readCarrier answers the carrier to read h with: a lowerCarrier if all
+// its keys are lower-case ASCII, else a HeaderCarrier.
+func readCarrier(h map[string]string) propagation.TextMapCarrier {
+	for k := range h {
+		if !isLowerASCII(k) {
+			return HeaderCarrier(h)
+		}
+	}
+	return lowerCarrier(h)
+}
+
+// isLowerASCII tells whether s has no upper-case letter and no byte past
+// ASCII (some of which fold to ASCII letters: U+212A to k, U+017F to s).
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}

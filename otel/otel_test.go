@@ -397,3 +397,25 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+// Each process span links the producer of its own message, one handling
+// after another on one middleware (the start options that carry the link
+// are reused).
+func TestProcessLinksEachMessageToItsProducer(t *testing.T) {
+	sr, tp := newRecorder(t)
+	h := rgotel.Middleware(rgotel.WithTracerProvider(tp), rgotel.WithPropagators(prop))(core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		return core.Success()
+	}))
+	for i := range 3 {
+		m, send := sent(t, tp, sr, context.Background())
+		h.Handle(context.Background(), m)
+		spans := sr.Ended()
+		p := spans[len(spans)-1]
+		if l := p.Links(); len(l) != 1 || l[0].SpanContext.SpanID() != send.SpanContext().SpanID() || l[0].SpanContext.TraceID() != send.SpanContext().TraceID() {
+			t.Fatalf("message %d: links %+v, want the send span %v", i, p.Links(), send.SpanContext())
+		}
+		if l := p.Links()[0]; len(l.Attributes) != 1 || l.Attributes[0] != attribute.String("messaging.operation.type", "send") {
+			t.Errorf("message %d: link attributes %v", i, l.Attributes)
+		}
+	}
+}
