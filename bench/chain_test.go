@@ -308,3 +308,29 @@ func sdkSpan(tb testing.TB, s sdktrace.Sampler) core.Handler {
 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// BenchmarkPublishMiddleware calls otel.PublishMiddleware around a sender
+// that does nothing, with one message per call, as Publisher.Enqueue
+// does: what tracing adds on the producer side per message.
+func BenchmarkPublishMiddleware(b *testing.B) {
+	sender := core.SenderFunc(func(_ context.Context, reqs []core.EnqueueRequest) ([]core.EnqueueResult, error) {
+		return []core.EnqueueResult{{ID: reqs[0].ID, Action: core.Added}}, nil
+	})
+	for _, c := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+	}{{"otel", sdktrace.AlwaysSample()}, {"otel-unsampled", sdktrace.NeverSample()}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := rgotel.PublishMiddleware(rgotel.WithTracerProvider(tracerProvider(b, c.sampler)), propagators)(sender)
+			reqs := []core.EnqueueRequest{{Queue: "bench", ID: "01JD0000000000000000000000", Payload: []byte("0123456789abcdefg")}}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Send(ctx, reqs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
