@@ -419,3 +419,29 @@ func TestProcessLinksEachMessageToItsProducer(t *testing.T) {
 		}
 	}
 }
+
+// A process span linked to its producer is a new root even when the
+// worker's context carries a span of its own; without a producer it is
+// that span's child.
+func TestProcessNewRootOverWorkerSpan(t *testing.T) {
+	sr, tp := newRecorder(t)
+	m, send := sent(t, tp, sr, context.Background())
+	wctx, wspan := tp.Tracer("worker").Start(context.Background(), "worker")
+	defer wspan.End()
+	h := rgotel.Middleware(rgotel.WithTracerProvider(tp), rgotel.WithPropagators(prop))(core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		return core.Success()
+	}))
+	h.Handle(wctx, m)
+	spans := sr.Ended()
+	p := spans[len(spans)-1]
+	if p.Parent().IsValid() || p.SpanContext().TraceID() == wspan.SpanContext().TraceID() || p.SpanContext().TraceID() == send.SpanContext().TraceID() {
+		t.Errorf("linked process span: parent %v, trace %v; want a new root (worker trace %v, send trace %v)",
+			p.Parent(), p.SpanContext().TraceID(), wspan.SpanContext().TraceID(), send.SpanContext().TraceID())
+	}
+	h.Handle(wctx, &core.Message{ID: "y", Queue: "jobs", Attempt: 1})
+	spans = sr.Ended()
+	p = spans[len(spans)-1]
+	if p.Parent().SpanID() != wspan.SpanContext().SpanID() {
+		t.Errorf("process span without a producer: parent %v, want the worker's span %v", p.Parent(), wspan.SpanContext())
+	}
+}

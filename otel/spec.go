@@ -20,10 +20,9 @@ const maxSpecs = 1024
 // name and its start options, among them the attributes that do not change
 // from message to message. Built once, read-only after.
 type spanSpec struct {
-	key     specKey
-	name    string
-	opts    []trace.SpanStartOption // kind and the shared attributes
-	newRoot []trace.SpanStartOption // opts and WithNewRoot
+	key  specKey
+	name string
+	opts []trace.SpanStartOption // kind and the shared attributes
 }
 
 type specKey struct{ system, queue string }
@@ -74,10 +73,9 @@ func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 	attrs = append(attrs, s.attrs...)
 	opts := []trace.SpanStartOption{trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...)}
 	sp := &spanSpec{
-		key:     k,
-		name:    name,
-		opts:    opts,
-		newRoot: append(opts[:len(opts):len(opts)], trace.WithNewRoot()),
+		key:  k,
+		name: name,
+		opts: opts,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
