@@ -107,8 +107,8 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 			sc.attrs = append(sc.attrs, p.attrsAfter...)
 			span.SetAttributes(sc.attrs...)
 		}
-		if sc := span.SpanContext(); sc.IsValid() {
-			links = append(links, trace.Link{SpanContext: sc, Attributes: createLinkAttrs})
+		if csc := span.SpanContext(); csc.IsValid() {
+			links = append(links, trace.Link{SpanContext: csc, Attributes: createLinkAttrs})
 		}
 		creates[i] = span
 		p.inject(cctx, r)
