@@ -57,9 +57,25 @@ func (c lowerCarrier) Set(key, value string) { c[key] = value }
 
 func (c lowerCarrier) Keys() []string { return HeaderCarrier(c).Keys() }
 
+// w3cFields are the headers the W3C propagators write, lower-case ASCII.
+var w3cFields = [...]string{"traceparent", "tracestate", "baggage"}
+
 // readCarrier answers the carrier to read h with: a lowerCarrier if all
-// its keys are lower-case ASCII, else a HeaderCarrier.
+// its keys are lower-case ASCII, else a HeaderCarrier. Headers that are
+// all W3C ones (a message from a traced publisher, with no headers of its
+// own) are told by looking them up, cheaper than going through the map.
 func readCarrier(h map[string]string) propagation.TextMapCarrier {
+	if len(h) <= len(w3cFields) {
+		n := 0
+		for _, f := range w3cFields {
+			if _, ok := h[f]; ok {
+				n++
+			}
+		}
+		if n == len(h) {
+			return lowerCarrier(h)
+		}
+	}
 	for k := range h {
 		if !isLowerASCII(k) {
 			return HeaderCarrier(h)

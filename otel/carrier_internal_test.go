@@ -21,6 +21,10 @@ func TestReadCarrier(t *testing.T) {
 		// U+017F (long s) folds to s.
 		{map[string]string{"trace\u017ftate": "s"}, "tracestate", "s"},
 		{map[string]string{}, "baggage", ""},
+		{map[string]string{"traceparent": "x", "baggage": "b=1"}, "Baggage", "b=1"},
+		{map[string]string{"traceparent": "x", "Tracestate": "t"}, "tracestate", "t"},
+		{map[string]string{"traceparent": "x", "tracestate": "t", "BAGGAGE": "b"}, "baggage", "b"},
+		{map[string]string{"traceparent": "x", "app": "y"}, "App", "y"},
 	}
 	for _, tc := range cases {
 		c := readCarrier(tc.headers)
@@ -30,5 +34,14 @@ func TestReadCarrier(t *testing.T) {
 		if len(c.Keys()) != len(tc.headers) {
 			t.Errorf("%v: keys %v", tc.headers, c.Keys())
 		}
+	}
+}
+
+func BenchmarkReadCarrier(b *testing.B) {
+	h := map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	for range b.N {
+		c := readCarrier(h)
+		_ = c.Get("tracestate")
+		_ = c.Get("baggage")
 	}
 }
