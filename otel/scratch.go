@@ -14,8 +14,10 @@ import (
 // allocations saved per message from a sampled producer (the link), one per
 // recording span (its message's attributes).
 type scratch struct {
-	// link holds the one link of withLink, which reads it when applied:
-	// set link[0] before passing withLink.
+	// link holds the one link of withLink, which reads it when applied
+	// (WithLinks keeps the slice it is given; TestProcessLinksEachMessage-
+	// ToItsProducer fails if it ever copies it): set link[0] before
+	// passing withLink.
 	link     []trace.Link
 	withLink trace.SpanStartOption
 	opts     []trace.SpanStartOption
