@@ -99,7 +99,7 @@ func inAHandler(tb testing.TB, fn func(ctx context.Context)) {
 func perMessage(tb testing.TB, h core.Handler, n int) time.Duration {
 	var d time.Duration
 	inAHandler(tb, func(ctx context.Context) {
-		m := benchMessage()
+		m := benchMessage("")
 		cpu := processCPU()
 		for range n {
 			c, cancel := context.WithCancelCause(ctx)
@@ -130,7 +130,7 @@ func BenchmarkTimeoutPerMessage(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			inAHandler(b, func(ctx context.Context) {
-				m := benchMessage()
+				m := benchMessage("")
 				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {

@@ -1,6 +1,8 @@
 package otel
 
 import (
+	"sync/atomic"
+
 	otelapi "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -32,6 +34,29 @@ type config struct {
 	// fields are prop.Fields() for a propagator given with
 	// WithPropagators; nil for the global one, which may be set later.
 	fields []string
+	// globalFields are the global propagator's Fields(), once it has
+	// some (see propFields).
+	globalFields atomic.Pointer[[]string]
+}
+
+// propFields answers the header names the propagator writes. Those of
+// the global propagator are asked until it names some, then kept: the
+// global one obtained before otelapi.SetTextMapPropagator delegates to the
+// first propagator set, for good, and a propagator's fields do not change.
+// Asking on every message cost a map and three slices (a composite
+// propagator builds its list anew).
+func (c *config) propFields() []string {
+	if c.fields != nil {
+		return c.fields
+	}
+	if f := c.globalFields.Load(); f != nil {
+		return *f
+	}
+	f := c.prop.Fields()
+	if len(f) > 0 {
+		c.globalFields.Store(&f)
+	}
+	return f
 }
 
 // newConfig resolves the options once, when the middleware is built.

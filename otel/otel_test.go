@@ -397,3 +397,51 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+// Each process span links the producer of its own message, one handling
+// after another on one middleware (the start options that carry the link
+// are reused).
+func TestProcessLinksEachMessageToItsProducer(t *testing.T) {
+	sr, tp := newRecorder(t)
+	h := rgotel.Middleware(rgotel.WithTracerProvider(tp), rgotel.WithPropagators(prop))(core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		return core.Success()
+	}))
+	for i := range 3 {
+		m, send := sent(t, tp, sr, context.Background())
+		h.Handle(context.Background(), m)
+		spans := sr.Ended()
+		p := spans[len(spans)-1]
+		if l := p.Links(); len(l) != 1 || l[0].SpanContext.SpanID() != send.SpanContext().SpanID() || l[0].SpanContext.TraceID() != send.SpanContext().TraceID() {
+			t.Fatalf("message %d: links %+v, want the send span %v", i, p.Links(), send.SpanContext())
+		}
+		if l := p.Links()[0]; len(l.Attributes) != 1 || l.Attributes[0] != attribute.String("messaging.operation.type", "send") {
+			t.Errorf("message %d: link attributes %v", i, l.Attributes)
+		}
+	}
+}
+
+// A process span linked to its producer is a new root even when the
+// worker's context carries a span of its own; without a producer it is
+// that span's child.
+func TestProcessNewRootOverWorkerSpan(t *testing.T) {
+	sr, tp := newRecorder(t)
+	m, send := sent(t, tp, sr, context.Background())
+	wctx, wspan := tp.Tracer("worker").Start(context.Background(), "worker")
+	defer wspan.End()
+	h := rgotel.Middleware(rgotel.WithTracerProvider(tp), rgotel.WithPropagators(prop))(core.HandlerFunc(func(context.Context, *core.Message) core.Result {
+		return core.Success()
+	}))
+	h.Handle(wctx, m)
+	spans := sr.Ended()
+	p := spans[len(spans)-1]
+	if p.Parent().IsValid() || p.SpanContext().TraceID() == wspan.SpanContext().TraceID() || p.SpanContext().TraceID() == send.SpanContext().TraceID() {
+		t.Errorf("linked process span: parent %v, trace %v; want a new root (worker trace %v, send trace %v)",
+			p.Parent(), p.SpanContext().TraceID(), wspan.SpanContext().TraceID(), send.SpanContext().TraceID())
+	}
+	h.Handle(wctx, &core.Message{ID: "y", Queue: "jobs", Attempt: 1})
+	spans = sr.Ended()
+	p = spans[len(spans)-1]
+	if p.Parent().SpanID() != wspan.SpanContext().SpanID() {
+		t.Errorf("process span without a producer: parent %v, want the worker's span %v", p.Parent(), wspan.SpanContext())
+	}
+}

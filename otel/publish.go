@@ -73,9 +73,12 @@ func (p *publisher) sendOne(ctx context.Context, next core.Sender, reqs []core.E
 	spec := p.send.get(ctx, r.Queue)
 	sctx, span := p.tracer.Start(ctx, spec.name, spec.opts...)
 	if span.IsRecording() {
-		p.messageAttrs(span, r)
-		serverAttrs(ctx, span)
-		p.after(span)
+		sc := getScratch()
+		sc.attrs = p.messageAttrs(sc.attrs, r)
+		sc.attrs = serverAttrs(ctx, sc.attrs)
+		sc.attrs = append(sc.attrs, p.attrsAfter...)
+		span.SetAttributes(sc.attrs...)
+		sc.put()
 	}
 	p.inject(sctx, r)
 	res, err := next.Send(sctx, out)
@@ -89,6 +92,8 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 	out := slices.Clone(reqs)
 	creates := make([]trace.Span, len(out))
 	var links []trace.Link
+	sc := getScratch()
+	defer sc.put()
 	queue := out[0].Queue
 	for i := range out {
 		r := &out[i]
@@ -98,11 +103,12 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 		spec := p.create.get(ctx, r.Queue)
 		cctx, span := p.tracer.Start(ctx, spec.name, spec.opts...)
 		if span.IsRecording() {
-			p.messageAttrs(span, r)
-			p.after(span)
+			sc.attrs = p.messageAttrs(sc.attrs[:0], r)
+			sc.attrs = append(sc.attrs, p.attrsAfter...)
+			span.SetAttributes(sc.attrs...)
 		}
-		if sc := span.SpanContext(); sc.IsValid() {
-			links = append(links, trace.Link{SpanContext: sc, Attributes: createLinkAttrs})
+		if csc := span.SpanContext(); csc.IsValid() {
+			links = append(links, trace.Link{SpanContext: csc, Attributes: createLinkAttrs})
 		}
 		creates[i] = span
 		p.inject(cctx, r)
@@ -114,9 +120,10 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 	}
 	sctx, send := p.tracer.Start(ctx, spec.name, sopts...)
 	if send.IsRecording() {
-		send.SetAttributes(semconv.MessagingBatchMessageCount(len(out)))
-		serverAttrs(ctx, send)
-		p.after(send)
+		sc.attrs = append(sc.attrs[:0], semconv.MessagingBatchMessageCount(len(out)))
+		sc.attrs = serverAttrs(ctx, sc.attrs)
+		sc.attrs = append(sc.attrs, p.attrsAfter...)
+		send.SetAttributes(sc.attrs...)
 	}
 	res, err := next.Send(sctx, out)
 	for i, span := range creates {
@@ -135,40 +142,31 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 // span.
 var createLinkAttrs = []attribute.KeyValue{semconv.MessagingOperationTypeCreate}
 
-func (p *publisher) messageAttrs(span trace.Span, r *core.EnqueueRequest) {
-	span.SetAttributes(
+// messageAttrs appends the attributes of r's message to attrs.
+func (p *publisher) messageAttrs(attrs []attribute.KeyValue, r *core.EnqueueRequest) []attribute.KeyValue {
+	return append(attrs,
 		semconv.MessagingMessageID(r.ID),
 		semconv.MessagingMessageBodySize(len(r.Payload)),
 	)
 }
 
-// after sets the attributes of WithAttributes that a span also gets from
-// its message or call: they have the last word, as if given last.
-func (p *publisher) after(span trace.Span) {
-	if len(p.attrsAfter) > 0 {
-		span.SetAttributes(p.attrsAfter...)
-	}
-}
-
-// serverAttrs sets server.address and server.port from ctx, if the
-// backend named them.
-func serverAttrs(ctx context.Context, span trace.Span) {
+// serverAttrs appends server.address and server.port from ctx to attrs,
+// if the backend named them.
+func serverAttrs(ctx context.Context, attrs []attribute.KeyValue) []attribute.KeyValue {
 	host, port, ok := core.ServerFromContext(ctx)
 	if !ok {
-		return
+		return attrs
 	}
-	span.SetAttributes(semconv.ServerAddress(host))
+	attrs = append(attrs, semconv.ServerAddress(host))
 	if port > 0 {
-		span.SetAttributes(semconv.ServerPort(port))
+		attrs = append(attrs, semconv.ServerPort(port))
 	}
+	return attrs
 }
 
 // inject writes the trace context of ctx into a copy of r's headers.
 func (p *publisher) inject(ctx context.Context, r *core.EnqueueRequest) {
-	fields := p.fields
-	if fields == nil {
-		fields = p.prop.Fields()
-	}
+	fields := p.propFields()
 	h := make(map[string]string, len(r.Headers)+2)
 	for k, v := range r.Headers {
 		h[k] = v
@@ -193,10 +191,10 @@ func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int,
 	case err != nil:
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
-		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)), EnqueueResultKey.String("failed"))
+		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)), failedAttr)
 	case i < len(res):
 		r := res[i]
-		span.SetAttributes(EnqueueResultKey.String(r.Class()))
+		span.SetAttributes(resultAttrs(r.Class())...)
 		if r.Err != nil && !core.IsRefusal(r.Err) {
 			span.RecordError(r.Err)
 			span.SetStatus(codes.Error, r.Err.Error())
@@ -205,3 +203,21 @@ func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int,
 	}
 	span.End()
 }
+
+// resultAttrs are the redghost.enqueue.result attributes, by the classes
+// core.EnqueueResult.Class answers, built once.
+var resultAttrs = func() func(class string) []attribute.KeyValue {
+	m := map[string][]attribute.KeyValue{}
+	for _, c := range []string{"added", "updated", "already_queued", "locked", "backoff", "invalid", "failed"} {
+		m[c] = []attribute.KeyValue{EnqueueResultKey.String(c)}
+	}
+	return func(class string) []attribute.KeyValue {
+		if a, ok := m[class]; ok {
+			return a
+		}
+		return []attribute.KeyValue{EnqueueResultKey.String(class)}
+	}
+}()
+
+// failedAttr is the redghost.enqueue.result of a call that failed whole.
+var failedAttr = EnqueueResultKey.String("failed")

@@ -3,6 +3,7 @@ package otel
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redghost/redghost/core"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,9 +20,9 @@ const maxSpecs = 1024
 // name and its start options, among them the attributes that do not change
 // from message to message. Built once, read-only after.
 type spanSpec struct {
-	name    string
-	opts    []trace.SpanStartOption // kind and the shared attributes
-	newRoot []trace.SpanStartOption // opts and WithNewRoot
+	key  specKey
+	name string
+	opts []trace.SpanStartOption // kind and the shared attributes
 }
 
 type specKey struct{ system, queue string }
@@ -33,8 +34,11 @@ type specs struct {
 	opName string               // "process", "send" or "create"
 	attrs  []attribute.KeyValue // WithAttributes
 	m      sync.Map             // specKey -> *spanSpec
-	mu     sync.Mutex
-	n      int
+	// last is the spec get answered last: a worker or publisher on one
+	// queue finds it by comparing two strings, no hashing.
+	last atomic.Pointer[spanSpec]
+	mu   sync.Mutex
+	n    int
 }
 
 func newSpecs(kind trace.SpanKind, op attribute.KeyValue, opName string, attrs []attribute.KeyValue) *specs {
@@ -50,8 +54,13 @@ func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 		system = DefaultSystem
 	}
 	k := specKey{system, queue}
+	if l := s.last.Load(); l != nil && l.key == k {
+		return l
+	}
 	if v, ok := s.m.Load(k); ok {
-		return v.(*spanSpec)
+		sp := v.(*spanSpec)
+		s.last.Store(sp)
+		return sp
 	}
 	attrs := make([]attribute.KeyValue, 0, 4+len(s.attrs))
 	attrs = append(attrs, semconv.MessagingSystemKey.String(system))
@@ -64,9 +73,9 @@ func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 	attrs = append(attrs, s.attrs...)
 	opts := []trace.SpanStartOption{trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...)}
 	sp := &spanSpec{
-		name:    name,
-		opts:    opts,
-		newRoot: append(opts[:len(opts):len(opts)], trace.WithNewRoot()),
+		key:  k,
+		name: name,
+		opts: opts,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -75,6 +84,7 @@ func (s *specs) get(ctx context.Context, queue string) *spanSpec {
 			return v.(*spanSpec)
 		}
 		s.n++
+		s.last.Store(sp)
 	}
 	return sp
 }

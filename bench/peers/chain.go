@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/redghost/redghost/core"
@@ -39,6 +40,11 @@ func (discardExporter) Shutdown(context.Context) error                          
 // quietLogger is a production logger at Info: the Debug line of every
 // success is not written.
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+// propagators are the ones otelsetup.Setup installs: the publisher writes
+// the trace context into each message and the worker reads it back and
+// links its producer, as in a traced service.
+var propagators = rgotel.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
 // buildChain builds the named configuration, with a fresh tracer provider
 // (an SDK one with a batch processor) and a fresh Prometheus registry.
@@ -73,13 +79,13 @@ func buildChain(name string) (*chain, error) {
 			return nil, err
 		}
 		c.handler = middleware.Chain(
-			rgotel.Middleware(rgotel.WithTracerProvider(p)),
+			rgotel.Middleware(rgotel.WithTracerProvider(p), propagators),
 			m.Middleware(),
 			middleware.Logging(quietLogger),
 			middleware.Recover(),
 			retry, breaker, timeout,
 		)
-		c.publish = []core.PublishMiddleware{rgotel.PublishMiddleware(rgotel.WithTracerProvider(p)), m.PublishMiddleware()}
+		c.publish = []core.PublishMiddleware{rgotel.PublishMiddleware(rgotel.WithTracerProvider(p), propagators), m.PublishMiddleware()}
 	case "otel", "otel-1pct":
 		s := sdktrace.AlwaysSample()
 		if name == "otel-1pct" {
@@ -87,8 +93,8 @@ func buildChain(name string) (*chain, error) {
 		}
 		p := tp(s)
 		withTP(p)
-		c.handler = rgotel.Middleware(rgotel.WithTracerProvider(p))
-		c.publish = []core.PublishMiddleware{rgotel.PublishMiddleware(rgotel.WithTracerProvider(p))}
+		c.handler = rgotel.Middleware(rgotel.WithTracerProvider(p), propagators)
+		c.publish = []core.PublishMiddleware{rgotel.PublishMiddleware(rgotel.WithTracerProvider(p), propagators)}
 	case "timeout":
 		mw, err := middleware.Timeout(10 * time.Second)
 		if err != nil {
