@@ -108,7 +108,7 @@ func (r *queueRunner) handle(ctx context.Context, d *Delivery, s *slot) bool {
 	}
 	// The handler's context is hctx answering its Handling, kept in h (no
 	// allocation); see abandon.go.
-	hc := h.enter(r, ctx, hctx, d, s, start)
+	hc := h.enter(r, hctx, d, s, start)
 	res := r.call(hc, &d.Message)
 	if !hc.h.returned() {
 		return false // abandoned: answered, and s is another goroutine's now
