@@ -541,3 +541,38 @@ func TestTimeoutPassesTheWorkersCancellation(t *testing.T) {
 		}
 	}
 }
+
+// The shutdown's cancellation stays the handler's even when the handler
+// runs on past Timeout's deadline before it looks: a child context keeps
+// its first cause.
+func TestTimeoutKeepsTheShutdownsCauseOnAWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := mustMem(t)
+	q := core.NewQueue(b, "shutdown-first")
+	started := make(chan struct{}, 1)
+	causes := make(chan error, 2)
+	h := mustTimeout(t, 4*tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		started <- struct{}{}
+		time.Sleep(8 * tick) // past the shutdown (at once) and the deadline
+		causes <- context.Cause(ctx)
+		causes <- ctx.Err()
+		return core.RetryErr(0, context.Cause(ctx))
+	}))
+	w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithStopGrace(5*time.Second), core.WithLogger(quietLogger))
+	if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, started, "the handler")
+	sctx, cancel := context.WithCancel(ctx)
+	cancel() // the shutdown cancels the handlers at once
+	if err := w.Stop(sctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("stop: %v", err)
+	}
+	if c, err := <-causes, <-causes; c != context.Canceled || err != context.Canceled {
+		t.Fatalf("cause %v, Err %v; want the shutdown's (context.Canceled), not ErrTimeout", c, err)
+	}
+}
