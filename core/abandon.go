@@ -19,7 +19,6 @@ type Handling struct {
 	state atomic.Int32 // handlingRunning, handlingReturned or handlingAbandoned
 	r     *queueRunner
 	rec   *flight
-	base  context.Context // the context the worker gave handle, for its logs
 	// The message's identity as it was taken: the handler may change the
 	// message it is given, but not what is acknowledged.
 	id      string
@@ -74,7 +73,7 @@ func (h *Handling) Abandon(res Result) bool {
 	}
 	go func() {
 		canceled := h.r.end(h.rec)
-		h.r.answer(h.base, h.id, h.token, h.attempt, h.start, res, canceled)
+		h.r.answer(h.rec.hc.Context, h.id, h.token, h.attempt, h.start, res, canceled)
 		h.s.resume()
 	}()
 	return true
@@ -104,10 +103,10 @@ func (c *handlerCtx) Value(key any) any {
 
 // enter sets up rec's handler context for d, whose handling by slot s
 // starts now, and answers it.
-func (rec *flight) enter(r *queueRunner, base, hctx context.Context, d *Delivery, s *slot, start time.Time) *handlerCtx {
+func (rec *flight) enter(r *queueRunner, hctx context.Context, d *Delivery, s *slot, start time.Time) *handlerCtx {
 	c := &rec.hc
 	c.Context = hctx
-	c.h.r, c.h.rec, c.h.base, c.h.s, c.h.start = r, rec, base, s, start
+	c.h.r, c.h.rec, c.h.s, c.h.start = r, rec, s, start
 	c.h.id, c.h.token, c.h.attempt = d.ID, d.Token, d.Attempt
 	return c
 }

@@ -111,7 +111,7 @@ func (r *queueRunner) handle(ctx context.Context, d *Delivery, s *slot) bool {
 	}
 	// The handler's context is hctx answering its Handling, kept in f (no
 	// allocation); see abandon.go.
-	hc := f.enter(r, ctx, hctx, d, s, start)
+	hc := f.enter(r, hctx, d, s, start)
 	res := r.call(hc, &d.Message)
 	if !hc.h.returned() {
 		return false // abandoned: answered, and s is another goroutine's now

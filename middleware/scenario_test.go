@@ -186,6 +186,10 @@ func runFullChain(t *testing.T, b core.Backend, queue string) {
 	if r := within(t, 5*time.Second, late, "the hung handling's late answer"); r.Outcome != core.OutcomeError {
 		t.Errorf("late answer %v", r)
 	}
+	// Under a worker, Timeout runs the handler on the worker's goroutine:
+	// the middleware outside it (Logging here) sees the abandoned handling's
+	// retry when the handler returns, just after the late answer.
+	waitFor(t, "the timeout in the logs", 5*time.Second, func() bool { return strings.Contains(logs.String(), "timed out") })
 
 	dead, err := q.DeadLetters(ctx, 0, 10)
 	if err != nil {

@@ -17,12 +17,11 @@ import (
 //   - ctxParent: until the deadline or the first Done, the handler's
 //     context answers from the caller's (with its own Deadline): nothing
 //     is made.
-//   - ctxExpired: at the deadline, unless linked before, the watchdog
-//     makes a cancel context under the caller's with the caller's
-//     cancellation left out (detached: no registration) and cancels it
-//     with the cause. Err and Value (so context.Cause) then pass the
-//     caller's cancellation on first, with its cause, as a child would
-//     have had it.
+//   - ctxExpired: at the deadline, unless linked before or the caller's
+//     context has ended, the watchdog makes a cancel context under the
+//     caller's with the caller's cancellation left out (detached: no
+//     registration) and cancels it with the cause; a child cancelled
+//     first keeps its cause whatever the caller's context does after.
 //   - ctxLinked: the first Done makes a real child of the caller's
 //     context (the registration), cancelled at once if the deadline has
 //     passed; from then on the handler's context is that child.
@@ -49,10 +48,6 @@ func (w *watched) current() context.Context {
 	case ctxLinked:
 		return w.linked
 	case ctxExpired:
-		// Pass the caller's cancellation on first (see above).
-		if w.parent.Err() != nil {
-			w.cancelExpired(context.Cause(w.parent))
-		}
 		return w.expired
 	}
 	return w.parent
@@ -69,8 +64,11 @@ func (w *watched) cancelWith(cause error) {
 	case ctxExpired:
 		w.cancelExpired(cause)
 	default:
-		if cause == nil {
-			return // returned before its deadline, never linked: nothing to end
+		if cause == nil || w.parent.Err() != nil {
+			// Returned before its deadline, never linked: nothing to end.
+			// Or the caller's context ended first: a child would keep the
+			// caller's cause, which the caller's context answers.
+			return
 		}
 		w.detached.Context = w.parent
 		w.expired, w.cancelExpired = context.WithCancelCause(&w.detached)

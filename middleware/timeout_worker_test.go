@@ -408,47 +408,72 @@ func TestTimeoutBoundOnAWorker(t *testing.T) {
 }
 
 // On a worker, the handler's context past Timeout's deadline answers as a
-// context with a deadline: Err is context.DeadlineExceeded, the cause
-// ErrTimeout, and Deadline the deadline.
+// context with a deadline, whether the handler waits on Done, polls Err or
+// only reads context.Cause: Err is context.DeadlineExceeded, the cause
+// ErrTimeout, and Deadline the deadline. A context it derives has the
+// cause too.
 func TestTimeoutContextOnAWorker(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	b := mustMem(t)
-	q := core.NewQueue(b, "deadline")
-	type seen struct {
-		err, cause error
-		left       time.Duration
-		ok         bool
+	for _, how := range []string{"done", "err", "cause", "derived"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			b := mustMem(t)
+			q := core.NewQueue(b, "deadline")
+			type seen struct {
+				err, cause error
+				left       time.Duration
+				ok         bool
+			}
+			got := make(chan seen, 1)
+			h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+				dl, ok := ctx.Deadline()
+				left := time.Until(dl)
+				switch how {
+				case "done":
+					<-ctx.Done()
+				case "err":
+					for ctx.Err() == nil {
+						time.Sleep(time.Millisecond)
+					}
+				case "cause":
+					for context.Cause(ctx) == nil {
+						time.Sleep(time.Millisecond)
+					}
+				case "derived":
+					d, cancel := context.WithCancel(ctx)
+					defer cancel()
+					<-d.Done()
+					if !errors.Is(context.Cause(d), middleware.ErrTimeout) {
+						t.Errorf("the derived context's cause is %v, want ErrTimeout", context.Cause(d))
+					}
+				}
+				got <- seen{ctx.Err(), context.Cause(ctx), left, ok}
+				return core.Fail(ctx.Err())
+			}))
+			w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithLogger(quietLogger))
+			if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := w.Stop(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+			s := within(t, 5*time.Second, got, "the deadline")
+			if !s.ok || s.left <= 0 || s.left > tick {
+				t.Errorf("deadline %v in %s, want in at most %s", s.ok, s.left, tick)
+			}
+			if s.err != context.DeadlineExceeded || !errors.Is(s.cause, middleware.ErrTimeout) {
+				t.Errorf("Err %v, cause %v; want DeadlineExceeded and ErrTimeout", s.err, s.cause)
+			}
+			// The late failure is a retry matching ErrTimeout.
+			waitFor(t, "the retry", 5*time.Second, func() bool { return w.Stats().Retry == 1 })
+		})
 	}
-	got := make(chan seen, 1)
-	h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-		dl, ok := ctx.Deadline()
-		left := time.Until(dl)
-		<-ctx.Done()
-		got <- seen{ctx.Err(), context.Cause(ctx), left, ok}
-		return core.Fail(ctx.Err())
-	}))
-	w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithLogger(quietLogger))
-	if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := w.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
-	s := within(t, 5*time.Second, got, "the deadline")
-	if !s.ok || s.left <= 0 || s.left > tick {
-		t.Errorf("deadline %v in %s, want in at most %s", s.ok, s.left, tick)
-	}
-	if s.err != context.DeadlineExceeded || !errors.Is(s.cause, middleware.ErrTimeout) {
-		t.Errorf("Err %v, cause %v; want DeadlineExceeded and ErrTimeout", s.err, s.cause)
-	}
-	// The late failure is a retry matching ErrTimeout and the handler's error.
-	waitFor(t, "the retry", 5*time.Second, func() bool { return w.Stats().Retry == 1 })
 }
 
 // The worker's own cancellations reach a handler under Timeout with their
@@ -514,5 +539,40 @@ func TestTimeoutPassesTheWorkersCancellation(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The shutdown's cancellation stays the handler's even when the handler
+// runs on past Timeout's deadline before it looks: a child context keeps
+// its first cause.
+func TestTimeoutKeepsTheShutdownsCauseOnAWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := mustMem(t)
+	q := core.NewQueue(b, "shutdown-first")
+	started := make(chan struct{}, 1)
+	causes := make(chan error, 2)
+	h := mustTimeout(t, 4*tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+		started <- struct{}{}
+		time.Sleep(8 * tick) // past the shutdown (at once) and the deadline
+		causes <- context.Cause(ctx)
+		causes <- ctx.Err()
+		return core.RetryErr(0, context.Cause(ctx))
+	}))
+	w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithStopGrace(5*time.Second), core.WithLogger(quietLogger))
+	if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, started, "the handler")
+	sctx, cancel := context.WithCancel(ctx)
+	cancel() // the shutdown cancels the handlers at once
+	if err := w.Stop(sctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("stop: %v", err)
+	}
+	if c, err := <-causes, <-causes; c != context.Canceled || err != context.Canceled {
+		t.Fatalf("cause %v, Err %v; want the shutdown's (context.Canceled), not ErrTimeout", c, err)
 	}
 }
