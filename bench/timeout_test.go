@@ -66,6 +66,9 @@ func BenchmarkTimeoutOnAWorker(b *testing.B) {
 	}{
 		{"bare", func() core.Middleware { return nil }},
 		{"timeout", func() core.Middleware { return must(middleware.Timeout(10 * time.Second)) }},
+		{"timeout-inline", func() core.Middleware {
+			return must(middleware.Timeout(10*time.Second, middleware.WithTimeoutInline()))
+		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -125,8 +128,10 @@ func BenchmarkTimeoutPerMessage(b *testing.B) {
 	}{
 		{"none", noop},
 		{"timeout", must(middleware.Timeout(10 * time.Second))(noop)},
+		{"timeout-inline", must(middleware.Timeout(10*time.Second, middleware.WithTimeoutInline()))(noop)},
 		{"none-waits", waits},
 		{"timeout-waits", must(middleware.Timeout(10 * time.Second))(waits)},
+		{"timeout-inline-waits", must(middleware.Timeout(10*time.Second, middleware.WithTimeoutInline()))(waits)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			inAHandler(b, func(ctx context.Context) {

@@ -36,9 +36,9 @@
 //   - Retry outside CircuitBreaker: it must see the breaker's rejections
 //     (errors matching [ErrBreakerOpen]) to keep them from counting as
 //     attempts. Outside Timeout, so that a timeout counts as an attempt and
-//     gets the exponential backoff (except for a handler abandoned for
-//     ignoring its context: the worker answers that one with Timeout's
-//     own backoff, see [Timeout]).
+//     gets the exponential backoff (with [WithTimeoutInline], except for a
+//     handler abandoned for ignoring its context: the worker answers that
+//     one with Timeout's own backoff, see [WithTimeoutInline]).
 //   - CircuitBreaker outside Timeout, so that a timeout reaches it as a
 //     failure (the retry's error matches [ErrTimeout]) and an open breaker
 //     answers at once, without Timeout's work.

@@ -40,6 +40,7 @@ type timeoutConfig struct {
 	graceSet     bool
 	maxAbandoned int
 	onLate       func(m *core.Message, res core.Result)
+	inline       bool
 }
 
 // WithTimeoutBackoff sets the backoff of the retry answered for a handler
@@ -73,6 +74,32 @@ func WithTimeoutMaxAbandoned(n int) TimeoutOption {
 // discarded; fn is for logs and metrics. fn must not block for long.
 func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutOption {
 	return func(c *timeoutConfig) { c.onLate = fn }
+}
+
+// WithTimeoutInline runs the handler on the worker's own goroutine when
+// Timeout runs under a [core.Worker] or a [core.Pool], instead of handing
+// each message to another goroutine: Timeout then adds about 0.2 µs of CPU
+// and one allocation per message instead of about 1.5 µs and ten (0.6 µs
+// for a handler that waits on ctx.Done; figures from a 2-core VM, see
+// BenchmarkTimeoutPerMessage in bench/).
+//
+// The price is paid only when a handler ignores its context past the
+// grace and is abandoned: the middleware outside Timeout runs on the
+// abandoned goroutine too, so it sees that handling's retry only when the
+// handler finally returns, if ever, and what it answers then is dropped.
+// For such a handling an outer [Retry] neither sets the backoff
+// ([WithTimeoutBackoff] does) nor counts the attempt toward its limit, an
+// outer [CircuitBreaker] counts the failure late, and logs, metrics and
+// spans record it late. Use it when Timeout is the outermost middleware
+// that matters for a stuck handler, or when handlers honour their context
+// (they answer within the grace and go through the chain as usual); the
+// default keeps the hand-off, so that everything outside Timeout sees a
+// stuck handler's timeout at the deadline.
+//
+// Called outside a worker (directly, as in a test), Timeout hands off as
+// without this option.
+func WithTimeoutInline() TimeoutOption {
+	return func(c *timeoutConfig) { c.inline = true }
 }
 
 // Timeout gives the handler d to answer. The handler's context gets a
@@ -110,34 +137,25 @@ func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutO
 //     above. A handler that honours the shutdown answers for itself
 //     (usually a retry), and [CircuitBreaker] does not count the outcome.
 //
-// Under a [core.Worker] or a [core.Pool], the handler runs on the worker's
-// own goroutine: no hand-off per message. One watchdog per Timeout cancels
-// the handlers' contexts at their deadlines (one timer for all the
-// handlings of its duration, which end in the order they start; a
-// message's own timeout has a timer of its own) and abandons a handler
-// through [core.Handling.Abandon]: the worker acknowledges the retry at
-// once and a fresh goroutine takes the abandoned one's place, so the
-// worker keeps its concurrency, and Stop does not wait for the abandoned
-// handler. The middleware outside Timeout runs on that goroutine too, so
-// it sees an abandoned handling's retry only when the handler finally
-// returns, and what it answers then is dropped: for such a handling, an
-// outer [Retry] does not set the backoff (WithTimeoutBackoff does), and
-// an outer [CircuitBreaker] counts the failure, and logs, metrics and
-// spans record it, when the handler returns. A handler that honours its
-// context answers within the grace and goes through them as usual. The
-// handler's context ends at the deadline as one with a deadline does (Err
-// is context.DeadlineExceeded, the cause ErrTimeout), but the contexts it
-// derives end with context.Canceled (the cause is still ErrTimeout):
-// giving them DeadlineExceeded takes a runtime timer per message. All
-// this costs about 0.2 µs of CPU and one allocation per message on a
-// 2-core VM; a handler that waits on ctx.Done pays about 0.4 µs more, for
-// linking its context to the worker's (see BenchmarkTimeoutPerMessage in
-// bench/).
-//
-// Called otherwise (directly, as in a test), the handler runs on another
-// goroutine than the caller's, so that the caller can answer at the
-// deadline; Timeout keeps those goroutines between handlings rather than
-// starting one per message.
+// The handler runs on another goroutine than the caller's, so that the
+// caller can answer at the deadline, and everything outside Timeout (an
+// outer Retry, CircuitBreaker, logging, metrics, tracing) sees a stuck
+// handler's timeout then; Timeout keeps those goroutines between handlings
+// rather than starting one per message. That hand-off costs about 1.5 µs
+// of CPU per message on a 2-core VM. Under a worker, [WithTimeoutInline]
+// runs the handler on the worker's own goroutine instead, for about
+// 0.2 µs, with one watchdog per Timeout that cancels the handlers'
+// contexts at their deadlines (one timer for all the handlings of its
+// duration, which end in the order they start; a message's own timeout
+// has a timer of its own) and abandons a stuck handler through
+// [core.Handling.Abandon]: the worker acknowledges the retry at once and a
+// fresh goroutine takes the abandoned one's place, so the worker keeps its
+// concurrency, and Stop does not wait for the abandoned handler. There,
+// the handler's context ends at the deadline as one with a deadline does
+// (Err is context.DeadlineExceeded, the cause ErrTimeout), but the
+// contexts it derives end with context.Canceled (the cause is still
+// ErrTimeout): giving them DeadlineExceeded takes a runtime timer per
+// message.
 //
 // On either path a panic in the handler is turned into an error outcome
 // with a [*core.PanicError], or discarded if the handler was abandoned.
@@ -200,8 +218,10 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 	if t.abandoned.Load() >= int64(t.cfg.maxAbandoned) {
 		return core.RetryErr(t.cfg.backoff, ErrTooManyAbandoned)
 	}
-	if h := core.HandlingOf(ctx); h != nil {
-		return t.handleWatched(ctx, next, m, h)
+	if t.cfg.inline {
+		if h := core.HandlingOf(ctx); h != nil {
+			return t.handleWatched(ctx, next, m, h)
+		}
 	}
 	d, cause, grace := t.d, t.cause, t.cfg.grace
 	if m.Timeout > 0 && m.Timeout != t.d {

@@ -89,7 +89,7 @@ func TestTimeoutRunsTheHandlerOnTheWorkersGoroutine(t *testing.T) {
 				b := backend(t)
 				q := core.NewQueue(b, "same-goroutine")
 				var s sameGoroutine
-				h := s.wrap(mustTimeout(t, time.Minute), handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+				h := s.wrap(mustTimeout(t, time.Minute, middleware.WithTimeoutInline()), handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 					if _, ok := ctx.Deadline(); !ok {
 						t.Error("the handler's context has no deadline")
 					}
@@ -165,16 +165,18 @@ func TestTimeoutAbandonsOnAWorker(t *testing.T) {
 	for name, backend := range timeoutBackends(t) {
 		for _, runner := range []string{"worker", "pool"} {
 			for _, own := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/%s/own-timeout=%v", name, runner, own), func(t *testing.T) {
-					t.Parallel()
-					testAbandonOnAWorker(t, backend(t), runner, own)
-				})
+				for _, inline := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/%s/own-timeout=%v/inline=%v", name, runner, own, inline), func(t *testing.T) {
+						t.Parallel()
+						testAbandonOnAWorker(t, backend(t), runner, own, inline)
+					})
+				}
 			}
 		}
 	}
 }
 
-func testAbandonOnAWorker(t *testing.T, b core.Backend, runner string, own bool) {
+func testAbandonOnAWorker(t *testing.T, b core.Backend, runner string, own, inline bool) {
 	ctx := context.Background()
 	q := core.NewQueue(b, "abandon")
 	const d, grace = 60 * time.Millisecond, 20 * time.Millisecond
@@ -197,10 +199,14 @@ func testAbandonOnAWorker(t *testing.T, b core.Backend, runner string, own bool)
 		timeout = time.Minute // the stuck message brings its own d
 	}
 	var s sameGoroutine
-	h := s.wrap(mustTimeout(t, timeout,
+	opts := []middleware.TimeoutOption{
 		middleware.WithTimeoutGrace(grace),
 		middleware.WithTimeoutOnLateResult(func(_ *core.Message, r core.Result) { late <- r }),
-	), handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	}
+	if inline {
+		opts = append(opts, middleware.WithTimeoutInline())
+	}
+	h := s.wrap(mustTimeout(t, timeout, opts...), handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		mu.Lock()
 		seen = append(seen, fmt.Sprintf("%s/%d", m.ID, m.Attempt))
 		mu.Unlock()
@@ -289,8 +295,10 @@ func testAbandonOnAWorker(t *testing.T, b core.Backend, runner string, own bool)
 	if st.Queued+st.Locked+st.Backoff != 0 || st.Dead != 0 {
 		t.Fatalf("queue after stop: %+v, want empty with no dead letters", st)
 	}
-	if k := s.handedOff.Load(); k != 0 {
+	if k := s.handedOff.Load(); inline && k != 0 {
 		t.Fatalf("%d handlers ran on another goroutine than Timeout's caller", k)
+	} else if !inline && k == 0 {
+		t.Fatal("no handler ran on another goroutine than Timeout's caller without WithTimeoutInline")
 	}
 }
 
@@ -323,6 +331,7 @@ func TestTimeoutBoundOnAWorker(t *testing.T) {
 		middleware.WithTimeoutBackoff(time.Hour),
 		middleware.WithTimeoutMaxAbandoned(1),
 		middleware.WithTimeoutOnLateResult(func(_ *core.Message, r core.Result) { late <- r }),
+		middleware.WithTimeoutInline(),
 	))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		started <- m.ID
 		switch m.ID {
@@ -426,7 +435,7 @@ func TestTimeoutContextOnAWorker(t *testing.T) {
 				ok         bool
 			}
 			got := make(chan seen, 1)
-			h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+			h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute), middleware.WithTimeoutInline())(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 				dl, ok := ctx.Deadline()
 				left := time.Until(dl)
 				switch how {
@@ -491,7 +500,7 @@ func TestTimeoutPassesTheWorkersCancellation(t *testing.T) {
 				q := core.NewQueue(b, "cancel-"+how)
 				started := make(chan struct{}, 1)
 				causes := make(chan error, 1)
-				h := mustTimeout(t, time.Minute)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+				h := mustTimeout(t, time.Minute, middleware.WithTimeoutInline())(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 					started <- struct{}{}
 					switch how {
 					case "done":
@@ -552,7 +561,7 @@ func TestTimeoutKeepsTheShutdownsCauseOnAWorker(t *testing.T) {
 	q := core.NewQueue(b, "shutdown-first")
 	started := make(chan struct{}, 1)
 	causes := make(chan error, 2)
-	h := mustTimeout(t, 4*tick, middleware.WithTimeoutGrace(time.Minute))(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	h := mustTimeout(t, 4*tick, middleware.WithTimeoutGrace(time.Minute), middleware.WithTimeoutInline())(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		started <- struct{}{}
 		time.Sleep(8 * tick) // past the shutdown (at once) and the deadline
 		causes <- context.Cause(ctx)
