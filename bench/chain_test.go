@@ -79,8 +79,8 @@ var quietLogger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{
 
 // chainCases are the README's chain, then each of its middleware alone.
 // The budgets are in units of the bare worker's client CPU per message
-// (1.6-1.7 µs on a quiet 2-core VM of bench/README.md, so 0.1 is about
-// 0.17 µs): tracing 1.4 sampled (nearly all of it the SDK's span) and 0.3
+// (about 5.3 µs on the quiet 2-core VM of bench/README.md, so 0.1 is about
+// 0.5 µs): tracing 1.4 sampled (nearly all of it the SDK's span) and 0.3
 // not sampled, the span alone (otel, otel-unsampled). With the
 // propagators a traced service has, which read the producer's trace
 // context from every message and link it: 2 sampled (otel-linked) and 0.5

@@ -334,34 +334,47 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	e.progressf("redis-server on %s; rows %s; systems %s; %d run(s) each",
 		srv.Addr(), strings.Join(keys(chosen), ","), strings.Join(cfg.Systems, ","), cfg.Runs)
 	var errs []error
-	for wi, w := range chosen {
-		for r := range cfg.Runs {
-			for _, s := range syss {
-				if w.oursOnly && s.Name() != "ours" {
-					continue
-				}
-				if err := ctx.Err(); err != nil {
-					return rep, errors.Join(append(errs, err)...)
-				}
-				if err := e.admin.FlushAll(ctx).Err(); err != nil {
-					return rep, errors.Join(append(errs, err)...)
-				}
-				runtime.GC()
-				e.progressf("%s (%d/%d) run %d/%d %s", w.key, wi+1, len(chosen), r+1, cfg.Runs, s.Name())
-				queue := fmt.Sprintf("bench-%s-%d", w.key, r)
-				e.run = fmt.Sprintf("%s-%s-%d", w.key, s.Name(), r+1)
-				rctx, cancel := context.WithTimeout(ctx, cfg.RunTimeout+cfg.LatencyFor+cfg.IdleFor+time.Minute)
-				res, err := w.run(rctx, e, s, queue)
-				cancel()
-				rec := RunRecord{Workload: w.key, System: s.Name(), Run: r, Values: res.values,
-					Handled: res.handled, Distinct: res.distinct, Expected: res.expected, Err: err, meter: res.meter}
-				rep.Records = append(rep.Records, rec)
-				e.progressf("  → %s", describe(w, rec))
-				if err != nil {
-					err = fmt.Errorf("%s run %d %s: %w", w.key, r+1, s.Name(), err)
-					e.progressf("  ERROR %v", err)
-					errs = append(errs, err)
-				}
+	// Row by row, each row's runs alternating the systems; with -chain
+	// (one system, rows compared with each other) round by round instead,
+	// every row once per round, so that a drift over the session (the
+	// server's memory warming up, the machine's load) falls on every row
+	// alike rather than on the first ones.
+	type step struct{ wi, r int }
+	var steps []step
+	for a := range len(chosen) * cfg.Runs {
+		if cfg.Chain {
+			steps = append(steps, step{a % len(chosen), a / len(chosen)})
+		} else {
+			steps = append(steps, step{a / cfg.Runs, a % cfg.Runs})
+		}
+	}
+	for _, st := range steps {
+		wi, w, r := st.wi, chosen[st.wi], st.r
+		for _, s := range syss {
+			if w.oursOnly && s.Name() != "ours" {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return rep, errors.Join(append(errs, err)...)
+			}
+			if err := e.admin.FlushAll(ctx).Err(); err != nil {
+				return rep, errors.Join(append(errs, err)...)
+			}
+			runtime.GC()
+			e.progressf("%s (%d/%d) run %d/%d %s", w.key, wi+1, len(chosen), r+1, cfg.Runs, s.Name())
+			queue := fmt.Sprintf("bench-%s-%d", w.key, r)
+			e.run = fmt.Sprintf("%s-%s-%d", w.key, s.Name(), r+1)
+			rctx, cancel := context.WithTimeout(ctx, cfg.RunTimeout+cfg.LatencyFor+cfg.IdleFor+time.Minute)
+			res, err := w.run(rctx, e, s, queue)
+			cancel()
+			rec := RunRecord{Workload: w.key, System: s.Name(), Run: r, Values: res.values,
+				Handled: res.handled, Distinct: res.distinct, Expected: res.expected, Err: err, meter: res.meter}
+			rep.Records = append(rep.Records, rec)
+			e.progressf("  → %s", describe(w, rec))
+			if err != nil {
+				err = fmt.Errorf("%s run %d %s: %w", w.key, r+1, s.Name(), err)
+				e.progressf("  ERROR %v", err)
+				errs = append(errs, err)
 			}
 		}
 	}
