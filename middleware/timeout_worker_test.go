@@ -439,16 +439,8 @@ func TestTimeoutContextOnAWorker(t *testing.T) {
 				dl, ok := ctx.Deadline()
 				left := time.Until(dl)
 				switch how {
-				case "done":
-					<-ctx.Done()
-				case "err":
-					for ctx.Err() == nil {
-						time.Sleep(time.Millisecond)
-					}
-				case "cause":
-					for context.Cause(ctx) == nil {
-						time.Sleep(time.Millisecond)
-					}
+				case "done", "err", "cause":
+					awaitEnd(ctx, how)
 				case "derived":
 					d, cancel := context.WithCancel(ctx)
 					defer cancel()
@@ -502,18 +494,7 @@ func TestTimeoutPassesTheWorkersCancellation(t *testing.T) {
 				causes := make(chan error, 1)
 				h := mustTimeout(t, time.Minute, middleware.WithTimeoutInline())(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 					started <- struct{}{}
-					switch how {
-					case "done":
-						<-ctx.Done()
-					case "err":
-						for ctx.Err() == nil {
-							time.Sleep(time.Millisecond)
-						}
-					case "cause":
-						for context.Cause(ctx) == nil {
-							time.Sleep(time.Millisecond)
-						}
-					}
+					awaitEnd(ctx, how)
 					causes <- context.Cause(ctx)
 					return core.RetryErr(0, context.Cause(ctx))
 				}))
@@ -583,5 +564,23 @@ func TestTimeoutKeepsTheShutdownsCauseOnAWorker(t *testing.T) {
 	}
 	if c, err := <-causes, <-causes; c != context.Canceled || err != context.Canceled {
 		t.Fatalf("cause %v, Err %v; want the shutdown's (context.Canceled), not ErrTimeout", c, err)
+	}
+}
+
+// awaitEnd returns once ctx has ended, as a handler may find out: by
+// waiting on Done ("done"), by polling Err ("err"), or by polling
+// context.Cause alone ("cause").
+func awaitEnd(ctx context.Context, how string) {
+	switch how {
+	case "done":
+		<-ctx.Done()
+	case "err":
+		for ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+	case "cause":
+		for context.Cause(ctx) == nil {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
