@@ -217,12 +217,7 @@ func (p *Pool) nextDueLocked() time.Time {
 // queues, at most what fits 20 ms of handling per handler in all. So a
 // pool over ten busy queues takes batches as large as a worker on one.
 func (p *Pool) prefetchWindow(active int) int {
-	avg := p.avgHandle.Load()
-	if p.cfg.prefetch == 0 || avg <= 0 {
-		return 0
-	}
-	per := int64(prefetchBudget) / avg
-	return int(min(int64(p.cfg.prefetch)*int64(max(active, 1)), per*int64(p.cfg.concurrency)))
+	return p.cfg.prefetchWindow(p.avgHandle.Load(), active)
 }
 
 // chooseLocked picks the queue to take a batch for, and the batch's size,
