@@ -172,7 +172,7 @@ func (p *Pool) absorb(f fetched) bool {
 
 // markDueLocked marks ready the queues whose next due time has come.
 func (p *Pool) markDueLocked(now time.Time) {
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.due.IsZero() && !now.Before(q.due) {
 			p.setReadyLocked(q)
 		}
@@ -203,7 +203,7 @@ func (p *Pool) setReadyLocked(q *poolQueue) {
 // (zero: none).
 func (p *Pool) nextDueLocked() time.Time {
 	var first time.Time
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.removing && !q.due.IsZero() && (first.IsZero() || q.due.Before(first)) {
 			first = q.due
 		}
@@ -232,7 +232,7 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 	defer func() { clear(cands); p.cands = cands[:0] }()
 	weights := 0.0
 	active := 0
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if q.removing {
 			continue
 		}
