@@ -38,6 +38,7 @@ func TestAbandonOnAWorkerAndAPool(t *testing.T) {
 			var (
 				mu   sync.Mutex
 				done []*core.Handling
+				ctxs []context.Context // the handlers' contexts of done
 			)
 			h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 				hd := core.HandlingOf(ctx)
@@ -53,6 +54,7 @@ func TestAbandonOnAWorkerAndAPool(t *testing.T) {
 				}
 				mu.Lock()
 				done = append(done, hd)
+				ctxs = append(ctxs, ctx)
 				mu.Unlock()
 				return core.Success()
 			})
@@ -93,9 +95,12 @@ func TestAbandonOnAWorkerAndAPool(t *testing.T) {
 				return st.Success == 5 && st.Retry == 1
 			})
 			mu.Lock()
-			for _, d := range done {
+			for i, d := range done {
 				if d.Abandon(core.Retry(0)) {
 					t.Error("Abandon of a returned handling reported true")
+				}
+				if got := core.HandlingOf(ctxs[i]); got != nil {
+					t.Errorf("HandlingOf the context of a returned handler = %v, want nil", got)
 				}
 			}
 			mu.Unlock()

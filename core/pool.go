@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -55,6 +54,7 @@ type Pool struct {
 	mu       sync.Mutex
 	work     *sync.Cond // a message was buffered, a cap freed, or the pool is stopping
 	queues   map[string]*poolQueue
+	order    []*poolQueue // the queues in registration order: the scheduler's loops, some per message, walk this
 	seq      int
 	started  bool
 	closed   bool
@@ -155,7 +155,7 @@ func (p *Pool) Handle(queue string, h Handler, opts ...QueueOption) error {
 	q := &poolQueue{queueRunner: newQueueRunner(p.b, queue, h, &p.cfg.workerConfig, &p.avgHandle), cfg: qc, seq: p.seq}
 	q.ready = true
 	q.pass = p.vt
-	p.queues[queue] = q
+	p.addLocked(q)
 	if p.started {
 		p.startQueue(q)
 		if p.waitStop != nil {
@@ -197,7 +197,7 @@ func (p *Pool) Remove(ctx context.Context, queue string) error {
 		return ErrClosed // Stop drains every queue
 	}
 	if !p.started {
-		delete(p.queues, queue)
+		p.dropLocked(q)
 		p.mu.Unlock()
 		return nil
 	}
@@ -238,7 +238,7 @@ func (p *Pool) Queues() []string {
 // by queue name; the numbers are those of a [Worker] on that queue.
 func (p *Pool) Stats() map[string]WorkerStats {
 	p.mu.Lock()
-	qs := slices.Collect(maps.Values(p.queues))
+	qs := slices.Clone(p.order)
 	running := p.started && !p.closed
 	p.mu.Unlock()
 	out := make(map[string]WorkerStats, len(qs))
@@ -274,7 +274,7 @@ func (p *Pool) Start(ctx context.Context) error {
 	p.hctx, p.hardStop = context.WithCancel(base)
 	p.ackCtx, p.ackStop = context.WithCancel(base)
 	p.stopFetch = stopFetch
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		p.startQueue(q)
 	}
 
@@ -298,7 +298,7 @@ func (p *Pool) Start(ctx context.Context) error {
 		p.mu.Unlock()
 		handlers.Wait()
 		p.mu.Lock()
-		qs := slices.Collect(maps.Values(p.queues))
+		qs := slices.Clone(p.order)
 		for _, q := range qs {
 			p.closeAcks(q)
 		}

@@ -67,11 +67,6 @@ func (p *Pool) checkHealth(ctx context.Context) error {
 // in registration order.
 func (p *Pool) snapshot() []*poolQueue {
 	p.mu.Lock()
-	qs := make([]*poolQueue, 0, len(p.queues))
-	for _, q := range p.queues {
-		qs = append(qs, q)
-	}
-	p.mu.Unlock()
-	slices.SortFunc(qs, func(a, b *poolQueue) int { return a.seq - b.seq })
-	return qs
+	defer p.mu.Unlock()
+	return slices.Clone(p.order)
 }

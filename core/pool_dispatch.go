@@ -66,7 +66,7 @@ func (p *Pool) handledLocked(q *poolQueue) {
 // of highest priority, ties by turn. Queues at their cap are passed over.
 func (p *Pool) pickLocked() (*poolQueue, *Delivery) {
 	var best *poolQueue
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if len(q.buf) == 0 || (q.cfg.capped && q.running >= q.cfg.concurrency) {
 			continue
 		}

@@ -3,11 +3,14 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/queuetest"
 )
 
 // A pool frozen past its locks and resumed: another worker has taken the
@@ -85,15 +88,16 @@ func (e *extendCounter) ExtendLocks(ctx context.Context, queue string, locks []c
 }
 
 // One heartbeat extends every lock the pool holds with one call per queue
-// that holds any: over ten beats, each busy queue gets about ten calls,
-// each carrying all its locks, and an idle queue none.
+// that holds any: over ten beats (of a manual clock), each busy queue gets
+// ten calls, each carrying all its locks, and an idle queue none.
 func TestPoolHeartbeatOneCallPerQueue(t *testing.T) {
 	t.Parallel()
 	onBackends(t, func(t *testing.T, env backendEnv) {
 		ctx := context.Background()
 		e := &extendCounter{Backend: env.b, calls: make(map[string][]int)}
 		const beat = 50 * time.Millisecond
-		p := newPool(t, e, core.WithConcurrency(6), core.WithDefaultLockDuration(time.Minute), core.WithHeartbeat(beat))
+		clk := queuetest.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+		p := newPool(t, e, core.WithConcurrency(6), core.WithDefaultLockDuration(time.Minute), core.WithHeartbeat(beat), core.WithClock(clk))
 		release := make(chan struct{})
 		var started sync.WaitGroup
 		started.Add(6)
@@ -114,7 +118,18 @@ func TestPoolHeartbeatOneCallPerQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 		started.Wait()
-		time.Sleep(10 * beat)
+		if !clk.WaitTickers(2, 5*time.Second) { // the heartbeat's and the monitor's
+			t.Fatalf("%d tickers on the pool's clock, want 2", clk.Tickers())
+		}
+		busy := []string{"a", "b", "c"}
+		for beats := 1; beats <= 10; beats++ {
+			clk.Advance(beat)
+			waitFor(t, fmt.Sprintf("heartbeat %d", beats), 5*time.Second, func() bool {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				return !slices.ContainsFunc(busy, func(q string) bool { return len(e.calls[q]) < beats })
+			})
+		}
 		e.mu.Lock()
 		calls := make(map[string][]int)
 		for k, v := range e.calls {
@@ -123,10 +138,9 @@ func TestPoolHeartbeatOneCallPerQueue(t *testing.T) {
 		e.mu.Unlock()
 		close(release)
 		stopPool(t, p)
-		for _, name := range []string{"a", "b", "c"} {
-			n := len(calls[name])
-			if n < 5 || n > 11 {
-				t.Errorf("queue %s: %d ExtendLocks calls over 10 beats, want about 10 (one per beat)", name, n)
+		for _, name := range busy {
+			if n := len(calls[name]); n != 10 {
+				t.Errorf("queue %s: %d ExtendLocks calls over 10 beats, want 10 (one per beat)", name, n)
 			}
 			for _, locks := range calls[name] {
 				if locks != 2 {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -48,7 +49,20 @@ func (q *poolQueue) acknowledge(p *Pool) {
 	q.queueRunner.acknowledge(q.ackCtx)
 	p.mu.Lock()
 	if q.removing && p.queues[q.name] == q {
-		delete(p.queues, q.name)
+		p.dropLocked(q)
 	}
 	p.mu.Unlock()
+}
+
+// addLocked adds q to the pool's queues, last in registration order.
+// Call with p.mu held.
+func (p *Pool) addLocked(q *poolQueue) {
+	p.queues[q.name] = q
+	p.order = append(p.order, q)
+}
+
+// dropLocked takes q out of the pool's queues. Call with p.mu held.
+func (p *Pool) dropLocked(q *poolQueue) {
+	delete(p.queues, q.name)
+	p.order = slices.DeleteFunc(p.order, func(o *poolQueue) bool { return o == q })
 }

@@ -172,7 +172,7 @@ func (p *Pool) absorb(f fetched) bool {
 
 // markDueLocked marks ready the queues whose next due time has come.
 func (p *Pool) markDueLocked(now time.Time) {
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.due.IsZero() && !now.Before(q.due) {
 			p.setReadyLocked(q)
 		}
@@ -203,7 +203,7 @@ func (p *Pool) setReadyLocked(q *poolQueue) {
 // (zero: none).
 func (p *Pool) nextDueLocked() time.Time {
 	var first time.Time
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.removing && !q.due.IsZero() && (first.IsZero() || q.due.Before(first)) {
 			first = q.due
 		}
@@ -217,12 +217,7 @@ func (p *Pool) nextDueLocked() time.Time {
 // queues, at most what fits 20 ms of handling per handler in all. So a
 // pool over ten busy queues takes batches as large as a worker on one.
 func (p *Pool) prefetchWindow(active int) int {
-	avg := p.avgHandle.Load()
-	if p.cfg.prefetch == 0 || avg <= 0 {
-		return 0
-	}
-	per := int64(prefetchBudget) / avg
-	return int(min(int64(p.cfg.prefetch)*int64(max(active, 1)), per*int64(p.cfg.concurrency)))
+	return p.cfg.prefetchWindow(p.avgHandle.Load(), active)
 }
 
 // chooseLocked picks the queue to take a batch for, and the batch's size,
@@ -237,7 +232,7 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 	defer func() { clear(cands); p.cands = cands[:0] }()
 	weights := 0.0
 	active := 0
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if q.removing {
 			continue
 		}

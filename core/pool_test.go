@@ -130,11 +130,14 @@ func TestPoolWeightedShares(t *testing.T) {
 	}
 }
 
-func testWeightedShares(t *testing.T, env backendEnv, opts []core.PoolOption, work time.Duration) {
-	const backlog = 300
+// drainBacklogs makes a pool with opts that handles each queue of prio at
+// its priority, with handlers that take work each, puts backlog messages
+// in every queue, and runs the pool until all are handled. It answers the
+// queues of the messages in the order the handlers recorded them.
+func drainBacklogs(t *testing.T, env backendEnv, opts []core.PoolOption, prio map[string]int, backlog int, work time.Duration) []string {
+	t.Helper()
 	p := newPool(t, env.b, opts...)
 	j := &journal{}
-	prio := map[string]int{"w3": 3, "w2": 2, "w1": 1}
 	for name, n := range prio {
 		if err := p.Handle(name, j.handler(work), core.WithPriority(n)); err != nil {
 			t.Fatal(err)
@@ -144,14 +147,21 @@ func testWeightedShares(t *testing.T, env backendEnv, opts []core.PoolOption, wo
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every message", 30*time.Second, func() bool { return j.count() >= 3*backlog })
+	waitFor(t, "every message", 30*time.Second, func() bool { return j.count() >= len(prio)*backlog })
 	stopPool(t, p)
+	return j.snapshot()
+}
+
+func testWeightedShares(t *testing.T, env backendEnv, opts []core.PoolOption, work time.Duration) {
+	const backlog = 300
+	prio := map[string]int{"w3": 3, "w2": 2, "w1": 1}
+	order := drainBacklogs(t, env, opts, prio, backlog, work)
 
 	// The window: until one queue has had 90 % of its backlog handled,
 	// while all three still hold messages.
 	counts := make(map[string]int)
 	window := 0
-	for _, q := range j.snapshot() {
+	for _, q := range order {
 		counts[q]++
 		window++
 		if counts[q] >= backlog*9/10 {
@@ -173,25 +183,11 @@ func testWeightedShares(t *testing.T, env backendEnv, opts []core.PoolOption, wo
 // one has work.
 func TestPoolStrictPriority(t *testing.T) {
 	onBackends(t, func(t *testing.T, env backendEnv) {
-		const backlog = 150
-		p := newPool(t, env.b, core.WithConcurrency(4), core.WithStrictPriority())
-		j := &journal{}
 		prio := map[string]int{"high": 3, "mid": 2, "low": 1}
-		for name, n := range prio {
-			if err := p.Handle(name, j.handler(0), core.WithPriority(n)); err != nil {
-				t.Fatal(err)
-			}
-			publishN(t, env.b, name, backlog)
-		}
-		if err := p.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "every message", 30*time.Second, func() bool { return j.count() >= 3*backlog })
-		stopPool(t, p)
+		order := drainBacklogs(t, env, []core.PoolOption{core.WithConcurrency(4), core.WithStrictPriority()}, prio, 150, 0)
 		// A handler records its message a moment after the pool handed it
 		// over, so the ones the other handlers were given before may come
 		// after; there are at most concurrency-1 of them.
-		order := j.snapshot()
 		for _, pair := range [][2]string{{"high", "mid"}, {"mid", "low"}, {"high", "low"}} {
 			first := slices.Index(order, pair[1])
 			late := 0

@@ -12,14 +12,14 @@ import (
 func (p *Pool) waitForRoom(ctx context.Context, lastCheck *time.Time) {
 	p.mu.Lock()
 	active := 0
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.removing && (q.ready || q.outstanding > 0) {
 			active++
 		}
 	}
 	room := p.total < p.cfg.concurrency+p.prefetchWindow(active)
 	idle := false
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.removing && !q.ready {
 			idle = true
 			break
@@ -59,12 +59,11 @@ func (p *Pool) waitForRoom(ctx context.Context, lastCheck *time.Time) {
 func (p *Pool) idleNamesLocked(all bool) []*poolQueue {
 	var qs []*poolQueue
 	now := time.Now()
-	for _, q := range p.queues {
+	for _, q := range p.order {
 		if !q.removing && (all || !q.ready) && !now.Before(q.pausedUntil) {
 			qs = append(qs, q)
 		}
 	}
-	slices.SortFunc(qs, func(a, b *poolQueue) int { return a.seq - b.seq })
 	return qs
 }
 

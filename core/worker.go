@@ -352,13 +352,18 @@ const prefetchBudget = 20 * time.Millisecond
 // prefetchBudget per handler at the average handling time, at most the
 // configured prefetch. Slow handlers get none, so they never hold messages
 // that another worker could be handling.
-func (w *Worker) prefetchWindow() int {
-	avg := w.avgHandle.Load()
-	if w.cfg.prefetch == 0 || avg <= 0 {
+func (w *Worker) prefetchWindow() int { return w.cfg.prefetchWindow(w.avgHandle.Load(), 1) }
+
+// prefetchWindow is the prefetch window of a worker, or of a pool with
+// active queues with work, whose handlings take avg ns on average: the
+// configured prefetch per active queue, at most what fits prefetchBudget
+// per handler in all; none while avg is unknown.
+func (c *workerConfig) prefetchWindow(avg int64, active int) int {
+	if c.prefetch == 0 || avg <= 0 {
 		return 0
 	}
 	per := int64(prefetchBudget) / avg
-	return int(min(int64(w.cfg.prefetch), per*int64(w.cfg.concurrency)))
+	return int(min(int64(c.prefetch)*int64(max(active, 1)), per*int64(c.concurrency)))
 }
 
 // heartbeat extends the locks of every in-flight message and refreshes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -69,13 +70,19 @@ type registration struct {
 // three heartbeats.
 func (g *registration) ttl() time.Duration { return max(g.conf.lock, 3*g.conf.heartbeat) }
 
+// hostname is the host's name, read once for the process rather than at
+// every heartbeat tick that refreshes a registration.
+var hostname = sync.OnceValue(func() string {
+	host, _ := os.Hostname()
+	return host
+})
+
 // info is the registration as of now.
 func (g *registration) info() WorkerInfo {
-	host, _ := os.Hostname()
 	queues, inFlight := g.held()
 	return WorkerInfo{
 		ID:          g.id,
-		Host:        host,
+		Host:        hostname(),
 		PID:         os.Getpid(),
 		Queues:      queues,
 		Concurrency: g.conf.concurrency,
