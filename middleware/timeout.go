@@ -387,7 +387,9 @@ func (t *timeouter) reserve() bool {
 	}
 }
 
-// call runs the handler, turning a panic into an error outcome.
+// call runs the handler, turning a panic into an error outcome, on either
+// path, so that the middleware around Timeout sees the same answers on
+// both (and a late panic goes to the late callback).
 func (t *timeouter) call(ctx context.Context, next core.Handler, m *core.Message) (res core.Result) {
 	defer func() {
 		if v := recover(); v != nil {

@@ -109,7 +109,7 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 	} else {
 		wd.add(w)
 	}
-	res := t.callWatched(w, next, m)
+	res := t.call(w, next, m) // a panic as on the runners' path
 	late := wd.leave(w)
 	w.close()
 	if late {
@@ -129,18 +129,6 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 // abandonedRetry is the answer for the abandoned handling w.
 func (t *timeouter) abandonedRetry(w *watched) core.Result {
 	return core.RetryErr(t.cfg.backoff, w.cause)
-}
-
-// callWatched runs the handler, turning a panic into an error outcome as
-// the runners' path does, so that the middleware around Timeout sees the
-// same answers on both paths (and a late panic goes to the late callback).
-func (t *timeouter) callWatched(w *watched, next core.Handler, m *core.Message) (res core.Result) {
-	defer func() {
-		if v := recover(); v != nil {
-			res = core.Fail(core.NewPanicError(v))
-		}
-	}()
-	return next.Handle(w, m)
 }
 
 // add starts watching w with the watchdog's duration.
