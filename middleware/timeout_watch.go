@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,15 +92,11 @@ type watchdog struct {
 // handleWatched is handle's path for a handling h of a worker or pool: next
 // runs here, on the caller's goroutine.
 func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *core.Message, h *core.Handling) core.Result {
-	w := &watched{parent: ctx, h: h, cause: t.cause, grace: t.cfg.grace}
+	d, cause, grace, own := t.limits(m)
+	w := &watched{parent: ctx, h: h, cause: cause, grace: grace}
 	wd := &t.watch
-	if m.Timeout > 0 && m.Timeout != t.d {
-		// The message's own timeout (core.WithHandlingTimeout): its own timer.
-		d := m.Timeout
-		w.cause = fmt.Errorf("%w after %s", ErrTimeout, d)
-		if !t.cfg.graceSet {
-			w.grace = min(d/10, time.Second)
-		}
+	if own {
+		// The message's own timeout: its own timer.
 		wd.mu.Lock()
 		w.deadline = time.Now().Add(d)
 		w.own = time.AfterFunc(d, func() { wd.fireOwn(w) })
