@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/redghost/redghost/core"
@@ -62,26 +61,6 @@ redghost_backend_evicting{policy="allkeys-lru"} 1
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// gathered is the value of the one sample of name in reg.
-func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no single sample of %s", name)
-	return 0
 }
 
 // The in-memory backend loses nothing to its store: no collector.
