@@ -145,13 +145,12 @@ func TestLimitsThroughAWorkerOnRedis(t *testing.T) {
 		}
 	}
 	var dl []core.DeadLetter
-	deadline := time.Now().Add(10 * time.Second)
-	for len(dl) < 2 && time.Now().Before(deadline) {
+	waitFor(t, "two dead letters", 10*time.Second, func() bool {
 		if dl, err = q.DeadLetters(ctx, 0, 10); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(dl) >= 2
+	})
 	ids := map[string]bool{}
 	for _, d := range dl {
 		ids[d.ID] = true
