@@ -161,10 +161,19 @@ func TestLimitsThroughAWorkerOnRedis(t *testing.T) {
 	if len(dl) != 2 || !ids["bounded"] || !ids["slow"] {
 		t.Fatalf("dead letters %v, want bounded and slow", ids)
 	}
+	// Not handled again after the bound, ever: once the worker has
+	// stopped, every handling it took has told seenCh, and nothing is left
+	// in the queue to take.
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case s := <-seenCh:
 		t.Fatalf("handled again after the bound: %+v", s)
-	case <-time.After(50 * time.Millisecond):
+	default:
+	}
+	if st, err := q.Stats(ctx); err != nil || st.Queued+st.Backoff+st.Locked != 0 {
+		t.Fatalf("queue %+v (%v), want nothing left to handle", st, err)
 	}
 	if fmt.Sprint(got["bounded"]) != "[1 2]" || fmt.Sprint(got["plain"]) != "[1 2 3 4]" {
 		t.Fatalf("attempts %v", got)
