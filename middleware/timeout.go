@@ -79,7 +79,7 @@ func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutO
 // WithTimeoutInline runs the handler on the worker's own goroutine when
 // Timeout runs under a [core.Worker] or a [core.Pool], instead of handing
 // each message to another goroutine: Timeout then adds about 0.2 µs of CPU
-// and one allocation per message instead of about 1.5 µs and ten (0.6 µs
+// and one allocation per message instead of about 1.5 µs and eight (0.6 µs
 // for a handler that waits on ctx.Done; figures from a 2-core VM, see
 // BenchmarkTimeoutPerMessage in bench/).
 //
