@@ -40,15 +40,20 @@ func TestRetryHonoursTheMessagesMaxAttempts(t *testing.T) {
 // A message's own timeout takes precedence over Timeout's, shorter or
 // longer, and names itself in the error.
 func TestTimeoutHonoursTheMessagesTimeout(t *testing.T) {
-	h := mustTimeout(t, 200*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(
-		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	// runs answers the timeout's cause when its context ends first, or
+	// end after 100ms.
+	runs := func(end core.Result) core.Handler {
+		return handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			select {
 			case <-ctx.Done():
 				return core.RetryErr(0, context.Cause(ctx))
 			case <-time.After(100 * time.Millisecond):
-				return core.Fail(errors.New("ran to its end"))
+				return end
 			}
-		}))
+		})
+	}
+	h := mustTimeout(t, 200*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(
+		runs(core.Fail(errors.New("ran to its end"))))
 
 	short := msg("short", 1)
 	short.Timeout = 20 * time.Millisecond
@@ -63,15 +68,7 @@ func TestTimeoutHonoursTheMessagesTimeout(t *testing.T) {
 
 	long := msg("long", 1)
 	long.Timeout = time.Minute
-	tight := mustTimeout(t, 20*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(
-		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-			select {
-			case <-ctx.Done():
-				return core.RetryErr(0, context.Cause(ctx))
-			case <-time.After(100 * time.Millisecond):
-				return core.Success()
-			}
-		}))
+	tight := mustTimeout(t, 20*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(runs(core.Success()))
 	if res := tight.Handle(bg, long); res.Outcome != core.OutcomeSuccess {
 		t.Fatalf("own timeout of 1m under a 20ms middleware: got %v, want the handler's success", res)
 	}
