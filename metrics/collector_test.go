@@ -92,7 +92,7 @@ func TestQueueCollectorOldestMessageAge(t *testing.T) {
 	reg.MustRegister(m.QueueCollector(q))
 	age := func() float64 {
 		t.Helper()
-		return gaugeValue(t, reg, "redghost_queue_oldest_message_age_seconds")
+		return gathered(t, reg, "redghost_queue_oldest_message_age_seconds")
 	}
 	if a := age(); a != 0 {
 		t.Errorf("empty queue: age %v, want 0", a)
@@ -116,8 +116,9 @@ func TestQueueCollectorOldestMessageAge(t *testing.T) {
 	}
 }
 
-// gaugeValue is the value of the one series of the gauge name in reg.
-func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
+// gathered is the value of the one sample of name in reg, a gauge or a
+// counter.
+func gathered(t *testing.T, reg prometheus.Gatherer, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -125,9 +126,13 @@ func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
 		}
 	}
-	t.Fatalf("no single series of %s", name)
+	t.Fatalf("no single sample of %s", name)
 	return 0
 }

@@ -33,12 +33,11 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	breakerMoves *prometheus.CounterVec
 
-	mu      sync.Mutex
-	queues  sync.Map // name -> label value, for names already decided
-	nseen   int
-	byName  sync.Map                // name -> *queueSeries, for names already decided
-	byLabel map[string]*queueSeries // label value -> its series; guarded by mu
-	shared  sync.Map                // OtherQueue or InvalidQueue -> its *queueSeries
+	mu     sync.Mutex
+	queues sync.Map // name -> label value, for names already decided
+	nseen  int
+	byName sync.Map // name -> *queueSeries, for names with a label of their own; stored under mu
+	shared sync.Map // OtherQueue or InvalidQueue -> its *queueSeries
 }
 
 // New builds the metrics and registers them with reg (nil:
@@ -214,25 +213,22 @@ func (m *Metrics) series(name string) *queueSeries {
 	if label != name {
 		return m.sharedSeries(label)
 	}
+	// A name with a label of its own is its label, and one queueLabel
+	// remembers (bounded): kept by name, made once under mu.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := m.byLabel[label]
-	if s == nil {
-		s = &queueSeries{
-			label:       label,
-			inFlight:    m.inFlight.WithLabelValues(label),
-			retries:     m.retries.WithLabelValues(label),
-			deadLetters: m.deadLetters.WithLabelValues(label),
-		}
-		for i, o := range outcomes {
-			s.handled[i] = m.handled.WithLabelValues(label, o)
-		}
-		if m.byLabel == nil {
-			m.byLabel = map[string]*queueSeries{}
-		}
-		m.byLabel[label] = s
+	if s, ok := m.byName.Load(name); ok {
+		return s.(*queueSeries)
 	}
-	// Only names queueLabel remembers (bounded) are kept by name.
+	s := &queueSeries{
+		label:       label,
+		inFlight:    m.inFlight.WithLabelValues(label),
+		retries:     m.retries.WithLabelValues(label),
+		deadLetters: m.deadLetters.WithLabelValues(label),
+	}
+	for i, o := range outcomes {
+		s.handled[i] = m.handled.WithLabelValues(label, o)
+	}
 	m.byName.Store(name, s)
 	return s
 }

@@ -383,7 +383,7 @@ redghost_retries_total{queue="emails"} 2
 	if got["retry"] != 2 || got["rejected"] != 3 {
 		t.Errorf("handled by outcome %v, want retry 2 and rejected 3", got)
 	}
-	if v := gaugeValue(t, reg, "redghost_circuit_breaker_state"); v != float64(middleware.BreakerOpen) {
+	if v := gathered(t, reg, "redghost_circuit_breaker_state"); v != float64(middleware.BreakerOpen) {
 		t.Errorf("breaker state %v, want open", v)
 	}
 }

@@ -64,7 +64,7 @@ func TestWorkerCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg.MustRegister(m.WorkerCollector(w))
-	running := func() float64 { t.Helper(); return gaugeValue(t, reg, "redghost_worker_running") }
+	running := func() float64 { t.Helper(); return gathered(t, reg, "redghost_worker_running") }
 	if r := running(); r != 0 {
 		t.Fatalf("running %v before Start, want 0", r)
 	}

@@ -40,15 +40,20 @@ func TestRetryHonoursTheMessagesMaxAttempts(t *testing.T) {
 // A message's own timeout takes precedence over Timeout's, shorter or
 // longer, and names itself in the error.
 func TestTimeoutHonoursTheMessagesTimeout(t *testing.T) {
-	h := mustTimeout(t, 200*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(
-		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+	// runs answers the timeout's cause when its context ends first, or
+	// end after 100ms.
+	runs := func(end core.Result) core.Handler {
+		return handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 			select {
 			case <-ctx.Done():
 				return core.RetryErr(0, context.Cause(ctx))
 			case <-time.After(100 * time.Millisecond):
-				return core.Fail(errors.New("ran to its end"))
+				return end
 			}
-		}))
+		})
+	}
+	h := mustTimeout(t, 200*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(
+		runs(core.Fail(errors.New("ran to its end"))))
 
 	short := msg("short", 1)
 	short.Timeout = 20 * time.Millisecond
@@ -63,15 +68,7 @@ func TestTimeoutHonoursTheMessagesTimeout(t *testing.T) {
 
 	long := msg("long", 1)
 	long.Timeout = time.Minute
-	tight := mustTimeout(t, 20*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(
-		handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
-			select {
-			case <-ctx.Done():
-				return core.RetryErr(0, context.Cause(ctx))
-			case <-time.After(100 * time.Millisecond):
-				return core.Success()
-			}
-		}))
+	tight := mustTimeout(t, 20*time.Millisecond, middleware.WithTimeoutGrace(time.Minute))(runs(core.Success()))
 	if res := tight.Handle(bg, long); res.Outcome != core.OutcomeSuccess {
 		t.Fatalf("own timeout of 1m under a 20ms middleware: got %v, want the handler's success", res)
 	}
@@ -145,13 +142,12 @@ func TestLimitsThroughAWorkerOnRedis(t *testing.T) {
 		}
 	}
 	var dl []core.DeadLetter
-	deadline := time.Now().Add(10 * time.Second)
-	for len(dl) < 2 && time.Now().Before(deadline) {
+	waitFor(t, "two dead letters", 10*time.Second, func() bool {
 		if dl, err = q.DeadLetters(ctx, 0, 10); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(dl) >= 2
+	})
 	ids := map[string]bool{}
 	for _, d := range dl {
 		ids[d.ID] = true
@@ -162,10 +158,19 @@ func TestLimitsThroughAWorkerOnRedis(t *testing.T) {
 	if len(dl) != 2 || !ids["bounded"] || !ids["slow"] {
 		t.Fatalf("dead letters %v, want bounded and slow", ids)
 	}
+	// Not handled again after the bound, ever: once the worker has
+	// stopped, every handling it took has told seenCh, and nothing is left
+	// in the queue to take.
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case s := <-seenCh:
 		t.Fatalf("handled again after the bound: %+v", s)
-	case <-time.After(50 * time.Millisecond):
+	default:
+	}
+	if st, err := q.Stats(ctx); err != nil || st.Queued+st.Backoff+st.Locked != 0 {
+		t.Fatalf("queue %+v (%v), want nothing left to handle", st, err)
 	}
 	if fmt.Sprint(got["bounded"]) != "[1 2]" || fmt.Sprint(got["plain"]) != "[1 2 3 4]" {
 		t.Fatalf("attempts %v", got)

@@ -41,7 +41,14 @@ func TestTimeoutOuterMiddlewareSeesAbandonment(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a dead letter", 5*time.Second, func() bool { return w.Stats().Error == 1 })
-	time.Sleep(100 * time.Millisecond) // time for a third handling, were there one
+	// No third handling, ever: once the worker has stopped, every handling
+	// it took has gone through the chain, and nothing is left to take.
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := q.Stats(ctx); err != nil || st.Queued+st.Backoff+st.Locked != 0 || st.Dead != 1 {
+		t.Fatalf("queue %+v (%v), want only the dead letter", st, err)
+	}
 	if n := started.Load(); n != 2 {
 		t.Fatalf("the handler started %d times, want 2 (Retry's limit)", n)
 	}

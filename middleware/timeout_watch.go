@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,15 +92,11 @@ type watchdog struct {
 // handleWatched is handle's path for a handling h of a worker or pool: next
 // runs here, on the caller's goroutine.
 func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *core.Message, h *core.Handling) core.Result {
-	w := &watched{parent: ctx, h: h, cause: t.cause, grace: t.cfg.grace}
+	d, cause, grace, own := t.limits(m)
+	w := &watched{parent: ctx, h: h, cause: cause, grace: grace}
 	wd := &t.watch
-	if m.Timeout > 0 && m.Timeout != t.d {
-		// The message's own timeout (core.WithHandlingTimeout): its own timer.
-		d := m.Timeout
-		w.cause = fmt.Errorf("%w after %s", ErrTimeout, d)
-		if !t.cfg.graceSet {
-			w.grace = min(d/10, time.Second)
-		}
+	if own {
+		// The message's own timeout: its own timer.
 		wd.mu.Lock()
 		w.deadline = time.Now().Add(d)
 		w.own = time.AfterFunc(d, func() { wd.fireOwn(w) })
@@ -109,7 +104,7 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 	} else {
 		wd.add(w)
 	}
-	res := t.callWatched(w, next, m)
+	res := t.call(w, next, m) // a panic as on the runners' path
 	late := wd.leave(w)
 	w.close()
 	if late {
@@ -129,18 +124,6 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 // abandonedRetry is the answer for the abandoned handling w.
 func (t *timeouter) abandonedRetry(w *watched) core.Result {
 	return core.RetryErr(t.cfg.backoff, w.cause)
-}
-
-// callWatched runs the handler, turning a panic into an error outcome as
-// the runners' path does, so that the middleware around Timeout sees the
-// same answers on both paths (and a late panic goes to the late callback).
-func (t *timeouter) callWatched(w *watched, next core.Handler, m *core.Message) (res core.Result) {
-	defer func() {
-		if v := recover(); v != nil {
-			res = core.Fail(core.NewPanicError(v))
-		}
-	}()
-	return next.Handle(w, m)
 }
 
 // add starts watching w with the watchdog's duration.

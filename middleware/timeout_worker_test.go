@@ -18,9 +18,9 @@ import (
 	"github.com/redghost/redghost/middleware"
 )
 
-// Timeout under a real worker or pool: the handler runs on the worker's
-// goroutine (no hand-off), and one that ignores its context is abandoned
-// through core.Handling.
+// Timeout under a real worker or pool: with WithTimeoutInline the handler
+// runs on the worker's goroutine (no hand-off), and one that ignores its
+// context is abandoned through core.Handling; without it, as anywhere.
 
 // timeoutBackends are the backends the worker tests of Timeout run on: in
 // memory, and Redis on a private server.

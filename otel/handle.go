@@ -151,11 +151,7 @@ func end(span trace.Span, res core.Result, report *middleware.AttemptReport) {
 		// Turned away by an open breaker: the handler was not called, so
 		// nothing failed; the status stays unset.
 		span.SetAttributes(rejectedAttrs...)
-		span.AddEvent("rejected", trace.WithAttributes(
-			BackoffKey.Float64(res.Backoff.Seconds()),
-			semconv.ErrorTypeKey.String(ErrorType(res.Err)),
-			attribute.String("error.message", res.Err.Error()),
-		))
+		errorEvent(span, "rejected", res, semconv.ErrorTypeKey.String(ErrorType(res.Err)), res.Err.Error())
 		span.End()
 		return
 	}
@@ -172,11 +168,7 @@ func end(span trace.Span, res core.Result, report *middleware.AttemptReport) {
 		}
 		errType := semconv.ErrorTypeKey.String(ErrorType(res.Err))
 		msg := res.Err.Error()
-		span.AddEvent("retry", trace.WithAttributes(
-			BackoffKey.Float64(res.Backoff.Seconds()),
-			errType,
-			attribute.String("error.message", msg),
-		))
+		errorEvent(span, "retry", res, errType, msg)
 		span.SetStatus(codes.Error, msg)
 		span.SetAttributes(errType)
 	case core.OutcomeError:
@@ -189,6 +181,17 @@ func end(span trace.Span, res core.Result, report *middleware.AttemptReport) {
 		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(res.Err)))
 	}
 	span.End()
+}
+
+// errorEvent adds the event name of a retry or a rejection that carries
+// an error: its backoff, error type and error message (which semconv has
+// no key for).
+func errorEvent(span trace.Span, name string, res core.Result, errType attribute.KeyValue, msg string) {
+	span.AddEvent(name, trace.WithAttributes(
+		BackoffKey.Float64(res.Backoff.Seconds()),
+		errType,
+		attribute.String("error.message", msg),
+	))
 }
 
 // recordError adds the exception event of err; for a panic, with the

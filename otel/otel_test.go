@@ -445,3 +445,29 @@ func TestProcessNewRootOverWorkerSpan(t *testing.T) {
 		t.Errorf("process span without a producer: parent %v, want the worker's span %v", p.Parent(), wspan.SpanContext())
 	}
 }
+
+// drain runs h on a worker of queue on b until done has delivered n
+// values (a closed channel delivers at once), then stops the worker: every
+// span of the handlings it took has ended by then.
+func drain(t *testing.T, b core.Backend, queue string, h core.Handler, done <-chan struct{}, n int, what string) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := core.NewWorker(core.NewQueue(b, queue), h, core.WithMaxWait(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Stop(ctx) }()
+	for range n {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: not handled within 10s", what)
+		}
+	}
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

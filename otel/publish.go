@@ -130,9 +130,7 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 		p.endMessage(span, res, i, err)
 	}
 	if send.IsRecording() && err != nil {
-		send.RecordError(err)
-		send.SetStatus(codes.Error, err.Error())
-		send.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
+		failed(send, err)
 	}
 	send.End()
 	return res, err
@@ -189,19 +187,24 @@ func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int,
 	}
 	switch {
 	case err != nil:
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)), failedAttr)
+		failed(span, err)
+		span.SetAttributes(failedAttr)
 	case i < len(res):
 		r := res[i]
 		span.SetAttributes(resultAttrs(r.Class())...)
 		if r.Err != nil && !core.IsRefusal(r.Err) {
-			span.RecordError(r.Err)
-			span.SetStatus(codes.Error, r.Err.Error())
-			span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(r.Err)))
+			failed(span, r.Err)
 		}
 	}
 	span.End()
+}
+
+// failed records err on an enqueue's span: its exception event, status
+// Error and error.type.
+func failed(span trace.Span, err error) {
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+	span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
 }
 
 // resultAttrs are the redghost.enqueue.result attributes, by the classes

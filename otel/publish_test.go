@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 
@@ -150,23 +149,7 @@ func TestPublishBatchOnRedis(t *testing.T) {
 		done <- struct{}{}
 		return core.Success()
 	}))
-	w, err := core.NewWorker(core.NewQueue(b, queue), h, core.WithMaxWait(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for range reqs {
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the batch was not handled")
-		}
-	}
-	if err := w.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	drain(t, b, queue, h, done, len(reqs), "the batch")
 	processed := 0
 	for _, s := range sr.Ended() {
 		if s.Name() != "process "+queue {

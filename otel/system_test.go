@@ -3,7 +3,6 @@ package otel_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
@@ -24,25 +23,10 @@ func messagingSystems(t *testing.T, b core.Backend, queue string) (send, process
 		close(done)
 		return core.Success()
 	}))
-	w, err := core.NewWorker(core.NewQueue(b, queue), h, core.WithMaxWait(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = w.Stop(context.Background()) }()
 	if _, err := pub.Enqueue(context.Background(), queue, []byte("x"), core.WithID("m1")); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the message was not handled")
-	}
-	if err := w.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	drain(t, b, queue, h, done, 1, "the message")
 	for _, s := range sr.Ended() {
 		v := attrs(s)["messaging.system"].AsString()
 		switch s.Name() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -35,25 +34,10 @@ func TestThroughWorker(t *testing.T) {
 		close(done)
 		return core.Success()
 	}))
-	w, err := core.NewWorker(core.NewQueue(b, "jobs"), h, core.WithMaxWait(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = w.Stop(context.Background()) }()
 	if _, err := pub.Publish(context.Background(), "jobs", map[string]int{"n": 1}, core.WithID("m1")); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the message was not handled three times")
-	}
-	if err := w.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	drain(t, b, "jobs", h, done, 1, "the message handled three times")
 
 	var send tracetest.SpanStub
 	var process []tracetest.SpanStub
