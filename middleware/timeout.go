@@ -78,10 +78,10 @@ func WithTimeoutOnLateResult(fn func(m *core.Message, res core.Result)) TimeoutO
 
 // WithTimeoutInline runs the handler on the worker's own goroutine when
 // Timeout runs under a [core.Worker] or a [core.Pool], instead of handing
-// each message to another goroutine: Timeout then adds about 0.2 µs of CPU
-// and one allocation per message instead of about 1.5 µs and eight (0.6 µs
-// for a handler that waits on ctx.Done; figures from a 2-core VM, see
-// BenchmarkTimeoutPerMessage in bench/).
+// each message to another goroutine: Timeout then adds about 0.25 µs and
+// one allocation per message instead of about 2.3 µs and eight (0.8 µs for
+// a handler that waits on ctx.Done; BenchmarkTimeoutPerMessage in bench/,
+// on a quiet 2-core VM).
 //
 // The price is paid only when a handler ignores its context past the
 // grace and is abandoned: the middleware outside Timeout runs on the
@@ -141,10 +141,10 @@ func WithTimeoutInline() TimeoutOption {
 // caller can answer at the deadline, and everything outside Timeout (an
 // outer Retry, CircuitBreaker, logging, metrics, tracing) sees a stuck
 // handler's timeout then; Timeout keeps those goroutines between handlings
-// rather than starting one per message. That hand-off costs about 1.5 µs
-// of CPU per message on a 2-core VM. Under a worker, [WithTimeoutInline]
+// rather than starting one per message. That hand-off costs about 2.3 µs
+// per message on a quiet 2-core VM. Under a worker, [WithTimeoutInline]
 // runs the handler on the worker's own goroutine instead, for about
-// 0.2 µs, with one watchdog per Timeout that cancels the handlers'
+// 0.25 µs, with one watchdog per Timeout that cancels the handlers'
 // contexts at their deadlines (one timer for all the handlings of its
 // duration, which end in the order they start; a message's own timeout
 // has a timer of its own) and abandons a stuck handler through

@@ -190,8 +190,8 @@ var chainLabels = map[string]string{
 // chainBudgets are the client CPU per message each configuration may add
 // to the bare worker's, in µs. Timeout's 0.3 is for WithTimeoutInline,
 // which runs the handler on the worker's goroutine (no hand-off, no timer
-// per message): about 0.2 µs in bench's BenchmarkTimeoutPerMessage, where
-// the default hand-off costs 1.4 (it is what lets the middleware outside
+// per message): about 0.25 µs in bench's BenchmarkTimeoutPerMessage on a
+// quiet VM, where the default hand-off costs 2.3 (it is what lets the middleware outside
 // Timeout see a stuck handler's timeout at the deadline).
 var chainBudgets = map[string]float64{"all": 3, "otel": 1.5, "otel-1pct": 0.2, "timeout-inline": 0.3, "metrics": 0.3, "breaker": 0.2}
 
