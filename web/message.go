@@ -42,14 +42,20 @@ func (h *Handler) messagePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := messageData{Explanation: e, State: e.State(), CanCancel: canCancel(e.Status, e.Message), Flash: cancelNote(q.Get("canceled"))}
+	// The payloads are rendered only when the page shows them (as the
+	// dead-letter page does): indenting or escaping one costs its size.
 	var hs map[string]string
 	if e.Message != nil {
 		hs = e.Message.Headers
-		d.Payload = viewPayload(e.Message.Payload)
+		if h.cfg.payloads {
+			d.Payload = viewPayload(e.Message.Payload)
+		}
 	}
 	if e.Dead != nil {
 		d.DeadHeaders = sortedHeaders(e.Dead.Headers)
-		d.DeadPayload = viewPayload(e.Dead.Payload)
+		if h.cfg.payloads {
+			d.DeadPayload = viewPayload(e.Dead.Payload)
+		}
 		if hs == nil {
 			hs = e.Dead.Headers
 		}
