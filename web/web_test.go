@@ -126,6 +126,16 @@ var (
 // token reads a page and answers the CSRF token its scripts would send
 // (the page also sets the browser's cookie). With the actions off, no
 // page shows one: it is computed from the cookie as the handler would.
+// otherToken is tok with its first character changed: a token of the
+// right shape that does not match. (Putting "x" first would leave a token
+// that starts with "x" unchanged, one run in 64.)
+func otherToken(tok string) string {
+	if strings.HasPrefix(tok, "x") {
+		return "y" + tok[1:]
+	}
+	return "x" + tok[1:]
+}
+
 func (u *ui) token() string {
 	u.t.Helper()
 	r := u.get("")
@@ -421,7 +431,7 @@ func TestDeadPageAndActions(t *testing.T) {
 		otherTok := other.token()
 		for name, form := range map[string]url.Values{
 			"no token":               {"queue": {"orders"}, "id": {"d1"}},
-			"bad token":              {"queue": {"orders"}, "id": {"d1"}, "csrf": {"x" + tok[1:]}},
+			"bad token":              {"queue": {"orders"}, "id": {"d1"}, "csrf": {otherToken(tok)}},
 			"another process' token": {"queue": {"orders"}, "id": {"d1"}, "csrf": {otherTok}},
 		} {
 			r := u.post("requeue", form)
