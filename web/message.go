@@ -120,9 +120,14 @@ func viewPayload(p []byte) payloadView {
 	case len(p) <= maxPayloadView && json.Valid(p) && json.Indent(&buf, p, "", "  ") == nil:
 		v.Text, v.Kind = buf.String(), "json"
 	case utf8.Valid(p):
-		v.Text, v.Kind = string(p), "text"
+		// What the cut below keeps depends on the first maxPayloadView+1
+		// bytes alone: copy no more.
+		v.Text, v.Kind = string(p[:min(len(p), maxPayloadView+1)]), "text"
 	default:
-		s := strconv.QuoteToASCII(string(p))
+		// Each byte quotes to at least one, and a character's escape
+		// depends on its own bytes (utf8.UTFMax at most): a prefix that
+		// long quotes to the text the cut keeps, however large p is.
+		s := strconv.QuoteToASCII(string(p[:min(len(p), maxPayloadView+utf8.UTFMax)]))
 		v.Text, v.Kind = s[1:len(s)-1], "binary"
 	}
 	if len(v.Text) > maxPayloadView {
