@@ -748,6 +748,7 @@ func TestQueuePageFilteredPaging(t *testing.T) {
 // viewPayload reads only the head of a large payload; what it shows is
 // what quoting or copying the whole payload and cutting it would show.
 func TestViewPayloadOfALargePayload(t *testing.T) {
+	t.Parallel()
 	whole := func(p []byte) payloadView {
 		v := payloadView{Size: len(p), Empty: len(p) == 0}
 		var buf bytes.Buffer
@@ -766,8 +767,8 @@ func TestViewPayloadOfALargePayload(t *testing.T) {
 		return v
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{maxPayloadView - 4, maxPayloadView - 1, maxPayloadView, maxPayloadView + 1, maxPayloadView + 2, maxPayloadView + 3, maxPayloadView + 4, maxPayloadView + 5, 3 * maxPayloadView} {
-		for _, unit := range []string{"a", "é", "€", "😀", "\x00", "\xff"} {
+	for _, n := range []int{maxPayloadView - 1, maxPayloadView, maxPayloadView + 1, maxPayloadView + 4, 2 * maxPayloadView} {
+		for _, unit := range []string{"a", "€", "😀", "\xff"} {
 			for shift := range 4 {
 				p := []byte(strings.Repeat("z", shift) + strings.Repeat(unit, n/len(unit)+1))[:n]
 				if got, want := viewPayload(p), whole(p); got != want {
