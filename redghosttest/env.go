@@ -10,6 +10,7 @@ import (
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
 	"github.com/redghost/redghost/core/queuetest"
+	"github.com/redghost/redghost/middleware"
 )
 
 // DefaultStart is where an Env's clock starts unless [WithStart] says
@@ -25,8 +26,8 @@ type Env struct {
 	tb      testing.TB
 	clock   *queuetest.ManualClock
 	backend *memqueue.Backend
-	mws     []core.Middleware
-	chain   func(core.Handler) core.Handler
+	// chain is the WithMiddleware options' middleware, composed once.
+	chain core.Middleware
 
 	mu       sync.Mutex
 	enqueued []Enqueued
@@ -73,7 +74,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatalf("redghosttest: %v", err)
 	}
-	return &Env{tb: tb, clock: clock, backend: b, mws: cfg.mws}
+	return &Env{tb: tb, clock: clock, backend: b, chain: middleware.Chain(cfg.mws...)}
 }
 
 // Clock is the Env's manual clock: the backend's time, and the time
@@ -127,12 +128,7 @@ func (r recorder) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 }
 
 // wrap wraps h in the Env's middleware.
-func (e *Env) wrap(h core.Handler) core.Handler {
-	for i := len(e.mws) - 1; i >= 0; i-- {
-		h = e.mws[i](h)
-	}
-	return h
-}
+func (e *Env) wrap(h core.Handler) core.Handler { return e.chain(h) }
 
 // ctx is the test's context (Background for a test that has none, such
 // as the zero testing.T of an example).

@@ -37,7 +37,7 @@ func TestPauseResume(t *testing.T) {
 
 		// Refused: no token, a bad one, actions off, a GET. Nothing pauses.
 		u.post("pause", url.Values{"queue": {"orders"}}).want(t, 403, "CSRF")
-		u.post("pause", url.Values{"queue": {"orders"}, "csrf": {"x" + tok[1:]}}).want(t, 403, "CSRF")
+		u.post("pause", url.Values{"queue": {"orders"}, "csrf": {otherToken(tok)}}).want(t, 403, "CSRF")
 		ro.post("pause", url.Values{"queue": {"orders"}, "csrf": {ro.token()}}).want(t, 403, "Actions are off")
 		u.get("pause?queue=orders").want(t, 405)
 		if paused(t, b, "orders") {

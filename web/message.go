@@ -42,14 +42,20 @@ func (h *Handler) messagePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := messageData{Explanation: e, State: e.State(), CanCancel: canCancel(e.Status, e.Message), Flash: cancelNote(q.Get("canceled"))}
+	// The payloads are rendered only when the page shows them (as the
+	// dead-letter page does): indenting or escaping one costs its size.
 	var hs map[string]string
 	if e.Message != nil {
 		hs = e.Message.Headers
-		d.Payload = viewPayload(e.Message.Payload)
+		if h.cfg.payloads {
+			d.Payload = viewPayload(e.Message.Payload)
+		}
 	}
 	if e.Dead != nil {
 		d.DeadHeaders = sortedHeaders(e.Dead.Headers)
-		d.DeadPayload = viewPayload(e.Dead.Payload)
+		if h.cfg.payloads {
+			d.DeadPayload = viewPayload(e.Dead.Payload)
+		}
 		if hs == nil {
 			hs = e.Dead.Headers
 		}
@@ -114,9 +120,14 @@ func viewPayload(p []byte) payloadView {
 	case len(p) <= maxPayloadView && json.Valid(p) && json.Indent(&buf, p, "", "  ") == nil:
 		v.Text, v.Kind = buf.String(), "json"
 	case utf8.Valid(p):
-		v.Text, v.Kind = string(p), "text"
+		// What the cut below keeps depends on the first maxPayloadView+1
+		// bytes alone: copy no more.
+		v.Text, v.Kind = string(p[:min(len(p), maxPayloadView+1)]), "text"
 	default:
-		s := strconv.QuoteToASCII(string(p))
+		// Each byte quotes to at least one, and a character's escape
+		// depends on its own bytes (utf8.UTFMax at most): a prefix that
+		// long quotes to the text the cut keeps, however large p is.
+		s := strconv.QuoteToASCII(string(p[:min(len(p), maxPayloadView+utf8.UTFMax)]))
 		v.Text, v.Kind = s[1:len(s)-1], "binary"
 	}
 	if len(v.Text) > maxPayloadView {

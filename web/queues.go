@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/internal/queuestats"
 )
 
 // queueRow is one line of the queues page.
@@ -50,9 +51,6 @@ func (h *Handler) queueRows(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// statsParallel bounds the QueueStats calls in flight for one page.
-const statsParallel = 8
-
 // collect reads every queue's counts, a few queues at a time, and their
 // rates against an earlier reading.
 func (h *Handler) collect(ctx context.Context) ([]queueRow, error) {
@@ -60,23 +58,13 @@ func (h *Handler) collect(ctx context.Context) ([]queueRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]queueRow, len(names))
-	errs := make([]error, len(names))
-	sem := make(chan struct{}, statsParallel)
-	var wg sync.WaitGroup
-	for i, n := range names {
-		rows[i].Name = n
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			rows[i].Stats, errs[i] = h.b.QueueStats(ctx, n)
-		})
+	stats, err := queuestats.Read(ctx, names, h.b.QueueStats)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	rows := make([]queueRow, len(names))
+	for i, n := range names {
+		rows[i] = queueRow{Name: n, Stats: stats[i]}
 	}
 	h.rates.update(h.now(), rows)
 	return rows, nil

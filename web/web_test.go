@@ -1,26 +1,32 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/memqueue"
 	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
+	"github.com/redghost/redghost/internal/text"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
@@ -126,6 +132,16 @@ var (
 // token reads a page and answers the CSRF token its scripts would send
 // (the page also sets the browser's cookie). With the actions off, no
 // page shows one: it is computed from the cookie as the handler would.
+// otherToken is tok with its first character changed: a token of the
+// right shape that does not match. (Putting "x" first would leave a token
+// that starts with "x" unchanged, one run in 64.)
+func otherToken(tok string) string {
+	if strings.HasPrefix(tok, "x") {
+		return "y" + tok[1:]
+	}
+	return "x" + tok[1:]
+}
+
 func (u *ui) token() string {
 	u.t.Helper()
 	r := u.get("")
@@ -421,7 +437,7 @@ func TestDeadPageAndActions(t *testing.T) {
 		otherTok := other.token()
 		for name, form := range map[string]url.Values{
 			"no token":               {"queue": {"orders"}, "id": {"d1"}},
-			"bad token":              {"queue": {"orders"}, "id": {"d1"}, "csrf": {"x" + tok[1:]}},
+			"bad token":              {"queue": {"orders"}, "id": {"d1"}, "csrf": {otherToken(tok)}},
 			"another process' token": {"queue": {"orders"}, "id": {"d1"}, "csrf": {otherTok}},
 		} {
 			r := u.post("requeue", form)
@@ -727,4 +743,56 @@ func TestQueuePageFilteredPaging(t *testing.T) {
 		}
 		u.get("queue?name=f&status=locked&skip=-1").want(t, 400, "skip must be")
 	})
+}
+
+// viewPayload reads only the head of a large payload; what it shows is
+// what quoting or copying the whole payload and cutting it would show.
+func TestViewPayloadOfALargePayload(t *testing.T) {
+	t.Parallel()
+	whole := func(p []byte) payloadView {
+		v := payloadView{Size: len(p), Empty: len(p) == 0}
+		var buf bytes.Buffer
+		switch {
+		case len(p) <= maxPayloadView && json.Valid(p) && json.Indent(&buf, p, "", "  ") == nil:
+			v.Text, v.Kind = buf.String(), "json"
+		case utf8.Valid(p):
+			v.Text, v.Kind = string(p), "text"
+		default:
+			s := strconv.QuoteToASCII(string(p))
+			v.Text, v.Kind = s[1:len(s)-1], "binary"
+		}
+		if len(v.Text) > maxPayloadView {
+			v.Text, v.Cut = text.TruncateUTF8(v.Text, maxPayloadView), true
+		}
+		return v
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{maxPayloadView - 1, maxPayloadView, maxPayloadView + 1, maxPayloadView + 4, 2 * maxPayloadView} {
+		for _, unit := range []string{"a", "€", "😀", "\xff"} {
+			for shift := range 4 {
+				p := []byte(strings.Repeat("z", shift) + strings.Repeat(unit, n/len(unit)+1))[:n]
+				if got, want := viewPayload(p), whole(p); got != want {
+					t.Fatalf("%d bytes of %q shifted by %d: %+v..., want %+v...", n, unit, shift, got.Kind, want.Kind)
+				}
+			}
+		}
+		// ASCII up to about the cut, then a character that straddles
+		// it, then a byte that is not UTF-8.
+		for k := maxPayloadView - 6; k <= maxPayloadView+1; k++ {
+			for _, r := range []string{"é", "€", "😀", ""} {
+				p := []byte(strings.Repeat("a", k) + r + "\xff")
+				if got, want := viewPayload(p), whole(p); got != want {
+					t.Fatalf("%d ASCII bytes, %q, a byte not UTF-8: %.20q (cut %v), want %.20q (cut %v)",
+						k, r, got.Text[len(got.Text)-10:], got.Cut, want.Text[len(want.Text)-10:], want.Cut)
+				}
+			}
+		}
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(rng.IntN(256))
+		}
+		if got, want := viewPayload(p), whole(p); got != want {
+			t.Fatalf("%d random bytes: not what the whole payload shows", n)
+		}
+	}
 }

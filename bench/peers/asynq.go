@@ -45,25 +45,12 @@ func (a *Asynq) EnqueueBatch(context.Context, string, [][]byte) error { return e
 
 // StartWorker starts an asynq server on queue with asynq's defaults but
 // the concurrency and a quiet logger.
-func (a *Asynq) StartWorker(_ context.Context, queue string, concurrency int, h func([]byte)) (Worker, error) {
-	srv := asynq.NewServerFromRedisClient(a.rdb, asynq.Config{
-		Concurrency: concurrency,
-		Queues:      map[string]int{queue: 1},
-		Logger:      asynqLogger{log.New(os.Stderr, "asynq: ", log.LstdFlags)},
-		LogLevel:    asynq.WarnLevel,
-	})
-	err := srv.Start(asynq.HandlerFunc(func(_ context.Context, t *asynq.Task) error {
-		h(t.Payload())
-		return nil
-	}))
-	if err != nil {
-		return nil, err
-	}
-	return asynqWorker{srv}, nil
+func (a *Asynq) StartWorker(ctx context.Context, queue string, concurrency int, h func([]byte)) (Worker, error) {
+	return a.StartWorkerMany(ctx, []string{queue}, concurrency, h)
 }
 
 // StartWorkerMany starts one asynq server on all of queues, each of
-// weight 1.
+// weight 1, with asynq's defaults but the concurrency and a quiet logger.
 func (a *Asynq) StartWorkerMany(_ context.Context, queues []string, concurrency int, h func([]byte)) (Worker, error) {
 	weights := make(map[string]int, len(queues))
 	for _, q := range queues {

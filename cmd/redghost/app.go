@@ -10,13 +10,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
 	"github.com/redghost/redghost/core/redisqueue"
+	"github.com/redghost/redghost/internal/queuestats"
 )
 
 const defaultRedisURL = "redis://127.0.0.1:6379/0"
@@ -151,30 +151,16 @@ func (a *app) call(ctx context.Context, fn func(ctx context.Context) error) erro
 	return err
 }
 
-// stats reads the counts of queues, a few at a time, in order.
+// stats reads the counts of queues, a few at a time, in order, each call
+// within -timeout.
 func (a *app) stats(ctx context.Context, queues []string) ([]core.QueueStats, error) {
-	const parallel = 8
-	out := make([]core.QueueStats, len(queues))
-	errs := make([]error, len(queues))
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i, q := range queues {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			errs[i] = a.call(ctx, func(ctx context.Context) (err error) {
-				out[i], err = a.b.QueueStats(ctx, q)
-				return err
-			})
+	return queuestats.Read(ctx, queues, func(ctx context.Context, q string) (st core.QueueStats, err error) {
+		err = a.call(ctx, func(ctx context.Context) (err error) {
+			st, err = a.b.QueueStats(ctx, q)
+			return err
 		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return st, err
+	})
 }
 
 // confirm asks question on stderr unless yes, and reads the answer from

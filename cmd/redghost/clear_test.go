@@ -125,22 +125,13 @@ var clusterPrefixes atomic.Int64
 // every master.
 func TestCluster(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.WithArgs("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"))
+	srv, _ := redistest.StartCluster(t)
 	ctx := context.Background()
-	// The password is set once the server runs: redistest's readiness
-	// check is an unauthenticated PING.
+	// The password is set once the cluster is up: redistest's readiness
+	// checks are unauthenticated.
 	if err := srv.Client(t).ConfigSet(ctx, "requirepass", "s3cret").Err(); err != nil {
 		t.Fatal(err)
 	}
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "s3cret"})
-	t.Cleanup(func() { _ = admin.Close() })
-	if err := admin.Do(ctx, "cluster", "addslotsrange", 0, 16383).Err(); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, func() bool {
-		info, err := admin.ClusterInfo(ctx).Result()
-		return err == nil && strings.Contains(info, "cluster_state:ok")
-	})
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}, Password: "s3cret"})
 	t.Cleanup(func() { _ = cc.Close() })
 	prefix := fmt.Sprintf("clc%d", clusterPrefixes.Add(1))

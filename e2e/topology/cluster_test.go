@@ -15,7 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
-	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/core/redisqueue"
 	"github.com/redghost/redghost/internal/redistest"
 )
@@ -163,16 +162,7 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("Conformance", func(t *testing.T) {
-		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
-			prefix := newPrefix()
-			return queuetest.Env{
-				Backend: newBackend(t, cl.cc, redisqueue.WithPrefix(prefix)),
-				Advance: time.Sleep,
-				Dump:    func() string { return redistest.Dump(t, cl.cc, prefix) },
-			}
-		}})
-	})
+	t.Run("Conformance", func(t *testing.T) { conformance(t, cl.cc, newPrefix) })
 	if t.Failed() {
 		return
 	}

@@ -7,7 +7,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
+	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/core/redisqueue"
+	"github.com/redghost/redghost/internal/redistest"
 )
 
 // Every constructor of the library that these tests call is called here,
@@ -35,4 +37,18 @@ func newWorker(t testing.TB, b core.Backend, queue string, h core.HandlerFunc) *
 		t.Fatal(err)
 	}
 	return w
+}
+
+// conformance runs the backend conformance suite, with every feature the
+// Redis backend claims, on c: each test on a backend of its own under
+// the key prefix newPrefix answers.
+func conformance(t *testing.T, c redis.UniversalClient, newPrefix func() string) {
+	queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
+		prefix := newPrefix()
+		return queuetest.Env{
+			Backend: newBackend(t, c, redisqueue.WithPrefix(prefix)),
+			Advance: time.Sleep,
+			Dump:    func() string { return redistest.Dump(t, c, prefix) },
+		}
+	}})
 }

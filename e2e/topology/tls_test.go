@@ -24,9 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redghost/redghost/core"
-	"github.com/redghost/redghost/core/queuetest"
 	"github.com/redghost/redghost/core/redisqueue"
-	"github.com/redghost/redghost/internal/redistest"
 )
 
 // queueACL is the ACL rule that allows a user everything the backend does
@@ -85,14 +83,7 @@ func TestTLSAndACL(t *testing.T) {
 
 	t.Run("Conformance", func(t *testing.T) {
 		var prefixes atomic.Int64
-		queuetest.Run(t, queuetest.Harness{Features: queuetest.Features{WaitDequeue: true, Schedules: true, MessageInspector: true, MultiWait: true}, New: func(t *testing.T) queuetest.Env {
-			prefix := fmt.Sprintf("rgt%d", prefixes.Add(1))
-			return queuetest.Env{
-				Backend: newBackend(t, admin, redisqueue.WithPrefix(prefix)),
-				Advance: time.Sleep,
-				Dump:    func() string { return redistest.Dump(t, admin, prefix) },
-			}
-		}})
+		conformance(t, admin, func() string { return fmt.Sprintf("rgt%d", prefixes.Add(1)) })
 	})
 
 	t.Run("ACLOneQueue", func(t *testing.T) {

@@ -2,7 +2,9 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +44,14 @@ func Dump(t testing.TB, c redis.UniversalClient, prefix string) string {
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
 	var b strings.Builder
+	// read fails t on a read error: a dump that dropped what it could not
+	// read would let two different stores compare equal. A key that
+	// expired since the scan reads as missing (redis.Nil), not an error.
+	read := func(k string, err error) {
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatalf("dump: read %s: %v", k, err)
+		}
+	}
 	for _, k := range keys {
 		typ, err := c.Type(ctx, k).Result()
 		if err != nil {
@@ -50,23 +60,25 @@ func Dump(t testing.TB, c redis.UniversalClient, prefix string) string {
 		fmt.Fprintf(&b, "%q %s\n", k, typ)
 		switch typ {
 		case "string":
-			fmt.Fprintf(&b, "\t%q\n", c.Get(ctx, k).Val())
+			v, err := c.Get(ctx, k).Result()
+			read(k, err)
+			fmt.Fprintf(&b, "\t%q\n", v)
 		case "hash":
-			h := c.HGetAll(ctx, k).Val()
-			fields := make([]string, 0, len(h))
-			for f := range h {
-				fields = append(fields, f)
-			}
-			slices.Sort(fields)
-			for _, f := range fields {
+			h, err := c.HGetAll(ctx, k).Result()
+			read(k, err)
+			for _, f := range slices.Sorted(maps.Keys(h)) {
 				fmt.Fprintf(&b, "\t%q = %q\n", f, h[f])
 			}
 		case "list":
-			for _, v := range c.LRange(ctx, k, 0, -1).Val() {
+			vs, err := c.LRange(ctx, k, 0, -1).Result()
+			read(k, err)
+			for _, v := range vs {
 				fmt.Fprintf(&b, "\t%q\n", v)
 			}
 		case "zset":
-			for _, z := range c.ZRangeWithScores(ctx, k, 0, -1).Val() {
+			zs, err := c.ZRangeWithScores(ctx, k, 0, -1).Result()
+			read(k, err)
+			for _, z := range zs {
 				fmt.Fprintf(&b, "\t%q %v\n", z.Member, z.Score)
 			}
 		default:
