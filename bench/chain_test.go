@@ -92,12 +92,11 @@ var quietLogger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{
 // start attributes, the batch processor) and the W3C extraction's (two
 // allocations). Metrics 0.18, the breaker and the rest 0.12, the timeout
 // 0.6 (a hand-off to another goroutine and a deadline timer per message,
-// about 1.4 µs and 10 allocations, so that the middleware outside it sees
-// a stuck handler's timeout at the deadline), and 0.18 with
-// WithTimeoutInline (about 0.3 µs: under a worker it runs the handler on
-// the worker's goroutine and shares one deadline timer among all
-// handlings; it measured 0.17 µs, one allocation; see middleware.Timeout
-// and timeout_test.go).
+// 1.71 µs of CPU here on the quiet VM, so that the middleware outside it
+// sees a stuck handler's timeout at the deadline), and 0.18 with
+// WithTimeoutInline (under a worker it runs the handler on the worker's
+// goroutine and shares one deadline timer among all handlings: 0.29 µs
+// here on the quiet VM; see middleware.Timeout and timeout_test.go).
 func chainCases() []chainCase {
 	return []chainCase{
 		{name: "chain", build: func(tb testing.TB) core.Middleware {
