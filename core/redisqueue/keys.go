@@ -26,12 +26,16 @@ const (
 	sfxDead    = "dead"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
+	sfxSlots   = "slots"
 	sfxPaused  = "paused"
 )
 
 // queuePrefix is the head of every key of queue: "<prefix>:{<queue>}:".
 func (b *Backend) queuePrefix(queue string) string { return b.cfg.prefix + ":{" + queue + "}:" }
 
+// keys builds every key of queue. A call that needs one key builds it
+// alone (queuePrefix(queue) + its suffix), as do the per-message scripts'
+// callers (dequeueKeys, enqueueKeys, Ack, ExtendLocks).
 func (b *Backend) keys(queue string) queueKeys {
 	p := b.queuePrefix(queue)
 	return queueKeys{
@@ -47,7 +51,7 @@ func (b *Backend) keys(queue string) queueKeys {
 		deadidx: p + sfxDeadIdx,
 		lockgrp: p + sfxLockGrp,
 		due:     p + sfxDue,
-		slots:   p + "slots",
+		slots:   p + sfxSlots,
 		sched:   p + sfxSched,
 		paused:  p + sfxPaused,
 	}
