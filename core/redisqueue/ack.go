@@ -30,9 +30,7 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		}
 		valid = append(valid, i)
 	}
-	p := b.queuePrefix(queue) // only ack.lua's keys, not all of keys'
-	keys := []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxWake,
-		p + sfxDead, p + sfxDeadIdx, p + sfxLockGrp, p + sfxDue}
+	keys := b.scriptKeys(queue).ack
 	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
 		packed := make([]byte, 0, 15*len(call))
 		args := make([]any, 2, 2+len(call))
@@ -84,9 +82,7 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 		valid = append(valid, i)
 	}
 	_ = b.watch(ctx, queue) // a heartbeat checks the store too, and is never refused
-	// Only extend.lua's keys, not all of keys'.
-	p := b.queuePrefix(queue)
-	keys := []string{p + sfxMsgs, p + sfxLocks, p + sfxDue}
+	keys := b.scriptKeys(queue).extend
 	for _, call := range distinctCalls(valid, func(i int) string { return locks[i].ID }) {
 		packed := make([]byte, 0, 14*len(call))
 		args := make([]any, 1, 1+len(call))
