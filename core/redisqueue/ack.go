@@ -129,21 +129,24 @@ func markLost(errs []error, call []int, reply any) error {
 // entries whose ids are distinct: a repeated id starts a new call, so that
 // it sees the effect of the earlier one.
 func distinctCalls(idx []int, id func(int) string) [][]int {
+	switch len(idx) {
+	case 0:
+		return nil
+	case 1: // one ack or heartbeat, the common call: nothing to compare
+		return [][]int{idx}
+	}
+	// Each call is a run of idx: sliced from it, not copied.
 	var calls [][]int
-	var cur []int
-	seen := make(map[string]struct{}, len(idx))
-	for _, i := range idx {
+	start := 0
+	seen := make(map[string]struct{}, min(len(idx), maxBatch))
+	for j, i := range idx {
 		_, dup := seen[id(i)]
-		if dup || len(cur) == maxBatch {
-			calls = append(calls, cur)
-			cur = nil
+		if dup || j-start == maxBatch {
+			calls = append(calls, idx[start:j:j])
+			start = j
 			clear(seen)
 		}
-		cur = append(cur, i)
 		seen[id(i)] = struct{}{}
 	}
-	if len(cur) > 0 {
-		calls = append(calls, cur)
-	}
-	return calls
+	return append(calls, idx[start:])
 }
