@@ -229,7 +229,7 @@ func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, arg
 	var reply any
 	var err error
 	if b.cfg.ackReplicas > 0 {
-		reply, err = b.runAcked(ctx, b.variant(scriptEnqueue), keys, args...)
+		reply, err = b.runAcked(ctx, scriptEnqueue, keys, args...)
 	} else {
 		reply, err = b.run(ctx, scriptEnqueue, keys, args...)
 	}

@@ -30,7 +30,7 @@ func (b *Backend) EnqueueSlot(ctx context.Context, p core.SlotParams) (core.Enqu
 	var reply any
 	var err error
 	if b.cfg.ackReplicas > 0 {
-		reply, err = b.runAcked(ctx, b.variant(scriptSlotEnqueue), keys, args...)
+		reply, err = b.runAcked(ctx, scriptSlotEnqueue, keys, args...)
 	} else {
 		reply, err = b.run(ctx, scriptSlotEnqueue, keys, args...)
 	}
