@@ -30,9 +30,7 @@ func (b *Backend) Ack(ctx context.Context, queue string, acks []core.Ack) ([]err
 		}
 		valid = append(valid, i)
 	}
-	p := b.queuePrefix(queue) // only ack.lua's keys, not all of keys'
-	keys := []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxWake,
-		p + sfxDead, p + sfxDeadIdx, p + sfxLockGrp, p + sfxDue}
+	keys := b.scriptKeys(queue).ack
 	for _, call := range distinctCalls(valid, func(i int) string { return acks[i].ID }) {
 		packed := make([]byte, 0, 15*len(call))
 		args := make([]any, 2, 2+len(call))
@@ -84,9 +82,7 @@ func (b *Backend) ExtendLocks(ctx context.Context, queue string, locks []core.Lo
 		valid = append(valid, i)
 	}
 	_ = b.watch(ctx, queue) // a heartbeat checks the store too, and is never refused
-	// Only extend.lua's keys, not all of keys'.
-	p := b.queuePrefix(queue)
-	keys := []string{p + sfxMsgs, p + sfxLocks, p + sfxDue}
+	keys := b.scriptKeys(queue).extend
 	for _, call := range distinctCalls(valid, func(i int) string { return locks[i].ID }) {
 		packed := make([]byte, 0, 14*len(call))
 		args := make([]any, 1, 1+len(call))
@@ -133,21 +129,24 @@ func markLost(errs []error, call []int, reply any) error {
 // entries whose ids are distinct: a repeated id starts a new call, so that
 // it sees the effect of the earlier one.
 func distinctCalls(idx []int, id func(int) string) [][]int {
+	switch len(idx) {
+	case 0:
+		return nil
+	case 1: // one ack or heartbeat, the common call: nothing to compare
+		return [][]int{idx}
+	}
+	// Each call is a run of idx: sliced from it, not copied.
 	var calls [][]int
-	var cur []int
-	seen := make(map[string]struct{}, len(idx))
-	for _, i := range idx {
+	start := 0
+	seen := make(map[string]struct{}, min(len(idx), maxBatch))
+	for j, i := range idx {
 		_, dup := seen[id(i)]
-		if dup || len(cur) == maxBatch {
-			calls = append(calls, cur)
-			cur = nil
+		if dup || j-start == maxBatch {
+			calls = append(calls, idx[start:j:j])
+			start = j
 			clear(seen)
 		}
-		cur = append(cur, i)
 		seen[id(i)] = struct{}{}
 	}
-	if len(cur) > 0 {
-		calls = append(calls, cur)
-	}
-	return calls
+	return append(calls, idx[start:])
 }

@@ -25,7 +25,7 @@ func (b *Backend) MessageStatus(ctx context.Context, queue, id string) (core.Sta
 	if err := core.ValidateID(id); err != nil {
 		return core.StatusNone, err
 	}
-	reply, err := b.run(ctx, scriptStatus, []string{b.keys(queue).msgs}, id)
+	reply, err := b.run(ctx, scriptStatus, []string{b.queuePrefix(queue) + sfxMsgs}, id)
 	if err != nil {
 		return core.StatusNone, fmt.Errorf("redisqueue: status of %q in %q: %w", id, queue, err)
 	}
@@ -84,7 +84,7 @@ func (b *Backend) QueueContent(ctx context.Context, queue, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	reply, err := b.run(ctx, scriptContent, []string{b.keys(queue).msgs}, scan, skip, limit)
+	reply, err := b.run(ctx, scriptContent, []string{b.queuePrefix(queue) + sfxMsgs}, scan, skip, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("redisqueue: content of %q: %w", queue, err)
 	}

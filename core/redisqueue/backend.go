@@ -1,6 +1,7 @@
 package redisqueue
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -10,8 +11,9 @@ import (
 
 // Backend is a [core.Backend] on Redis. It is safe for concurrent use and
 // holds no queue state of its own (besides its configuration, only the
-// enqueues it is coalescing right now): any number of Backends (in any
-// number of processes) may share the same queues.
+// enqueues it is coalescing right now and the names of queues' keys): any
+// number of Backends (in any number of processes) may share the same
+// queues.
 type Backend struct {
 	client redis.UniversalClient
 	cfg    config
@@ -20,6 +22,7 @@ type Backend struct {
 	noShebang atomic.Bool  // the server predates script flags (oom.go)
 	health    healthState  // what the store checks saw (health.go)
 	reqs      *requestKeys // names enqueue calls for retries (retry.go)
+	hot       sync.Map     // queue -> *scriptKeys (keys.go)
 }
 
 var _ core.Backend = (*Backend)(nil)

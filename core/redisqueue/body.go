@@ -127,23 +127,33 @@ func (h header) status(now int64) core.Status {
 }
 
 // packRequestBody is the stored body of an enqueue request: its own limits,
-// when it has any, then its headers and payload.
+// when it has any, then its headers and payload, in one buffer.
 func packRequestBody(r *core.EnqueueRequest) []byte {
-	body := packBody(r.Headers, r.Payload)
+	size := bodySize(r.Headers, r.Payload)
 	if r.MaxAttempts != 0 || r.Timeout != 0 {
-		body = append(appendLimits(make([]byte, 0, len(body)+16), r.MaxAttempts, r.Timeout), body...)
+		size += len(limitsMark) + 2*binary.MaxVarintLen64
 	}
-	return body
+	b := appendLimits(make([]byte, 0, size), r.MaxAttempts, r.Timeout)
+	return appendBody(b, r.Headers, r.Payload)
 }
 
 // packBody packs headers and payload into a body. Keys are sorted so that
 // equal messages are stored as equal bytes.
 func packBody(headers map[string]string, payload []byte) []byte {
+	return appendBody(make([]byte, 0, bodySize(headers, payload)), headers, payload)
+}
+
+// bodySize bounds the length of the body of headers and payload.
+func bodySize(headers map[string]string, payload []byte) int {
 	size := binary.MaxVarintLen64 + len(payload)
 	for k, v := range headers {
 		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
 	}
-	b := make([]byte, 0, size)
+	return size
+}
+
+// appendBody appends the body of headers and payload (see packBody) to b.
+func appendBody(b []byte, headers map[string]string, payload []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(headers)))
 	if len(headers) > 0 {
 		keys := make([]string, 0, len(headers))

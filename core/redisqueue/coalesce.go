@@ -165,15 +165,15 @@ func (b *Backend) fly(ctx context.Context, l *lane, f *flight, self *waiter) {
 			opts = nil
 		}
 	} else {
-		args = make([]any, 0, 2*f.n)
+		args = make([]any, 1, 1+2*f.n) // the options slot, then the chunks' mid, body
 		plain := true
 		for _, w := range f.waiters {
-			args = append(args, w.c.args...)
+			args = append(args, w.c.args[1:]...)
 			plain = plain && w.c.plain
 		}
 		if plain { // and distinct across the chunks?
 			seen := make(map[string]struct{}, f.n)
-			for j := 0; j < len(args) && plain; j += 2 {
+			for j := 1; j < len(args) && plain; j += 2 {
 				id := args[j].(string)
 				_, dup := seen[id]
 				seen[id] = struct{}{}
@@ -216,21 +216,20 @@ func (b *Backend) fly(ctx context.Context, l *lane, f *flight, self *waiter) {
 	ls.mu.Unlock()
 }
 
-// runEnqueue runs the enqueue script once and answers its n codes. opts
-// nil marks a plain batch (see enqueueChunk).
-func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, margs []any, n int) ([]int64, error) {
-	args := make([]any, 0, 1+len(margs))
+// runEnqueue runs the enqueue script once and answers its n codes. args
+// are its ARGV, whose first, the options, it fills in: opts, or "" for
+// nil, which marks a plain batch (see enqueueChunk).
+func (b *Backend) runEnqueue(ctx context.Context, queue string, opts []byte, args []any, n int) ([]int64, error) {
 	if opts == nil {
-		args = append(args, "")
+		args[0] = ""
 	} else {
-		args = append(args, opts)
+		args[0] = opts
 	}
-	args = append(args, margs...)
 	keys := b.enqueueKeys(queue)
 	var reply any
 	var err error
 	if b.cfg.ackReplicas > 0 {
-		reply, err = b.runAcked(ctx, b.variant(scriptEnqueue), keys, args...)
+		reply, err = b.runAcked(ctx, scriptEnqueue, keys, args...)
 	} else {
 		reply, err = b.run(ctx, scriptEnqueue, keys, args...)
 	}

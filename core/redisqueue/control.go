@@ -19,7 +19,7 @@ func (b *Backend) PauseQueue(ctx context.Context, queue string) error {
 	if err := core.ValidateQueueName(queue); err != nil {
 		return err
 	}
-	if err := b.client.Set(ctx, b.keys(queue).paused, 1, 0).Err(); err != nil {
+	if err := b.client.Set(ctx, b.queuePrefix(queue)+sfxPaused, 1, 0).Err(); err != nil {
 		return fmt.Errorf("redisqueue: pause %q: %w", queue, err)
 	}
 	return nil

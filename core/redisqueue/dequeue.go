@@ -32,13 +32,8 @@ func (b *Backend) dequeue(ctx context.Context, p core.DequeueParams) (core.Deque
 }
 
 // dequeueKeys are dequeue.lua's KEYS, in its order; the wake list is
-// dequeueKeys(q)[wakeKey]. It builds only these keys (not all of the
-// queue's, as keys does): it runs once per dequeue.
-func (b *Backend) dequeueKeys(queue string) []string {
-	p := b.queuePrefix(queue)
-	return []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxRequeue,
-		p + sfxWake, p + sfxSeq, p + sfxLockGrp, p + sfxDue, p + sfxPaused}
-}
+// dequeueKeys(q)[wakeKey]. Shared: never written to.
+func (b *Backend) dequeueKeys(queue string) []string { return b.scriptKeys(queue).dequeue }
 
 const wakeKey = 6
 

@@ -25,13 +25,15 @@ type enqueueChunk struct {
 	queue string
 	idx   []int  // indexes into the request slice
 	opts  []byte // per request: opts u8, delay ms u48, own lock ms u48
-	args  []any  // mid, body per request
+	// args are the script's ARGV: a slot for the options (runEnqueue
+	// fills it), then mid, body per request.
+	args  []any
 	bytes int
 	// plain: no request has options, a delay or an own lock, and the ids
 	// are distinct (lua/enqueue.lua's fast path).
 	plain bool
 	ids   map[string]struct{} // while plain, from the second request on
-	hint  int                 // the chunk's likely size, to size ids
+	hint  int                 // the chunk's likely size, to size its slices and ids
 }
 
 // enqueueOpts are the option bits of r, as enqueue.lua reads them.
@@ -51,6 +53,11 @@ func enqueueOpts(r *core.EnqueueRequest) int {
 
 // add appends request r (with its id set) and its packed body.
 func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
+	if c.args == nil {
+		c.idx = make([]int, 0, c.hint)
+		c.opts = make([]byte, 0, 13*c.hint)
+		c.args = make([]any, 1, 1+2*c.hint)
+	}
 	opts := enqueueOpts(r)
 	delay, lock := millis(r.Delay), millis(r.LockDuration)
 	if c.plain && (opts != 0 || delay != 0 || lock != 0) {
@@ -59,7 +66,7 @@ func (c *enqueueChunk) add(i int, r *core.EnqueueRequest, body []byte) {
 	if c.plain && len(c.idx) > 0 {
 		if c.ids == nil {
 			c.ids = make(map[string]struct{}, c.hint)
-			c.ids[c.args[0].(string)] = struct{}{}
+			c.ids[c.args[1].(string)] = struct{}{}
 		}
 		if _, dup := c.ids[r.ID]; dup {
 			c.plain, c.ids = false, nil
@@ -110,7 +117,13 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 			c = open[r.Queue]
 		}
 		if c == nil || len(c.idx) == maxBatch || c.bytes+len(body) > maxBatchBytes {
-			c = &enqueueChunk{queue: r.Queue, plain: true, hint: min(len(reqs)-i, maxBatch)}
+			c = &enqueueChunk{queue: r.Queue, plain: true}
+			if open == nil {
+				// Every request so far names this queue: likely the rest
+				// do too. (Once a second queue shows up, chunks grow as
+				// they fill: the rest may be spread over many.)
+				c.hint = min(len(reqs)-i, maxBatch)
+			}
 			if open != nil {
 				open[r.Queue] = c
 			}

@@ -61,20 +61,12 @@ func TestIdlePoolCommandRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := 0
-	var per []string
+	calls, per := commandCalls(info)
 	blocked := -1
 	for _, line := range strings.Split(info, "\r\n") {
 		if v, ok := strings.CutPrefix(line, "blocked_clients:"); ok {
 			blocked, _ = strconv.Atoi(v)
 		}
-		name, rest, ok := strings.Cut(line, ":calls=")
-		if !ok || name == "cmdstat_info" || name == "cmdstat_config|resetstat" {
-			continue
-		}
-		n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
-		calls += n
-		per = append(per, strings.TrimPrefix(name, "cmdstat_")+"="+strconv.Itoa(n))
 	}
 	rate, tripRate := float64(sent)/wall.Seconds(), float64(trips)/wall.Seconds()
 	cpuPct := 100 * cpu.Seconds() / wall.Seconds()

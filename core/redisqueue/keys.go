@@ -26,12 +26,16 @@ const (
 	sfxDead    = "dead"
 	sfxDeadIdx = "deadidx"
 	sfxSched   = "sched"
+	sfxSlots   = "slots"
 	sfxPaused  = "paused"
 )
 
 // queuePrefix is the head of every key of queue: "<prefix>:{<queue>}:".
 func (b *Backend) queuePrefix(queue string) string { return b.cfg.prefix + ":{" + queue + "}:" }
 
+// keys builds every key of queue. A call that needs one key builds it
+// alone (queuePrefix(queue) + its suffix); the per-message scripts' callers
+// take theirs from scriptKeys.
 func (b *Backend) keys(queue string) queueKeys {
 	p := b.queuePrefix(queue)
 	return queueKeys{
@@ -47,10 +51,41 @@ func (b *Backend) keys(queue string) queueKeys {
 		deadidx: p + sfxDeadIdx,
 		lockgrp: p + sfxLockGrp,
 		due:     p + sfxDue,
-		slots:   p + "slots",
+		slots:   p + sfxSlots,
 		sched:   p + sfxSched,
 		paused:  p + sfxPaused,
 	}
+}
+
+// scriptKeys are the KEYS of the scripts that run for every enqueue,
+// dequeue, ack and heartbeat on one queue, built once per queue so that
+// those calls build no key strings. They are shared between goroutines:
+// never written to.
+type scriptKeys struct {
+	dequeue, ack, extend []string
+	enqueue              []string // without the request key
+	req                  string   // the request keys' head (retry.go)
+}
+
+// scriptKeys answers the scriptKeys of queue, building them on first use.
+// The backend keeps them for as long as it lives, as it keeps every
+// queue's epoch marker (health.go): one entry per queue it has served.
+func (b *Backend) scriptKeys(queue string) *scriptKeys {
+	if v, ok := b.hot.Load(queue); ok {
+		return v.(*scriptKeys)
+	}
+	p := b.queuePrefix(queue)
+	k := &scriptKeys{
+		dequeue: []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxRequeue,
+			p + sfxWake, p + sfxSeq, p + sfxLockGrp, p + sfxDue, p + sfxPaused},
+		ack: []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxLocks, p + sfxDone, p + sfxWake,
+			p + sfxDead, p + sfxDeadIdx, p + sfxLockGrp, p + sfxDue},
+		extend:  []string{p + sfxMsgs, p + sfxLocks, p + sfxDue},
+		enqueue: []string{p + sfxMsgs, p + sfxReady, p + sfxDelay, p + sfxRequeue, p + sfxWake, p + sfxDue},
+		req:     p + "req:" + b.reqs.base + ":",
+	}
+	v, _ := b.hot.LoadOrStore(queue, k)
+	return v.(*scriptKeys)
 }
 
 // all lists every key of the queue.

@@ -19,7 +19,7 @@ func (b *Backend) MessageInfo(ctx context.Context, queue, id string) (core.Messa
 	if err := core.ValidateID(id); err != nil {
 		return core.MessageInfo{}, false, err
 	}
-	reply, err := b.run(ctx, scriptMessage, []string{b.keys(queue).msgs}, id)
+	reply, err := b.run(ctx, scriptMessage, []string{b.queuePrefix(queue) + sfxMsgs}, id)
 	if err != nil {
 		return core.MessageInfo{}, false, fmt.Errorf("redisqueue: message %q of %q: %w", id, queue, err)
 	}

@@ -45,7 +45,7 @@ func (b *Backend) WaitAny(ctx context.Context, p core.WaitAnyParams) ([]string, 
 	keys := make([]string, len(p.Queues))
 	byKey := make(map[string]string, len(p.Queues))
 	for i, q := range p.Queues {
-		keys[i] = b.queuePrefix(q) + sfxWake
+		keys[i] = b.dequeueKeys(q)[wakeKey]
 		byKey[keys[i]] = q
 	}
 	deadline := time.Now().Add(p.Timeout)

@@ -69,8 +69,20 @@ func (c *config) validateReplicaAck(client redis.UniversalClient) error {
 // runAcked runs script s and then WAIT on the same connection, in one
 // pipeline: WAIT counts the replicas that have this connection's last
 // write. On a cluster the pipeline goes to the master of keys[0] (WAIT
-// has no key, so the cluster client would send it to any node).
-func (b *Backend) runAcked(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+// has no key, so the cluster client would send it to any node). On a
+// server that cannot compile the shebang it switches to the flag-less
+// variants, as [Backend.run] does.
+func (b *Backend) runAcked(ctx context.Context, s *luaScript, keys []string, args ...any) (any, error) {
+	reply, err := b.runAckedVariant(ctx, b.variant(s), keys, args...)
+	if err != nil && !b.noShebang.Load() && isShebangError(err) {
+		b.noShebang.Store(true)
+		reply, err = b.runAckedVariant(ctx, s.plain, keys, args...)
+	}
+	return reply, err
+}
+
+// runAckedVariant is runAcked with one variant of the script.
+func (b *Backend) runAckedVariant(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
 	pipe := b.client.Pipelined
 	cc, cluster := b.client.(*redis.ClusterClient)
 	for attempt := 0; ; attempt++ {

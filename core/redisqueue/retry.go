@@ -22,7 +22,9 @@ import (
 // before.
 //
 // The key costs a GET per call, and a SET EX and about 100 bytes of Redis
-// memory for a minute per call that applied something; not per message.
+// memory for a minute per call that applied something; not per message. A
+// single plain message on Redis 7 (the common enqueue) reads and writes it
+// in one SET NX GET instead, plus a SET or DEL only when it was not added.
 // A client that never retries (redis.Options.MaxRetries -1) gets no key.
 //
 // What an enqueue answers, then:
@@ -58,15 +60,13 @@ func clientRetries(client redis.UniversalClient) bool {
 }
 
 // enqueueKeys are enqueue.lua's KEYS for one call to queue, with a fresh
-// request key when the client retries. It builds only these keys (not
-// all of the queue's, as keys does): it runs once per enqueue call.
+// request key when the client retries. Without one they are shared: never
+// written to.
 func (b *Backend) enqueueKeys(queue string) []string {
-	p := b.queuePrefix(queue)
-	keys := make([]string, 6, 7)
-	keys[0], keys[1], keys[2] = p+sfxMsgs, p+sfxReady, p+sfxDelay
-	keys[3], keys[4], keys[5] = p+sfxRequeue, p+sfxWake, p+sfxDue
-	if b.reqs.on {
-		keys = append(keys, p+"req:"+b.reqs.base+":"+strconv.FormatUint(b.reqs.n.Add(1), 36))
+	k := b.scriptKeys(queue)
+	if !b.reqs.on {
+		return k.enqueue
 	}
-	return keys
+	n := len(k.enqueue)
+	return append(k.enqueue[:n:n], k.req+strconv.FormatUint(b.reqs.n.Add(1), 36)) // a copy
 }

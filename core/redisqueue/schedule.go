@@ -30,7 +30,7 @@ func (b *Backend) EnqueueSlot(ctx context.Context, p core.SlotParams) (core.Enqu
 	var reply any
 	var err error
 	if b.cfg.ackReplicas > 0 {
-		reply, err = b.runAcked(ctx, b.variant(scriptSlotEnqueue), keys, args...)
+		reply, err = b.runAcked(ctx, scriptSlotEnqueue, keys, args...)
 	} else {
 		reply, err = b.run(ctx, scriptSlotEnqueue, keys, args...)
 	}
@@ -69,7 +69,7 @@ func (b *Backend) LastSlot(ctx context.Context, queue, name string) (time.Time, 
 	if err := core.ValidateScheduleName(name); err != nil {
 		return time.Time{}, err
 	}
-	ms, err := b.client.HGet(ctx, b.keys(queue).slots, name).Int64()
+	ms, err := b.client.HGet(ctx, b.queuePrefix(queue)+sfxSlots, name).Int64()
 	switch {
 	case err == redis.Nil:
 		return time.Time{}, nil
@@ -99,7 +99,7 @@ func (b *Backend) RegisterSchedules(ctx context.Context, infos []core.ScheduleIn
 		byQueue[in.Queue] = append(byQueue[in.Queue], in.Name, next, in.Spec)
 	}
 	for _, q := range order {
-		if _, err := b.run(ctx, scriptSchedReg, []string{b.keys(q).sched}, byQueue[q]...); err != nil {
+		if _, err := b.run(ctx, scriptSchedReg, []string{b.queuePrefix(q) + sfxSched}, byQueue[q]...); err != nil {
 			return fmt.Errorf("redisqueue: register schedules of %q: %w", q, err)
 		}
 	}

@@ -54,7 +54,12 @@ func newScriptSource(files ...string) string {
 	for _, f := range files[:len(files)-1] {
 		defs = append(defs, splitDefs(read(f))...)
 	}
-	main := read(files[len(files)-1])
+	return joinScript(defs, read(files[len(files)-1]))
+}
+
+// joinScript is main preceded by the definitions of defs it uses (see
+// newScriptSource).
+func joinScript(defs []luaDef, main string) string {
 	head, tail, split := strings.Cut(main, "\n-- @defs\n")
 	top := closure(defs, identifiers(head), nil)
 	var src strings.Builder

@@ -3,7 +3,6 @@ package redisqueue
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -19,16 +18,7 @@ func libScript(t *testing.T, main string) *redis.Script {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defs := splitDefs(string(lib))
-	keep := closure(defs, identifiers(main), nil)
-	var src strings.Builder
-	for i, d := range defs {
-		if keep[i] {
-			src.WriteString(d.src)
-		}
-	}
-	src.WriteString(main)
-	return redis.NewScript(src.String())
+	return redis.NewScript(joinScript(splitDefs(string(lib)), main))
 }
 
 // The status rules are written twice: in lua/lib.lua (status, for the

@@ -40,7 +40,7 @@ func (b *Backend) Wait(ctx context.Context, queue string, timeout time.Duration)
 	if err := core.ValidateDuration("timeout", timeout); err != nil {
 		return err
 	}
-	key := b.queuePrefix(queue) + sfxWake
+	key := b.dequeueKeys(queue)[wakeKey]
 	deadline := time.Now().Add(timeout)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -154,7 +154,7 @@ func (b *Backend) WaitDequeue(ctx context.Context, p core.WaitDequeueParams) (co
 		// A token there already (an enqueue) ends the wait at once; a
 		// failure to read it is the dequeue's to report.
 		if p.Timeout > 0 {
-			if woken, err := b.pollWake(ctx, b.queuePrefix(p.Queue)+sfxWake); err == nil && !woken {
+			if woken, err := b.pollWake(ctx, b.dequeueKeys(p.Queue)[wakeKey]); err == nil && !woken {
 				pause(ctx, p.Timeout) // cancellation ends the wait, not the dequeue
 			}
 		}

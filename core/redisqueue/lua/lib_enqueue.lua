@@ -61,6 +61,17 @@ local function enq_copy(st, mid, v, opts, lock_ms, body)
   return R_ADDED
 end
 
+-- enq_copy_ready stores the copy of a message that is done for the next
+-- dequeue to find (no backoff holds it), and puts its id in ready for that.
+local function enq_copy_ready(st, mid, v, opts, lock_ms, body)
+  local r = enq_copy(st, mid, v, opts, lock_ms, body)
+  if r > 0 then
+    st.ready[#st.ready + 1] = mid
+    st.wake = true
+  end
+  return r
+end
+
 -- enq enqueues one message and answers one of the R_ codes.
 local function enq(st, mid, opts, delay, lock_ms, body)
   local now = st.now
@@ -86,12 +97,7 @@ local function enq(st, mid, opts, delay, lock_ms, body)
     end
     -- Done, no backoff: the next visit requeues the copy (the reference
     -- appropriates the requeue mechanism here).
-    local r = enq_copy(st, mid, v, opts, lock_ms, body)
-    if r > 0 then
-      st.ready[#st.ready + 1] = mid
-      st.wake = true
-    end
-    return r
+    return enq_copy_ready(st, mid, v, opts, lock_ms, body)
   end
   if lock_exp > now then
     if not has_opt(opts, O_REQUEUE) then return R_LOCKED end
@@ -100,12 +106,7 @@ local function enq(st, mid, opts, delay, lock_ms, body)
   if is_canceled(flags) then
     -- Cancelled and its handler gone: done without backoff, as its status
     -- says; the dequeue that drops it queues the copy.
-    local r = enq_copy(st, mid, v, opts, lock_ms, body)
-    if r > 0 then
-      st.ready[#st.ready + 1] = mid
-      st.wake = true
-    end
-    return r
+    return enq_copy_ready(st, mid, v, opts, lock_ms, body)
   end
 
   -- Queued, with or without backoff.
