@@ -72,17 +72,22 @@ func (p *publisher) sendOne(ctx context.Context, next core.Sender, reqs []core.E
 	r := &out[0]
 	spec := p.send.get(ctx, r.Queue)
 	sctx, span := p.tracer.Start(ctx, spec.name, spec.opts...)
-	if span.IsRecording() {
-		sc := getScratch()
-		sc.attrs = p.messageAttrs(sc.attrs, r)
-		sc.attrs = serverAttrs(ctx, sc.attrs)
-		sc.attrs = append(sc.attrs, p.attrsAfter...)
-		span.SetAttributes(sc.attrs...)
-		sc.put()
-	}
 	p.inject(sctx, r)
 	res, err := next.Send(sctx, out)
-	p.endMessage(span, res, 0, err)
+	if !span.IsRecording() {
+		span.End()
+		return res, err
+	}
+	// The message's and the server's attributes go with the result's in
+	// one SetAttributes call: the SDK grows the span's attribute slice
+	// on each call that overflows it (4, 8, then 16 slots for nine
+	// attributes where one call makes 10).
+	sc := getScratch()
+	sc.attrs = p.messageAttrs(sc.attrs, r)
+	sc.attrs = serverAttrs(ctx, sc.attrs)
+	sc.attrs = append(sc.attrs, p.attrsAfter...)
+	sc.attrs = p.endMessage(span, res, 0, err, sc.attrs)
+	sc.put()
 	return res, err
 }
 
@@ -127,7 +132,7 @@ func (p *publisher) sendBatch(ctx context.Context, next core.Sender, reqs []core
 	}
 	res, err := next.Send(sctx, out)
 	for i, span := range creates {
-		p.endMessage(span, res, i, err)
+		sc.attrs = p.endMessage(span, res, i, err, sc.attrs[:0])
 	}
 	if send.IsRecording() && err != nil {
 		failed(send, err)
@@ -178,29 +183,34 @@ func (p *publisher) inject(ctx context.Context, r *core.EnqueueRequest) {
 	r.Headers = h
 }
 
-// endMessage records the result of message i of a call on its span and
-// ends it.
-func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int, err error) {
+// endMessage records the result of message i of a call on its span, in
+// one SetAttributes call with attrs, and ends it. It answers the slice it
+// set, attrs and the result's, for the caller to reuse.
+func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int, err error, attrs []attribute.KeyValue) []attribute.KeyValue {
 	if !span.IsRecording() {
 		span.End()
-		return
+		return attrs
 	}
+	var failure error
 	switch {
 	case err != nil:
-		failed(span, err)
-		span.SetAttributes(failedAttr)
+		attrs = append(attrs, failedAttr)
+		failure = err
 	case i < len(res):
 		r := res[i]
-		span.SetAttributes(resultAttrs(r.Class())...)
+		attrs = append(attrs, resultAttrs(r.Class())...)
 		if r.Err != nil && !core.IsRefusal(r.Err) {
-			failed(span, r.Err)
+			failure = r.Err
 		}
 	}
+	span.SetAttributes(attrs...)
+	if failure != nil {
+		failed(span, failure)
+	}
 	span.End()
+	return attrs
 }
 
-// failed records err on an enqueue's span: its exception event, status
-// Error and error.type.
 func failed(span trace.Span, err error) {
 	span.RecordError(err)
 	span.SetStatus(codes.Error, err.Error())
