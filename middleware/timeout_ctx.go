@@ -23,8 +23,12 @@ import (
 //     registration) and cancels it with the cause; a child cancelled
 //     first keeps its cause whatever the caller's context does after.
 //   - ctxLinked: the first Done makes a real child of the caller's
-//     context (the registration), cancelled at once if the deadline has
-//     passed; from then on the handler's context is that child.
+//     context with the deadline (the registration, and a runtime timer),
+//     ended at once if the deadline has passed; from then on the
+//     handler's context is that child, and it ends itself at the
+//     deadline. A context the handler derives registers with it (by
+//     asking for Done), so that it ends with context.DeadlineExceeded and
+//     the cause, as the child of a context with a deadline does.
 //
 // Either way the handler sees what a child context with a deadline would
 // show: Done, Err (context.DeadlineExceeded after the deadline), the cause,
@@ -60,7 +64,12 @@ func (w *watched) cancelWith(cause error) {
 	defer w.mu.Unlock()
 	switch w.ctxState.Load() {
 	case ctxLinked:
-		w.cancelLinked(cause)
+		// At the deadline (a cause), the linked context ends itself, with
+		// context.DeadlineExceeded; at the end of the handling, it is
+		// released.
+		if cause == nil {
+			w.cancelLinked()
+		}
 	case ctxExpired:
 		w.cancelExpired(cause)
 	default:
@@ -83,10 +92,15 @@ func (w *watched) Done() <-chan struct{} {
 	if w.ctxState.Load() != ctxLinked {
 		w.mu.Lock()
 		if st := w.ctxState.Load(); st != ctxLinked {
-			w.linked, w.cancelLinked = context.WithCancelCause(w.parent)
+			parent := w.parent
 			if st == ctxExpired {
-				w.cancelLinked(context.Cause(w.expired))
+				// Ended at the deadline: made ended, under the caller's
+				// context without its cancellation, so that the cause
+				// stays the deadline's whatever the caller's context
+				// did since.
+				parent = &w.detached
 			}
+			w.linked, w.cancelLinked = context.WithDeadlineCause(parent, w.deadline, w.cause)
 			w.ctxState.Store(ctxLinked)
 		}
 		w.mu.Unlock()

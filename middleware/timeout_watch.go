@@ -38,10 +38,15 @@ type watched struct {
 	ctxState atomic.Int32 // ctxParent, ctxExpired or ctxLinked (timeout_ctx.go)
 	// Made on demand (timeout_ctx.go): expired, cancelled at the deadline
 	// while unlinked; linked, a registered child of parent.
-	expired, linked             context.Context
-	cancelExpired, cancelLinked context.CancelCauseFunc
+	expired, linked context.Context
+	cancelExpired   context.CancelCauseFunc
+	cancelLinked    context.CancelFunc
 
+	// How the watchdog gives up at the end of the grace: abandons h (the
+	// inline path), or wakes the caller waiting for the runner (the
+	// hand-off).
 	h        *core.Handling
+	wake     chan<- struct{}
 	deadline time.Time
 	grace    time.Duration
 	cause    error
@@ -95,15 +100,7 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 	d, cause, grace, own := t.limits(m)
 	w := &watched{parent: ctx, h: h, cause: cause, grace: grace}
 	wd := &t.watch
-	if own {
-		// The message's own timeout: its own timer.
-		wd.mu.Lock()
-		w.deadline = time.Now().Add(d)
-		w.own = time.AfterFunc(d, func() { wd.fireOwn(w) })
-		wd.mu.Unlock()
-	} else {
-		wd.add(w)
-	}
+	wd.watch(w, d, own)
 	res := t.call(w, next, m) // a panic as on the runners' path
 	late := wd.leave(w)
 	w.close()
@@ -124,6 +121,33 @@ func (t *timeouter) handleWatched(ctx context.Context, next core.Handler, m *cor
 // abandonedRetry is the answer for the abandoned handling w.
 func (t *timeouter) abandonedRetry(w *watched) core.Result {
 	return core.RetryErr(t.cfg.backoff, w.cause)
+}
+
+// watch starts watching w, with d, the message's own timeout (own), or
+// the watchdog's duration.
+func (wd *watchdog) watch(w *watched, d time.Duration, own bool) {
+	if !own {
+		wd.add(w)
+		return
+	}
+	// The message's own timeout: its own timer.
+	wd.mu.Lock()
+	w.deadline = time.Now().Add(d)
+	w.own = time.AfterFunc(d, func() { wd.fireOwn(w) })
+	wd.mu.Unlock()
+}
+
+// giveUp ends the wait for w, whose grace is over and which abandonLocked
+// abandoned.
+func (wd *watchdog) giveUp(w *watched) {
+	if w.h != nil {
+		w.h.Abandon(wd.t.abandonedRetry(w))
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default: // cannot happen: one wake per handling, drained before the next
+	}
 }
 
 // add starts watching w with the watchdog's duration.
@@ -209,7 +233,7 @@ func (wd *watchdog) fire() {
 		w.cancelWith(w.cause)
 	}
 	for _, w := range abandon {
-		w.h.Abandon(wd.t.abandonedRetry(w))
+		wd.giveUp(w)
 	}
 }
 
@@ -238,7 +262,7 @@ func (wd *watchdog) fireOwn(w *watched) {
 		ok := wd.abandonLocked(w)
 		wd.mu.Unlock()
 		if ok {
-			w.h.Abandon(wd.t.abandonedRetry(w))
+			wd.giveUp(w)
 		}
 	default:
 		wd.mu.Unlock()

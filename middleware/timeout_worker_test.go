@@ -419,12 +419,24 @@ func TestTimeoutBoundOnAWorker(t *testing.T) {
 // On a worker, the handler's context past Timeout's deadline answers as a
 // context with a deadline, whether the handler waits on Done, polls Err or
 // only reads context.Cause: Err is context.DeadlineExceeded, the cause
-// ErrTimeout, and Deadline the deadline. A context it derives has the
-// cause too.
+// ErrTimeout, and Deadline the deadline. A context it derives ends the
+// same way, whether derived before the deadline or after it. On both
+// paths: inline and handed off.
 func TestTimeoutContextOnAWorker(t *testing.T) {
 	t.Parallel()
-	for _, how := range []string{"done", "err", "cause", "derived"} {
-		t.Run(how, func(t *testing.T) {
+	for _, c := range []struct {
+		how  string
+		opts []middleware.TimeoutOption
+	}{
+		{"done", inlineOpt}, {"err", inlineOpt}, {"cause", inlineOpt}, {"derived", inlineOpt}, {"derived-late", inlineOpt},
+		{"done", nil}, {"err", nil}, {"cause", nil}, {"derived", nil}, {"derived-late", nil},
+	} {
+		how := c.how
+		name := how + "/inline"
+		if c.opts == nil {
+			name = how + "/hand-off"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			b := mustMem(t)
@@ -435,18 +447,22 @@ func TestTimeoutContextOnAWorker(t *testing.T) {
 				ok         bool
 			}
 			got := make(chan seen, 1)
-			h := mustTimeout(t, tick, middleware.WithTimeoutGrace(time.Minute), middleware.WithTimeoutInline())(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
+			opts := append([]middleware.TimeoutOption{middleware.WithTimeoutGrace(time.Minute)}, c.opts...)
+			h := mustTimeout(t, tick, opts...)(handlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 				dl, ok := ctx.Deadline()
 				left := time.Until(dl)
 				switch how {
 				case "done", "err", "cause":
 					awaitEnd(ctx, how)
-				case "derived":
-					d, cancel := context.WithCancel(ctx)
+				case "derived", "derived-late":
+					if how == "derived-late" {
+						awaitEnd(ctx, "err")
+					}
+					d, cancel := context.WithTimeout(ctx, time.Hour)
 					defer cancel()
 					<-d.Done()
-					if !errors.Is(context.Cause(d), middleware.ErrTimeout) {
-						t.Errorf("the derived context's cause is %v, want ErrTimeout", context.Cause(d))
+					if !errors.Is(context.Cause(d), middleware.ErrTimeout) || d.Err() != context.DeadlineExceeded {
+						t.Errorf("the derived context ended with %v (cause %v), want DeadlineExceeded and ErrTimeout", d.Err(), context.Cause(d))
 					}
 				}
 				got <- seen{ctx.Err(), context.Cause(ctx), left, ok}
@@ -570,6 +586,9 @@ func TestTimeoutKeepsTheShutdownsCauseOnAWorker(t *testing.T) {
 // awaitEnd returns once ctx has ended, as a handler may find out: by
 // waiting on Done ("done"), by polling Err ("err"), or by polling
 // context.Cause alone ("cause").
+// inlineOpt is the option list of the inline path's cases.
+var inlineOpt = []middleware.TimeoutOption{middleware.WithTimeoutInline()}
+
 func awaitEnd(ctx context.Context, how string) {
 	switch how {
 	case "done":
