@@ -3,6 +3,7 @@ package peers
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -64,9 +65,41 @@ type floor struct {
 	check func(ours, peer float64, hasPeer bool) (met, known bool)
 	// refKey, when set, names another workload whose median for ours (its
 	// line refLine) check gets in place of the peer's: a floor relative to
-	// our own figure of the same run.
+	// our own figure of the same run. The two are compared run by run
+	// (see paired), not median against median.
 	refKey  string
 	refLine int
+	// ratio: the line is a rate, compared with the reference by quotient;
+	// otherwise by difference (a cost per message).
+	ratio bool
+}
+
+// paired answers ours as check compares it with ref, the reference's
+// median: rounds run every workload once each, in turn, so the VM's drift
+// moves a round's figures together, and the median over rounds of each
+// round's difference (or quotient) is steadier than the difference of
+// the two medians. With one run it is the plain figure. ok is false if
+// no round has both.
+func (f *floor) paired(ours, ref map[int]float64, refMedian float64) (v float64, ok bool) {
+	var ds []float64
+	for run, o := range ours {
+		r, has := ref[run]
+		if !has || (f.ratio && r == 0) {
+			continue
+		}
+		if f.ratio {
+			ds = append(ds, o/r)
+		} else {
+			ds = append(ds, o-r)
+		}
+	}
+	if len(ds) == 0 {
+		return math.NaN(), false
+	}
+	if f.ratio {
+		return refMedian * median(ds), true
+	}
+	return refMedian + median(ds), true
 }
 
 func minFloor(x float64) *floor {
@@ -154,17 +187,24 @@ func rows(cfg Config, ws []workload, recs []RunRecord) []Row {
 			if l.floor != nil {
 				row.Floor = l.floor.text
 				peer, hasPeer := row.Asynq, len(av) > 0
+				ours, hasOurs := row.Ours, len(ov) > 0
 				if l.floor.refKey != "" {
-					var rv []float64
-					for _, r := range recs {
-						if r.Workload == l.floor.refKey && r.System == "ours" && l.floor.refLine < len(r.Values) {
-							rv = append(rv, r.Values[l.floor.refLine])
+					byRun := func(key string, line int) map[int]float64 {
+						m := map[int]float64{}
+						for _, r := range recs {
+							if r.Workload == key && r.System == "ours" && r.Err == nil && line < len(r.Values) {
+								m[r.Run] = r.Values[line]
+							}
 						}
+						return m
 					}
+					ref := byRun(l.floor.refKey, l.floor.refLine)
+					rv := slices.Collect(maps.Values(ref))
 					peer, hasPeer = median(rv), len(rv) > 0
+					ours, hasOurs = l.floor.paired(byRun(w.key, i), ref, peer)
 				}
-				if len(ov) > 0 {
-					if met, known := l.floor.check(row.Ours, peer, hasPeer); known {
+				if hasOurs {
+					if met, known := l.floor.check(ours, peer, hasPeer); known {
 						row.Met = map[bool]string{true: "yes", false: "**no**"}[met]
 					}
 				}
