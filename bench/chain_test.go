@@ -188,26 +188,15 @@ func benchMessage(traceparent string) *core.Message {
 // around a no-op handler, on one goroutine, with no queue: what the
 // middleware itself costs per message. "none" is the handler alone.
 func BenchmarkMiddleware(b *testing.B) {
-	cases := append([]chainCase{{name: "none", build: func(testing.TB) core.Middleware { return nil }}}, chainCases()...)
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			h := core.Handler(noop)
-			if mw := c.build(b); mw != nil {
-				h = mw(noop)
+	eachMiddleware(b, func(b *testing.B, h core.Handler, traceparent string) {
+		m := benchMessage(traceparent)
+		ctx := context.Background()
+		for range b.N {
+			if res := h.Handle(ctx, m); res.Outcome != core.OutcomeSuccess {
+				b.Fatalf("outcome %v: %v", res.Outcome, res.Err)
 			}
-			m := benchMessage(c.traceparent)
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				if res := h.Handle(ctx, m); res.Outcome != core.OutcomeSuccess {
-					b.Fatalf("outcome %v: %v", res.Outcome, res.Err)
-				}
-			}
-			report(b, b.N, time.Since(start))
-		})
-	}
+		}
+	})
 }
 
 // BenchmarkMiddlewareParallel is BenchmarkMiddleware from ten goroutines
@@ -217,6 +206,27 @@ func BenchmarkMiddleware(b *testing.B) {
 // processor's queue). cpu-ns/msg is the process's CPU time per message,
 // all cores together.
 func BenchmarkMiddlewareParallel(b *testing.B) {
+	eachMiddleware(b, func(b *testing.B, h core.Handler, traceparent string) {
+		b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0)))
+		cpu0 := processCPU()
+		b.RunParallel(func(pb *testing.PB) {
+			m := benchMessage(traceparent)
+			ctx := context.Background()
+			for pb.Next() {
+				if res := h.Handle(ctx, m); res.Outcome != core.OutcomeSuccess {
+					b.Errorf("outcome %v: %v", res.Outcome, res.Err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/msg")
+	})
+}
+
+// eachMiddleware runs a sub-benchmark per chain case (after "none", the
+// handler alone), in which run calls h, the case's middleware around a
+// no-op handler, b.N times with messages carrying traceparent.
+func eachMiddleware(b *testing.B, run func(b *testing.B, h core.Handler, traceparent string)) {
 	cases := append([]chainCase{{name: "none", build: func(testing.TB) core.Middleware { return nil }}}, chainCases()...)
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -224,23 +234,11 @@ func BenchmarkMiddlewareParallel(b *testing.B) {
 			if mw := c.build(b); mw != nil {
 				h = mw(noop)
 			}
-			b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0)))
 			b.ReportAllocs()
 			b.ResetTimer()
-			start, cpu0 := time.Now(), processCPU()
-			b.RunParallel(func(pb *testing.PB) {
-				m := benchMessage(c.traceparent)
-				ctx := context.Background()
-				for pb.Next() {
-					if res := h.Handle(ctx, m); res.Outcome != core.OutcomeSuccess {
-						b.Errorf("outcome %v: %v", res.Outcome, res.Err)
-						return
-					}
-				}
-			})
-			cpu := processCPU() - cpu0
+			start := time.Now()
+			run(b, h, c.traceparent)
 			report(b, b.N, time.Since(start))
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/msg")
 		})
 	}
 }
