@@ -254,7 +254,9 @@ func (t *timeouter) handOff(ctx context.Context, next core.Handler, m *core.Mess
 	if !r.state.CompareAndSwap(running, abandoned) {
 		// It has just returned after all.
 		t.abandoned.Add(-1)
-		return t.finish(w, cause, w.deadline, <-r.out)
+		res := t.finish(w, cause, w.deadline, <-r.out)
+		w.close()
+		return res
 	}
 	w.close()
 	return core.RetryErr(t.cfg.backoff, cause)
