@@ -148,9 +148,9 @@ func WithTimeoutInline() TimeoutOption {
 // Done. The hand-off then costs about 0.9 µs per message on a quiet 2-core
 // VM, nearly all of it the two goroutine switches; a handler that waits on
 // Done adds its context's channel and timer (about 2 µs in all, 0.7 µs
-// inline). Under a worker,
-// [WithTimeoutInline] runs the handler on the worker's own goroutine
-// instead, for about 0.2 µs, and the watchdog abandons a stuck handler
+// inline). Under a worker, [WithTimeoutInline] runs the handler on the
+// worker's own goroutine instead, for about 0.2 µs, and the watchdog
+// abandons a stuck handler
 // through [core.Handling.Abandon]: the worker acknowledges the retry at
 // once and a fresh goroutine takes the abandoned one's place, so the
 // worker keeps its concurrency, and Stop does not wait for the abandoned
@@ -205,8 +205,8 @@ type timeouter struct {
 	cfg       timeoutConfig
 	cause     error
 	abandoned atomic.Int64
-	watch     watchdog   // on a worker or pool (timeout_watch.go)
-	runners   runnerPool // elsewhere
+	watch     watchdog   // the deadlines of both paths (timeout_watch.go)
+	runners   runnerPool // the hand-off's goroutines
 }
 
 // States of one handling.
@@ -238,12 +238,10 @@ func (t *timeouter) handle(ctx context.Context, next core.Handler, m *core.Messa
 // 0.8-0.9 µs and one (BenchmarkTimeoutPerMessage).
 func (t *timeouter) handOff(ctx context.Context, next core.Handler, m *core.Message) core.Result {
 	d, cause, grace, own := t.limits(m)
-	w := &watched{parent: ctx, cause: cause, grace: grace}
-	wd := &t.watch
-	r := t.runners.get(t)
-	w.wake = r.wake
-	wd.watch(w, d, own)
-	r.run(w, next, m)
+	r, fresh := t.runners.get(t)
+	w := &watched{parent: ctx, cause: cause, grace: grace, wake: r.wake}
+	t.watch.watch(w, d, own)
+	r.run(w, next, m, fresh)
 	select {
 	case res := <-r.out:
 		return t.handedBack(w, r, res)
@@ -259,7 +257,7 @@ func (t *timeouter) handOff(ctx context.Context, next core.Handler, m *core.Mess
 		return res
 	}
 	w.close()
-	return core.RetryErr(t.cfg.backoff, cause)
+	return t.abandonedRetry(w)
 }
 
 // handedBack ends the watch of w, whose runner r answered res in time (or
@@ -325,17 +323,13 @@ type runner struct {
 	m    *core.Message
 
 	started time.Time // of the last handling; guarded by the pool's mu
-	// looping: the goroutine runs; read and set by whoever holds the
-	// runner (the caller that got it from the pool).
-	looping bool
 }
 
-// get answers a runner for a handling: a parked one if any, else a new
+// get answers a runner for a handling: a parked one if any, else a fresh
 // one, whose goroutine run starts.
-func (p *runnerPool) get(t *timeouter) *runner {
+func (p *runnerPool) get(t *timeouter) (r *runner, fresh bool) {
 	now := time.Now()
 	p.mu.Lock()
-	var r *runner
 	if n := len(p.idle); n > 0 {
 		r = p.idle[n-1]
 		p.idle[n-1] = nil
@@ -344,17 +338,17 @@ func (p *runnerPool) get(t *timeouter) *runner {
 	}
 	p.mu.Unlock()
 	if r == nil {
-		r = &runner{t: t, in: make(chan bool, 1), out: make(chan core.Result, 1), wake: make(chan struct{}, 1), started: now}
+		return &runner{t: t, in: make(chan bool, 1), out: make(chan core.Result, 1), wake: make(chan struct{}, 1), started: now}, true
 	}
-	return r
+	return r, false
 }
 
-// run hands r the handling: next on m with ctx.
-func (r *runner) run(ctx context.Context, next core.Handler, m *core.Message) {
+// run hands r the handling: next on m with ctx; a fresh runner's goroutine
+// starts with it.
+func (r *runner) run(ctx context.Context, next core.Handler, m *core.Message, fresh bool) {
 	r.ctx, r.next, r.m = ctx, next, m
 	r.state.Store(running)
-	if !r.looping {
-		r.looping = true
+	if fresh {
 		go r.loop()
 		return
 	}

@@ -9,12 +9,13 @@ import (
 	"github.com/redghost/redghost/core"
 )
 
-// The path of a handling that runs on a worker or a pool (one with a
-// [core.Handling]): the handler runs on the caller's goroutine, and a
-// watchdog cancels its context at the deadline and abandons it through
-// core.Handling at deadline + grace. The handlings of one Timeout with its
-// own duration end in the order they start, so the watchdog keeps them in
-// two lists in that order (waiting for their deadline, then for the end of
+// The watchdog of one Timeout cancels each handling's context at its
+// deadline and gives up on it at deadline + grace: on the inline path (a
+// handling of a worker or a pool, with a [core.Handling]) it abandons the
+// handling through core.Handling, on the hand-off it wakes the caller
+// waiting for the runner. The handlings of one Timeout with its own
+// duration end in the order they start, so the watchdog keeps them in two
+// lists in that order (waiting for their deadline, then for the end of
 // their grace) with one timer for the earliest: no timer per message, and
 // no timer reset per message either, since a new handling's deadline is
 // never before the one the timer is set for. A message with a timeout of
@@ -25,11 +26,11 @@ const (
 	watchRunning   = iota // before the deadline; in the pending list
 	watchExpired          // context cancelled, in its grace; in the expired list
 	watchWaited           // past its grace at the bound: waited for
-	watchAbandoned        // abandoned: the worker answered a retry
+	watchAbandoned        // abandoned: a retry was answered for it
 	watchDone             // the handler returned in time (or was waited for)
 )
 
-// watched is one handling on the watchdog path. It is also the handler's
+// watched is one handling under the watchdog. It is also the handler's
 // context (timeout_ctx.go).
 type watched struct {
 	parent   context.Context // the caller's
