@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The handler's context on the watchdog path. Cancelling it at the
+// The handler's context under the watchdog, on both paths. Cancelling it at the
 // deadline with the cause ErrTimeout takes a context of the context
 // package's own (context.Cause reads only those), and a child of the
 // caller's context registers with it, which makes the worker's
@@ -86,8 +86,8 @@ func (w *watched) cancelWith(cause error) {
 	}
 }
 
-// Done links w to the caller's cancellation (once) and answers the
-// linked child's channel.
+// Done links w (once) to a child of the caller's context with w's
+// deadline and cause, and answers that child's channel.
 func (w *watched) Done() <-chan struct{} {
 	if w.ctxState.Load() != ctxLinked {
 		w.mu.Lock()

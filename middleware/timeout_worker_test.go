@@ -468,18 +468,10 @@ func TestTimeoutContextOnAWorker(t *testing.T) {
 				got <- seen{ctx.Err(), context.Cause(ctx), left, ok}
 				return core.Fail(ctx.Err())
 			}))
-			w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithLogger(quietLogger))
 			if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x")); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := w.Stop(ctx); err != nil {
-					t.Error(err)
-				}
-			}()
+			w := runWorker(t, q, h)
 			s := within(t, 5*time.Second, got, "the deadline")
 			if !s.ok || s.left <= 0 || s.left > tick {
 				t.Errorf("deadline %v in %s, want in at most %s", s.ok, s.left, tick)
@@ -514,19 +506,10 @@ func TestTimeoutPassesTheWorkersCancellation(t *testing.T) {
 					causes <- context.Cause(ctx)
 					return core.RetryErr(0, context.Cause(ctx))
 				}))
-				w := mustWorker(t, q, h, core.WithMaxWait(20*time.Millisecond), core.WithHeartbeat(10*time.Millisecond),
-					core.WithStopGrace(5*time.Second), core.WithLogger(quietLogger))
 				if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x"), core.WithID("m")); err != nil {
 					t.Fatal(err)
 				}
-				if err := w.Start(ctx); err != nil {
-					t.Fatal(err)
-				}
-				defer func() {
-					if err := w.Stop(ctx); err != nil {
-						t.Error(err)
-					}
-				}()
+				w := runWorker(t, q, h, core.WithHeartbeat(10*time.Millisecond), core.WithStopGrace(5*time.Second))
 				within(t, 5*time.Second, started, "the handler")
 				want := core.ErrCanceled
 				if by == "cancel" {
@@ -583,12 +566,29 @@ func TestTimeoutKeepsTheShutdownsCauseOnAWorker(t *testing.T) {
 	}
 }
 
-// awaitEnd returns once ctx has ended, as a handler may find out: by
-// waiting on Done ("done"), by polling Err ("err"), or by polling
-// context.Cause alone ("cause").
 // inlineOpt is the option list of the inline path's cases.
 var inlineOpt = []middleware.TimeoutOption{middleware.WithTimeoutInline()}
 
+// runWorker starts a worker of q with h (polling every 20 ms, quiet, with
+// opts) and stops it when the test ends.
+func runWorker(t *testing.T, q *core.Queue, h core.Handler, opts ...core.WorkerOption) *core.Worker {
+	t.Helper()
+	ctx := context.Background()
+	w := mustWorker(t, q, h, append([]core.WorkerOption{core.WithMaxWait(20 * time.Millisecond), core.WithLogger(quietLogger)}, opts...)...)
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return w
+}
+
+// awaitEnd returns once ctx has ended, as a handler may find out: by
+// waiting on Done ("done"), by polling Err ("err"), or by polling
+// context.Cause alone ("cause").
 func awaitEnd(ctx context.Context, how string) {
 	switch how {
 	case "done":
