@@ -32,11 +32,7 @@ func TestTimeoutOuterMiddlewareSeesAbandonment(t *testing.T) {
 		<-release // ignores its context
 		return core.Success()
 	}))
-	w := mustWorker(t, q, h, core.WithMaxWait(2*time.Millisecond), core.WithLogger(quietLogger))
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = w.Stop(ctx) }()
+	w := runWorker(t, q, h, core.WithMaxWait(2*time.Millisecond))
 	if _, err := core.NewPublisher(b).Enqueue(ctx, q.Name(), []byte("x"), core.WithID("hang")); err != nil {
 		t.Fatal(err)
 	}
