@@ -62,13 +62,19 @@ func (r *rig) fresh(tb testing.TB) string {
 // fill enqueues n messages in batches of 1000.
 func (r *rig) fill(tb testing.TB, queue string, n int) {
 	tb.Helper()
+	fillWith(tb, r.pub, queue, n)
+}
+
+// fillWith enqueues n messages onto queue through pub, in batches of 1000.
+func fillWith(tb testing.TB, pub *core.Publisher, queue string, n int) {
+	tb.Helper()
 	ctx := context.Background()
 	for i := 0; i < n; i += 1000 {
 		reqs := make([]core.EnqueueRequest, min(1000, n-i))
 		for j := range reqs {
 			reqs[j] = core.EnqueueRequest{Queue: queue, Payload: payload}
 		}
-		res, err := r.pub.EnqueueBatch(ctx, reqs)
+		res, err := pub.EnqueueBatch(ctx, reqs)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -91,11 +97,17 @@ func (r *rig) drain(tb testing.TB, queue string, n, concurrency int, timeout tim
 // drainWith is drain with the handler wrapped in mw (none if nil).
 func (r *rig) drainWith(tb testing.TB, queue string, n, concurrency int, timeout time.Duration, mw core.Middleware, opts ...core.WorkerOption) time.Duration {
 	tb.Helper()
+	return drainOn(tb, r.b, queue, n, concurrency, timeout, mw, opts...)
+}
+
+// drainOn is drainWith on the backend b.
+func drainOn(tb testing.TB, b core.Backend, queue string, n, concurrency int, timeout time.Duration, mw core.Middleware, opts ...core.WorkerOption) time.Duration {
+	tb.Helper()
 	return timeDrain(tb, n, timeout, func(h core.Handler) (runner, error) {
 		if mw != nil {
 			h = mw(h)
 		}
-		return core.NewWorker(core.NewQueue(r.b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
+		return core.NewWorker(core.NewQueue(b, queue), h, append([]core.WorkerOption{core.WithConcurrency(concurrency)}, opts...)...)
 	})
 }
 

@@ -113,17 +113,17 @@ func BenchmarkScriptCost(b *testing.B) {
 // Redis waits for a CPU that other processes hold.
 func redisCPU(tb testing.TB, c *redis.Client) float64 {
 	tb.Helper()
-	s, err := c.Info(context.Background(), "cpu").Result()
+	info, err := c.InfoMap(context.Background(), "cpu").Result()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var us float64
-	for _, line := range strings.Split(s, "\r\n") {
-		name, v, ok := strings.Cut(line, ":")
-		if ok && (name == "used_cpu_user" || name == "used_cpu_sys") {
-			f, _ := strconv.ParseFloat(v, 64)
-			us += f * 1e6
+	for _, k := range []string{"used_cpu_user", "used_cpu_sys"} {
+		f, err := strconv.ParseFloat(info["CPU"][k], 64)
+		if err != nil {
+			tb.Fatalf("INFO cpu %s: %v", k, err)
 		}
+		us += f * 1e6
 	}
 	return us
 }

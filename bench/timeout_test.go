@@ -24,16 +24,7 @@ func memFill(tb testing.TB, n int) *memqueue.Backend {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pub := core.NewPublisher(b)
-	for i := 0; i < n; i += 1000 {
-		reqs := make([]core.EnqueueRequest, min(1000, n-i))
-		for j := range reqs {
-			reqs[j] = core.EnqueueRequest{Queue: "timeout", Payload: payload}
-		}
-		if _, err := pub.EnqueueBatch(context.Background(), reqs); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	fillWith(tb, core.NewPublisher(b), "timeout", n)
 	return b
 }
 
@@ -43,12 +34,7 @@ func memFill(tb testing.TB, n int) *memqueue.Backend {
 func memDrainCPU(tb testing.TB, b *memqueue.Backend, n, concurrency int, mw core.Middleware) time.Duration {
 	tb.Helper()
 	cpu := processCPU()
-	timeDrain(tb, n, time.Minute+time.Duration(n)*time.Millisecond, func(h core.Handler) (runner, error) {
-		if mw != nil {
-			h = mw(h)
-		}
-		return core.NewWorker(core.NewQueue(b, "timeout"), h, core.WithConcurrency(concurrency))
-	})
+	drainOn(tb, b, "timeout", n, concurrency, time.Minute+time.Duration(n)*time.Millisecond, mw)
 	return (processCPU() - cpu) / time.Duration(n)
 }
 
@@ -95,23 +81,34 @@ func inAHandler(tb testing.TB, fn func(ctx context.Context)) {
 	})
 }
 
-// perMessage calls h n times as a worker would: each call in a fresh
-// cancellable context derived from a worker's handler context (as the
-// worker makes one per message), on one goroutine. It answers the CPU
-// time of this process per call.
+// perMessage calls h n times as a worker would (see handleEach), in a
+// worker's handler on one goroutine, and answers the CPU time of this
+// process per call.
 func perMessage(tb testing.TB, h core.Handler, n int) time.Duration {
 	var d time.Duration
 	inAHandler(tb, func(ctx context.Context) {
 		m := benchMessage("")
 		cpu := processCPU()
-		for range n {
-			c, cancel := context.WithCancelCause(ctx)
-			h.Handle(c, m)
-			cancel(nil)
-		}
+		handleEach(tb, ctx, h, m, n)
 		d = (processCPU() - cpu) / time.Duration(n)
 	})
 	return d
+}
+
+// handleEach calls h n times with m, each call in a fresh cancellable
+// context derived from ctx, a worker's handler context, as the worker
+// makes one per message. It stops at a call that does not succeed, and
+// fails tb (it runs in a worker's handler, not on the test's goroutine).
+func handleEach(tb testing.TB, ctx context.Context, h core.Handler, m *core.Message, n int) {
+	for range n {
+		c, cancel := context.WithCancelCause(ctx)
+		res := h.Handle(c, m)
+		cancel(nil)
+		if res.Outcome != core.OutcomeSuccess {
+			tb.Errorf("outcome %v: %v", res.Outcome, res.Err)
+			return
+		}
+	}
 }
 
 // BenchmarkTimeoutPerMessage is BenchmarkMiddleware's timeout case under
@@ -138,13 +135,7 @@ func BenchmarkTimeoutPerMessage(b *testing.B) {
 				m := benchMessage("")
 				b.ReportAllocs()
 				b.ResetTimer()
-				for range b.N {
-					c2, cancel := context.WithCancelCause(ctx)
-					if res := c.h.Handle(c2, m); res.Outcome != core.OutcomeSuccess {
-						b.Fatalf("outcome %v: %v", res.Outcome, res.Err)
-					}
-					cancel(nil)
-				}
+				handleEach(b, ctx, c.h, m, b.N)
 				b.StopTimer()
 			})
 		})

@@ -31,30 +31,23 @@ type config struct {
 	// attrsAfter are the attributes of WithAttributes whose keys a span
 	// also gets from its message: set again after those.
 	attrsAfter []attribute.KeyValue
-	// fields are prop.Fields() for a propagator given with
-	// WithPropagators; nil for the global one, which may be set later.
-	fields []string
-	// globalFields are the global propagator's Fields(), once it has
-	// some (see propFields).
-	globalFields atomic.Pointer[[]string]
+	// fields are prop.Fields(), once it names some (see propFields).
+	fields atomic.Pointer[[]string]
 }
 
-// propFields answers the header names the propagator writes. Those of
-// the global propagator are asked until it names some, then kept: the
-// global one obtained before otelapi.SetTextMapPropagator delegates to the
-// first propagator set, for good, and a propagator's fields do not change.
-// Asking on every message cost a map and three slices (a composite
-// propagator builds its list anew).
+// propFields answers the header names the propagator writes. They are
+// asked until the propagator names some, then kept: a propagator's fields
+// do not change, and the global one obtained before
+// otelapi.SetTextMapPropagator names none until then, when it delegates to
+// the first propagator set, for good. Asking on every message cost a map
+// and three slices (a composite propagator builds its list anew).
 func (c *config) propFields() []string {
-	if c.fields != nil {
-		return c.fields
-	}
-	if f := c.globalFields.Load(); f != nil {
+	if f := c.fields.Load(); f != nil {
 		return *f
 	}
 	f := c.prop.Fields()
 	if len(f) > 0 {
-		c.globalFields.Store(&f)
+		c.fields.Store(&f)
 	}
 	return f
 }
@@ -72,8 +65,6 @@ func newConfig(opts []Option) *config {
 	}
 	if c.prop == nil {
 		c.prop = otelapi.GetTextMapPropagator()
-	} else {
-		c.fields = c.prop.Fields()
 	}
 	c.tracer = c.tp.Tracer(ScopeName)
 	for _, a := range c.attrs {

@@ -194,11 +194,11 @@ func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int,
 	var failure error
 	switch {
 	case err != nil:
-		attrs = append(attrs, failedAttr)
+		attrs = append(attrs, EnqueueResultKey.String("failed"))
 		failure = err
 	case i < len(res):
 		r := res[i]
-		attrs = append(attrs, resultAttrs(r.Class())...)
+		attrs = append(attrs, EnqueueResultKey.String(r.Class()))
 		if r.Err != nil && !core.IsRefusal(r.Err) {
 			failure = r.Err
 		}
@@ -211,26 +211,10 @@ func (p *publisher) endMessage(span trace.Span, res []core.EnqueueResult, i int,
 	return attrs
 }
 
+// failed records err on an enqueue's span: its exception event, status
+// Error and error.type.
 func failed(span trace.Span, err error) {
 	span.RecordError(err)
 	span.SetStatus(codes.Error, err.Error())
 	span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
 }
-
-// resultAttrs are the redghost.enqueue.result attributes, by the classes
-// core.EnqueueResult.Class answers, built once.
-var resultAttrs = func() func(class string) []attribute.KeyValue {
-	m := map[string][]attribute.KeyValue{}
-	for _, c := range []string{"added", "updated", "already_queued", "locked", "backoff", "invalid", "failed"} {
-		m[c] = []attribute.KeyValue{EnqueueResultKey.String(c)}
-	}
-	return func(class string) []attribute.KeyValue {
-		if a, ok := m[class]; ok {
-			return a
-		}
-		return []attribute.KeyValue{EnqueueResultKey.String(class)}
-	}
-}()
-
-// failedAttr is the redghost.enqueue.result of a call that failed whole.
-var failedAttr = EnqueueResultKey.String("failed")
