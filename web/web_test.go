@@ -129,9 +129,6 @@ var (
 	metaTokenRE = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
 )
 
-// token reads a page and answers the CSRF token its scripts would send
-// (the page also sets the browser's cookie). With the actions off, no
-// page shows one: it is computed from the cookie as the handler would.
 // otherToken is tok with its first character changed: a token of the
 // right shape that does not match. (Putting "x" first would leave a token
 // that starts with "x" unchanged, one run in 64.)
@@ -142,6 +139,9 @@ func otherToken(tok string) string {
 	return "x" + tok[1:]
 }
 
+// token reads a page and answers the CSRF token its scripts would send
+// (the page also sets the browser's cookie). With the actions off, no
+// page shows one: it is computed from the cookie as the handler would.
 func (u *ui) token() string {
 	u.t.Helper()
 	r := u.get("")

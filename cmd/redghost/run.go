@@ -161,6 +161,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func (a *app) exit(err error) int {
 	var usage *usageError
 	var invalid *core.InvalidError
+	var nf *notFoundError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
@@ -171,12 +172,9 @@ func (a *app) exit(err error) int {
 	case errors.As(err, &invalid):
 		fmt.Fprintf(a.stderr, "redghost: invalid %s: %s\n", invalid.Field, invalid.Reason)
 		return exitUsage
-	case errors.Is(err, errDeclined):
-		fmt.Fprintf(a.stderr, "redghost: %v\n", err)
-		return exitFail
 	}
 	fmt.Fprintf(a.stderr, "redghost: %v\n", err)
-	if nf := (*notFoundError)(nil); errors.As(err, &nf) {
+	if errors.As(err, &nf) {
 		return exitNoQueue
 	}
 	return exitFail

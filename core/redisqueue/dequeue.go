@@ -57,9 +57,6 @@ func decodeDequeue(queue string, reply any, lock time.Duration) (core.DequeueRes
 	if err != nil {
 		return core.DequeueResult{}, err
 	}
-	if token < 0 {
-		return core.DequeueResult{Paused: true}, nil
-	}
 	res := core.DequeueResult{NextDue: msDuration(nextDue)}
 	if n := (len(a) - 2) / 2; n > 0 {
 		res.Messages = make([]core.Delivery, 0, n)

@@ -123,8 +123,7 @@ func (b *Backend) Enqueue(ctx context.Context, reqs []core.EnqueueRequest) ([]co
 				// do too. (Once a second queue shows up, chunks grow as
 				// they fill: the rest may be spread over many.)
 				c.hint = min(len(reqs)-i, maxBatch)
-			}
-			if open != nil {
+			} else {
 				open[r.Queue] = c
 			}
 			chunks = append(chunks, c)

@@ -44,8 +44,10 @@ local now
 -- Calls hold at most 1000 acks (ack.go), so HMGET takes the ids straight
 -- from ARGV. An ack record equal to the previous one (the acks of one
 -- dequeued batch share token and outcome) is not unpacked again, and the
--- stored header's token is compared as its 8 bytes with the ack's (two
--- short string.sub cost less than one struct.unpack).
+-- stored header's flags are read as its first byte and its token compared
+-- as its bytes 6 to 13 with the ack's (a string.byte and a short
+-- string.sub, 1.2k instructions, against 1.3k for a struct.unpack of the
+-- header's first three fields).
 local vals = redis.call('HMGET', K_MSGS, unpack(ARGV, 3, 2 + n))
 
 local lost -- the indexes of the acks that did not apply
