@@ -318,8 +318,9 @@ func (p *Pool) Start(ctx context.Context) error {
 // startQueue gives q its contexts and acknowledger. Call with p.mu held,
 // once the pool has started.
 func (p *Pool) startQueue(q *poolQueue) {
-	q.hctx, q.hcancel = context.WithCancel(p.hctx)
-	q.startHandlers(q.hctx)
+	hctx, hcancel := context.WithCancel(p.hctx)
+	q.hcancel = hcancel
+	q.startHandlers(hctx)
 	q.ackCtx, q.ackCancel = context.WithCancel(p.ackCtx)
 	q.acks = make(chan Ack, p.cfg.concurrency+p.cfg.prefetch)
 	q.done = make(chan struct{})

@@ -34,7 +34,7 @@ func (p *Pool) handleLocked(s *slot, handlers *sync.WaitGroup) {
 		}
 		p.mu.Unlock()
 		s.pq = q
-		if !q.handle(q.hctx, d, s) {
+		if !q.handle(d, s) {
 			return
 		}
 		p.mu.Lock()

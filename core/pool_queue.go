@@ -27,8 +27,7 @@ type poolQueue struct {
 	removing    bool        // Remove was called: take no more
 	acksClosed  bool
 
-	hctx      context.Context // its handlers' context
-	hcancel   context.CancelFunc
+	hcancel   context.CancelFunc // ends its handlers' context
 	ackCtx    context.Context
 	ackCancel context.CancelFunc
 	done      chan struct{} // closed when its acknowledger has sent everything

@@ -129,7 +129,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	var handlers sync.WaitGroup
 	for range c {
 		handlers.Add(1)
-		go w.handleLoop(hctx, &handlers)
+		go w.handleLoop(&handlers)
 	}
 	ackerDone := make(chan struct{})
 	go func() { defer close(ackerDone); w.acknowledge(ackCtx) }()
@@ -160,11 +160,11 @@ func (w *Worker) Start(ctx context.Context) error {
 // its handling is abandoned (see [Handling.Abandon]), the goroutine that
 // answers it resumes the loop in its place, with its count in handlers,
 // and this one ends when its handler returns.
-func (w *Worker) handleLoop(hctx context.Context, handlers *sync.WaitGroup) {
+func (w *Worker) handleLoop(handlers *sync.WaitGroup) {
 	s := &slot{}
-	s.resume = func() { w.handled(); w.handleLoop(hctx, handlers) }
+	s.resume = func() { w.handled(); w.handleLoop(handlers) }
 	for d := range w.work {
-		if !w.handle(hctx, d, s) {
+		if !w.handle(d, s) {
 			return
 		}
 		w.handled()
