@@ -13,7 +13,6 @@ import (
 type poolQueue struct {
 	*queueRunner
 	cfg queueConfig
-	seq int // order of registration, for stable ties
 
 	// scheduling (Pool.mu)
 	buf         []*Delivery // taken, not yet picked up by a handler
