@@ -41,15 +41,23 @@ func (q *poolQueue) weight(strict bool) float64 {
 }
 
 // acknowledge runs the queue's acknowledger until its acks channel is
-// closed and drained; a removed queue then leaves the pool.
+// closed and drained; a removed queue then leaves the pool, and its
+// contexts end: the pool's contexts, their parents, would otherwise keep
+// them, and with them the queue's runner (startHandlers), until the pool
+// stops.
 func (q *poolQueue) acknowledge(p *Pool) {
 	defer close(q.done)
 	q.queueRunner.acknowledge(q.ackCtx)
 	p.mu.Lock()
-	if q.removing && p.queues[q.name] == q {
+	removed := q.removing
+	if removed && p.queues[q.name] == q {
 		p.dropLocked(q)
 	}
 	p.mu.Unlock()
+	if removed {
+		q.hcancel()
+		q.ackCancel()
+	}
 }
 
 // addLocked adds q to the pool's queues, last in registration order.

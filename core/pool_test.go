@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -333,6 +334,56 @@ func TestPoolAddRemoveWhileRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "queue a again", 5*time.Second, func() bool { return again.count() == 1 })
+	})
+}
+
+// countingHandler counts its messages; the padding keeps it out of the
+// runtime's tiny allocations, whose cleanups may never run.
+type countingHandler struct {
+	n atomic.Int64
+	_ [32]byte
+}
+
+func (h *countingHandler) Handle(context.Context, *core.Message) core.Result {
+	h.n.Add(1)
+	return core.Success()
+}
+
+// A queue removed from a running pool is let go once Remove has returned:
+// nothing the pool keeps holds its handler, or the rest of its state,
+// until the pool stops.
+func TestPoolRemovedQueueIsReleased(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := newMem(t)
+	p := newPool(t, b, core.WithConcurrency(1))
+	keep := &journal{}
+	if err := p.Handle("keep", keep.handler(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer stopPool(t, p)
+	var released atomic.Bool
+	func() {
+		h := &countingHandler{}
+		runtime.AddCleanup(h, func(r *atomic.Bool) { r.Store(true) }, &released)
+		if err := p.Handle("gone", h); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, b, "gone", 3)
+		waitFor(t, "the removed queue's messages", 5*time.Second, func() bool { return h.n.Load() == 3 })
+	}()
+	if err := p.Remove(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	// The pool's one handler goroutine moves on to another queue.
+	publishN(t, b, "keep", 1)
+	waitFor(t, "the kept queue's message", 5*time.Second, func() bool { return keep.count() == 1 })
+	waitFor(t, "the removed queue's handler to be collected", 5*time.Second, func() bool {
+		runtime.GC()
+		return released.Load()
 	})
 }
 
