@@ -115,5 +115,5 @@ func (rec *flight) enter(r *queueRunner, hctx context.Context, d *Delivery, s *s
 // ends when its handler returns.
 type slot struct {
 	resume func()
-	pq     *poolQueue // a pool's: the queue of the handling in progress
+	pq     *poolQueue // a pool's: the queue of the handling in progress (nil while idle)
 }

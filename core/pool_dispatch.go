@@ -29,6 +29,7 @@ func (p *Pool) handleLocked(s *slot, handlers *sync.WaitGroup) {
 				handlers.Done()
 				return
 			}
+			s.pq = nil // idle: not holding on to a queue that may be removed
 			p.work.Wait()
 			continue
 		}
