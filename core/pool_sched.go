@@ -320,8 +320,8 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 	n := min(p.cfg.maxBatch, room, bestWant)
 	// While every handler is busy, wait for room for half a batch, so that
 	// batches stay large. Each handled message adds one to n at most.
-	if half := max(1, min(p.cfg.maxBatch, bestLimit)/2); p.busy >= p.cfg.concurrency && n < half {
-		p.kickBelow = p.total - (half - n)
+	if want := wantRoom(p.busy >= p.cfg.concurrency, p.cfg.maxBatch, bestLimit); n < want {
+		p.kickBelow = p.total - (want - n)
 		return nil, 0, waitRoom
 	}
 	return best, n, 0

@@ -238,11 +238,12 @@ func (w *Worker) Stats() WorkerStats {
 // noWake is wakeAt while the poller is not waiting for room.
 const noWake = math.MinInt64
 
-// wantRoom is the room the poller waits for before it dequeues, with out
-// messages outstanding of limit: one, or, while every handler is busy,
-// half a batch, so that batches stay large.
-func wantRoom(out, conc, limit, maxBatch int64) int64 {
-	if out >= conc {
+// wantRoom is the room a worker's poller or a pool's fetcher waits for
+// before it takes a batch of at most maxBatch for at most limit held
+// messages: one, or, while every handler is busy, half a batch, so that
+// batches stay large.
+func wantRoom(allBusy bool, maxBatch, limit int) int {
+	if allBusy {
 		return max(1, min(maxBatch, limit)/2)
 	}
 	return 1
@@ -266,7 +267,7 @@ func (w *Worker) poll(ctx context.Context) {
 		room := limit - out
 		// Wait for room; while every handler is busy, wait for room for
 		// half a batch, so that batches stay large.
-		if want := wantRoom(out, conc, limit, int64(w.cfg.maxBatch)); room < want {
+		if want := int64(wantRoom(out >= conc, w.cfg.maxBatch, int(limit))); room < want {
 			// Publish the level to be woken at, then look again: a handler
 			// that finished before the store saw no level, and is seen here.
 			w.wakeAt.Store(limit - want)
