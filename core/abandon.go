@@ -18,11 +18,9 @@ import (
 type Handling struct {
 	state atomic.Int32 // handlingRunning, handlingReturned or handlingAbandoned
 	r     *queueRunner
-	rec   *flight
-	// The message's identity as it was taken: the handler may change the
+	rec   *flight // the message's record; its id and token as taken are rec.ref's
+	// The message's attempt as it was taken: the handler may change the
 	// message it is given, but not what is acknowledged.
-	id      string
-	token   uint64
 	attempt int
 	s       *slot
 	start   time.Time
@@ -73,7 +71,7 @@ func (h *Handling) Abandon(res Result) bool {
 	}
 	go func() {
 		canceled := h.r.end(h.rec)
-		h.r.answer(h.rec.hc.Context, h.id, h.token, h.attempt, h.start, res, canceled)
+		h.r.answer(h, res, canceled)
 		h.s.resume()
 	}()
 	return true
@@ -106,8 +104,7 @@ func (c *handlerCtx) Value(key any) any {
 func (rec *flight) enter(r *queueRunner, hctx context.Context, d *Delivery, s *slot, start time.Time) *handlerCtx {
 	c := &rec.hc
 	c.Context = hctx
-	c.h.r, c.h.rec, c.h.s, c.h.start = r, rec, s, start
-	c.h.id, c.h.token, c.h.attempt = d.ID, d.Token, d.Attempt
+	c.h.r, c.h.rec, c.h.s, c.h.start, c.h.attempt = r, rec, s, start, d.Attempt
 	return c
 }
 
@@ -118,5 +115,5 @@ func (rec *flight) enter(r *queueRunner, hctx context.Context, d *Delivery, s *s
 // ends when its handler returns.
 type slot struct {
 	resume func()
-	pq     *poolQueue // a pool's: the queue of the handling in progress
+	pq     *poolQueue // a pool's: the queue of the handling in progress (nil while idle)
 }

@@ -20,6 +20,7 @@ func ExampleHandling_Abandon() {
 	}
 	q := core.NewQueue(b, "reports")
 	stuck, release, done := make(chan *core.Handling, 1), make(chan struct{}), make(chan struct{})
+	handled := make(chan struct{}, 2)
 	h := core.HandlerFunc(func(ctx context.Context, m *core.Message) core.Result {
 		if m.ID == "stuck" && m.Attempt == 1 {
 			stuck <- core.HandlingOf(ctx) // nil outside a worker or pool
@@ -27,6 +28,7 @@ func ExampleHandling_Abandon() {
 			defer close(done)
 			return core.Fail(fmt.Errorf("too late"))
 		}
+		handled <- struct{}{}
 		return core.Success()
 	})
 	w, err := core.NewWorker(q, h, core.WithConcurrency(1), core.WithMaxWait(10*time.Millisecond))
@@ -44,10 +46,10 @@ func ExampleHandling_Abandon() {
 	}
 	hd := <-stuck
 	fmt.Println("abandoned:", hd.Abandon(core.Retry(0)))
-	for w.Stats().Success < 2 { // "next", and "stuck" handled again
-		time.Sleep(time.Millisecond)
-	}
-	if err := w.Stop(ctx); err != nil { // does not wait for the stuck handler
+	<-handled // "next", and "stuck" handled again
+	<-handled
+	// Stop waits for their answers, not for the stuck handler.
+	if err := w.Stop(ctx); err != nil {
 		panic(err)
 	}
 	close(release)

@@ -55,7 +55,6 @@ type Pool struct {
 	work     *sync.Cond // a message was buffered, a cap freed, or the pool is stopping
 	queues   map[string]*poolQueue
 	order    []*poolQueue // the queues in registration order: the scheduler's loops, some per message, walk this
-	seq      int
 	started  bool
 	closed   bool
 	noMore   bool    // the fetcher has ended: handlers drain what is buffered and exit
@@ -151,8 +150,7 @@ func (p *Pool) Handle(queue string, h Handler, opts ...QueueOption) error {
 	if len(p.queues) >= MaxWaitAnyQueues {
 		return invalid("queue", "the pool handles %d queues already, the most it can wait on", len(p.queues))
 	}
-	p.seq++
-	q := &poolQueue{queueRunner: newQueueRunner(p.b, queue, h, &p.cfg.workerConfig, &p.avgHandle), cfg: qc, seq: p.seq}
+	q := &poolQueue{queueRunner: newQueueRunner(p.b, queue, h, &p.cfg.workerConfig, &p.avgHandle), cfg: qc}
 	q.ready = true
 	q.pass = p.vt
 	p.addLocked(q)
@@ -318,8 +316,9 @@ func (p *Pool) Start(ctx context.Context) error {
 // startQueue gives q its contexts and acknowledger. Call with p.mu held,
 // once the pool has started.
 func (p *Pool) startQueue(q *poolQueue) {
-	q.hctx, q.hcancel = context.WithCancel(p.hctx)
-	q.startHandlers(q.hctx)
+	hctx, hcancel := context.WithCancel(p.hctx)
+	q.hcancel = hcancel
+	q.startHandlers(hctx)
 	q.ackCtx, q.ackCancel = context.WithCancel(p.ackCtx)
 	q.acks = make(chan Ack, p.cfg.concurrency+p.cfg.prefetch)
 	q.done = make(chan struct{})

@@ -29,12 +29,13 @@ func (p *Pool) handleLocked(s *slot, handlers *sync.WaitGroup) {
 				handlers.Done()
 				return
 			}
+			s.pq = nil // idle: not holding on to a queue that may be removed
 			p.work.Wait()
 			continue
 		}
 		p.mu.Unlock()
 		s.pq = q
-		if !q.handle(q.hctx, d, s) {
+		if !q.handle(d, s) {
 			return
 		}
 		p.mu.Lock()
@@ -63,7 +64,8 @@ func (p *Pool) handledLocked(q *poolQueue) {
 
 // pickLocked takes the next buffered message to handle: weighted, from
 // the queue whose turn (virtual time) comes first; strict, from the queue
-// of highest priority, ties by turn. Queues at their cap are passed over.
+// of highest priority, ties by turn. Ties of turn go to the queue
+// registered first (p.order's). Queues at their cap are passed over.
 func (p *Pool) pickLocked() (*poolQueue, *Delivery) {
 	var best *poolQueue
 	for _, q := range p.order {
@@ -80,7 +82,7 @@ func (p *Pool) pickLocked() (*poolQueue, *Delivery) {
 			}
 			continue
 		}
-		if q.pass < best.pass || (q.pass == best.pass && q.seq < best.seq) {
+		if q.pass < best.pass {
 			best = q
 		}
 	}

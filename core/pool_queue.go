@@ -13,7 +13,6 @@ import (
 type poolQueue struct {
 	*queueRunner
 	cfg queueConfig
-	seq int // order of registration, for stable ties
 
 	// scheduling (Pool.mu)
 	buf         []*Delivery // taken, not yet picked up by a handler
@@ -27,8 +26,7 @@ type poolQueue struct {
 	removing    bool        // Remove was called: take no more
 	acksClosed  bool
 
-	hctx      context.Context // its handlers' context
-	hcancel   context.CancelFunc
+	hcancel   context.CancelFunc // ends its handlers' context
 	ackCtx    context.Context
 	ackCancel context.CancelFunc
 	done      chan struct{} // closed when its acknowledger has sent everything
@@ -43,15 +41,23 @@ func (q *poolQueue) weight(strict bool) float64 {
 }
 
 // acknowledge runs the queue's acknowledger until its acks channel is
-// closed and drained; a removed queue then leaves the pool.
+// closed and drained; a removed queue then leaves the pool, and its
+// contexts end: the pool's contexts, their parents, would otherwise keep
+// them, and with them the queue's runner (startHandlers), until the pool
+// stops.
 func (q *poolQueue) acknowledge(p *Pool) {
 	defer close(q.done)
 	q.queueRunner.acknowledge(q.ackCtx)
 	p.mu.Lock()
-	if q.removing && p.queues[q.name] == q {
+	removed := q.removing
+	if removed && p.queues[q.name] == q {
 		p.dropLocked(q)
 	}
 	p.mu.Unlock()
+	if removed {
+		q.hcancel()
+		q.ackCancel()
+	}
 }
 
 // addLocked adds q to the pool's queues, last in registration order.

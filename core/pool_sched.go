@@ -264,12 +264,8 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 	var best *poolQueue
 	var bestWant, bestLimit int
 	if p.cfg.strict {
-		slices.SortFunc(cands, func(a, b *poolQueue) int {
-			if a.cfg.priority != b.cfg.priority {
-				return b.cfg.priority - a.cfg.priority
-			}
-			return a.seq - b.seq
-		})
+		// Stable: cands are in registration order, which breaks ties.
+		slices.SortStableFunc(cands, func(a, b *poolQueue) int { return b.cfg.priority - a.cfg.priority })
 		for _, q := range cands {
 			ql := capOf(q)
 			if want := ql - q.outstanding; want >= 1 {
@@ -312,7 +308,7 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 			if min(p.cfg.maxBatch, room, c.want) < max(1, most/2) {
 				continue
 			}
-			if best == nil || c.q.pass < bestPass || (c.q.pass == bestPass && c.q.seq < best.seq) {
+			if best == nil || c.q.pass < bestPass { // ties: the first registered
 				best, bestWant, bestLimit, bestPass = c.q, c.want, c.ql, c.q.pass
 			}
 		}
@@ -324,8 +320,8 @@ func (p *Pool) chooseLocked() (*poolQueue, int, fetchWait) {
 	n := min(p.cfg.maxBatch, room, bestWant)
 	// While every handler is busy, wait for room for half a batch, so that
 	// batches stay large. Each handled message adds one to n at most.
-	if half := max(1, min(p.cfg.maxBatch, bestLimit)/2); p.busy >= p.cfg.concurrency && n < half {
-		p.kickBelow = p.total - (half - n)
+	if want := wantRoom(p.busy >= p.cfg.concurrency, p.cfg.maxBatch, bestLimit); n < want {
+		p.kickBelow = p.total - (want - n)
 		return nil, 0, waitRoom
 	}
 	return best, n, 0

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -333,6 +334,51 @@ func TestPoolAddRemoveWhileRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "queue a again", 5*time.Second, func() bool { return again.count() == 1 })
+	})
+}
+
+// countingHandler counts its messages; the padding keeps it out of the
+// runtime's tiny allocations, whose cleanups may never run.
+type countingHandler struct {
+	n atomic.Int64
+	_ [32]byte
+}
+
+func (h *countingHandler) Handle(context.Context, *core.Message) core.Result {
+	h.n.Add(1)
+	return core.Success()
+}
+
+// A queue removed from a running pool is let go once Remove has returned:
+// nothing the pool keeps holds its handler, or the rest of its state,
+// until the pool stops.
+func TestPoolRemovedQueueIsReleased(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := newMem(t)
+	// The fetcher's wait, a max wait at most, may still hold the queue
+	// when Remove returns.
+	p := newPool(t, b, core.WithConcurrency(4), core.WithMaxWait(50*time.Millisecond))
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer stopPool(t, p)
+	var released atomic.Bool
+	func() {
+		h := &countingHandler{}
+		runtime.AddCleanup(h, func(r *atomic.Bool) { r.Store(true) }, &released)
+		if err := p.Handle("gone", h); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, b, "gone", 8)
+		waitFor(t, "the removed queue's messages", 5*time.Second, func() bool { return h.n.Load() == 8 })
+	}()
+	if err := p.Remove(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the removed queue's handler to be collected", 5*time.Second, func() bool {
+		runtime.GC()
+		return released.Load()
 	})
 }
 

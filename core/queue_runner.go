@@ -25,7 +25,7 @@ type queueRunner struct {
 	flightMu  sync.Mutex
 	flights   map[lockKey]*flight // held and not yet released to an ack; guarded by flightMu
 	stopCause error               // set when the handlers' context ends; guarded by flightMu
-	hbase     context.Context     // the handlers' contexts' parent (see startHandlers)
+	hbase     context.Context     // the handlers' contexts' parent (see startHandlers), and its logs' context
 	nflight   atomic.Int64
 
 	queueing, handling *reservoir
@@ -93,16 +93,15 @@ func (r *queueRunner) hold(ds []Delivery) {
 // false when the handling was abandoned (see [Handling.Abandon]): the
 // answer was sent and the slot handed to a fresh goroutine, so the caller
 // must end without touching its loop's state.
-func (r *queueRunner) handle(ctx context.Context, d *Delivery, s *slot) bool {
-	id, token, attempt := d.ID, d.Token, d.Attempt
-	hctx, f, ok := r.begin(lockKey{id, token})
+func (r *queueRunner) handle(d *Delivery, s *slot) bool {
+	hctx, f, ok := r.begin(lockKey{d.ID, d.Token})
 	if !ok {
 		return true
 	}
 	if hctx == nil {
 		// Cancelled before a handler picked it up: done, not handled.
 		r.canceled.Add(1)
-		r.acks <- Ack{ID: id, Token: token, Outcome: OutcomeSuccess}
+		r.acks <- Ack{ID: d.ID, Token: d.Token, Outcome: OutcomeSuccess}
 		return true
 	}
 	start := r.conf.clock.Now()
@@ -117,15 +116,17 @@ func (r *queueRunner) handle(ctx context.Context, d *Delivery, s *slot) bool {
 		return false // abandoned: answered, and s is another goroutine's now
 	}
 	canceled := r.end(f)
-	r.answer(ctx, id, token, attempt, start, res, canceled)
+	r.answer(&hc.h, res, canceled)
 	return true
 }
 
-// answer records the handling of the message id (as taken with token, at
-// attempt) that started at start and sends its answer, res, to the
-// acknowledger; canceled: the message was cancelled meanwhile.
-func (r *queueRunner) answer(ctx context.Context, id string, token uint64, attempt int, start time.Time, res Result, canceled bool) {
-	took := r.conf.clock.Now().Sub(start)
+// answer records the handling h, which the handler answered (or a
+// middleware abandoned) with res, and sends the answer to the
+// acknowledger, for the message as it was taken; canceled: the message
+// was cancelled meanwhile.
+func (r *queueRunner) answer(h *Handling, res Result, canceled bool) {
+	id, token := h.rec.ref.ID, h.rec.ref.Token
+	took := r.conf.clock.Now().Sub(h.start)
 	r.handling.add(took)
 	// A moving average over about the last eight handlings; races between
 	// handlers only blur it.
@@ -154,7 +155,7 @@ func (r *queueRunner) answer(ctx context.Context, id string, token uint64, attem
 		a.Outcome = OutcomeError
 		a.Error = "error outcome without an error"
 		if res.Err != nil {
-			r.logPanic(ctx, id, attempt, res.Err)
+			r.logPanic(r.hbase, id, h.attempt, res.Err)
 			a.Error = deadLetterText(res.Err)
 		} else if res.Outcome != OutcomeError {
 			a.Error = fmt.Sprintf("unknown outcome %d", res.Outcome)

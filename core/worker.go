@@ -129,7 +129,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	var handlers sync.WaitGroup
 	for range c {
 		handlers.Add(1)
-		go w.handleLoop(hctx, &handlers)
+		go w.handleLoop(&handlers)
 	}
 	ackerDone := make(chan struct{})
 	go func() { defer close(ackerDone); w.acknowledge(ackCtx) }()
@@ -160,11 +160,11 @@ func (w *Worker) Start(ctx context.Context) error {
 // its handling is abandoned (see [Handling.Abandon]), the goroutine that
 // answers it resumes the loop in its place, with its count in handlers,
 // and this one ends when its handler returns.
-func (w *Worker) handleLoop(hctx context.Context, handlers *sync.WaitGroup) {
+func (w *Worker) handleLoop(handlers *sync.WaitGroup) {
 	s := &slot{}
-	s.resume = func() { w.handled(); w.handleLoop(hctx, handlers) }
+	s.resume = func() { w.handled(); w.handleLoop(handlers) }
 	for d := range w.work {
-		if !w.handle(hctx, d, s) {
+		if !w.handle(d, s) {
 			return
 		}
 		w.handled()
@@ -238,11 +238,12 @@ func (w *Worker) Stats() WorkerStats {
 // noWake is wakeAt while the poller is not waiting for room.
 const noWake = math.MinInt64
 
-// wantRoom is the room the poller waits for before it dequeues, with out
-// messages outstanding of limit: one, or, while every handler is busy,
-// half a batch, so that batches stay large.
-func wantRoom(out, conc, limit, maxBatch int64) int64 {
-	if out >= conc {
+// wantRoom is the room a worker's poller or a pool's fetcher waits for
+// before it takes a batch of at most maxBatch for at most limit held
+// messages: one, or, while every handler is busy, half a batch, so that
+// batches stay large.
+func wantRoom(allBusy bool, maxBatch, limit int) int {
+	if allBusy {
 		return max(1, min(maxBatch, limit)/2)
 	}
 	return 1
@@ -266,7 +267,7 @@ func (w *Worker) poll(ctx context.Context) {
 		room := limit - out
 		// Wait for room; while every handler is busy, wait for room for
 		// half a batch, so that batches stay large.
-		if want := wantRoom(out, conc, limit, int64(w.cfg.maxBatch)); room < want {
+		if want := int64(wantRoom(out >= conc, w.cfg.maxBatch, int(limit))); room < want {
 			// Publish the level to be woken at, then look again: a handler
 			// that finished before the store saw no level, and is seen here.
 			w.wakeAt.Store(limit - want)

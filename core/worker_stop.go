@@ -26,12 +26,13 @@ func (c *workerConfig) validateStopGrace() error {
 	return nil
 }
 
-// drainAfterDeadline runs when the deadline of a Stop (or of Pool.Remove) has
-// passed: hardCancel cancels the handlers' context and stops the
-// heartbeat, then it waits, at most grace, for stopped (everything
-// drained), so that the answers of handlers that return on the
-// cancellation reach the backend before Stop returns. Past the grace,
-// ackCancel stops the acknowledgers retrying a failed acknowledgement.
+// drainAfterDeadline runs when the deadline of a Stop (or of Pool.Remove)
+// has passed: hardCancel cancels the handlers' context (a Stop's also
+// stops the heartbeat; a Remove's is the queue's alone), then it waits,
+// at most grace, for stopped (everything drained), so that the answers of
+// handlers that return on the cancellation reach the backend before Stop
+// returns. Past the grace, ackCancel stops the acknowledgers retrying a
+// failed acknowledgement.
 func drainAfterDeadline(hardCancel, ackCancel context.CancelFunc, grace time.Duration, stopped <-chan struct{}) {
 	hardCancel()
 	defer ackCancel()
